@@ -1,0 +1,167 @@
+//! Payloads, pure: the event queued for each endpoint (rendered at intake, sealed until
+//! delivery) and the signed, optionally encrypted request built from it per attempt.
+
+use crate::crypto::jwe::{self, ContentKey};
+use crate::crypto::webhook::{self, WebhookSecret};
+use crate::domain::endpoint::Encryption;
+use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
+use crate::domain::practitioner::Practitioner;
+use crate::domain::report::Report;
+use crate::domain::submission::Submission;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Event type of a patient submission.
+pub const INTAKE_SUBMITTED: &str = "intake.submitted";
+/// Event type of an endpoint test.
+pub const ENDPOINT_TEST: &str = "endpoint.test";
+
+/// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Event type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the event happened (RFC 3339, UTC); stable across retries.
+    pub timestamp: String,
+    /// The payload.
+    pub data: serde_json::Value,
+}
+
+/// Formats a time as RFC 3339 in UTC with second precision.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Associated data that binds a sealed queue entry to its message and endpoint, so a
+/// ciphertext moved to another message or endpoint fails to open.
+pub fn queue_aad(message: &MessageId, endpoint: &EndpointId) -> Vec<u8> {
+    format!("gaprelay.queue.v1|{message}|{endpoint}").into_bytes()
+}
+
+/// Associated data for an endpoint's sealed secret or content key.
+pub fn endpoint_secret_aad(endpoint: &EndpointId, which: &str) -> Vec<u8> {
+    format!("gaprelay.endpoint.v1|{endpoint}|{which}").into_bytes()
+}
+
+/// Renders the `gaprelay.v1` event of a submission.
+pub fn intake_event(
+    submission_id: &SubmissionId,
+    submitted_at: OffsetDateTime,
+    practitioner: &Practitioner,
+    submission: &Submission,
+    report: &Report,
+) -> Event {
+    let at = rfc3339(submitted_at);
+    let c = &submission.contact;
+    let data = json!({
+        "submission_id": submission_id,
+        "submitted_at": at,
+        "practitioner": {"id": practitioner.id, "slug": practitioner.slug},
+        "patient": {
+            "name": c.name,
+            "email": c.email,
+            "phone": c.phone,
+            "sex": submission.sex,
+            "age": submission.age,
+        },
+        "consent": {"given": submission.consent, "at": submission.consent.then(|| at.clone())},
+        "report": report,
+        "engagement": submission.engagement,
+    });
+    Event {
+        kind: INTAKE_SUBMITTED.to_owned(),
+        timestamp: at,
+        data,
+    }
+}
+
+/// Renders the `endpoint.test` event: a fixed sample, no patient data.
+pub fn test_event(practitioner: &PractitionerId, at: OffsetDateTime) -> Event {
+    Event {
+        kind: ENDPOINT_TEST.to_owned(),
+        timestamp: rfc3339(at),
+        data: json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
+    }
+}
+
+/// A webhook request ready to send.
+#[derive(Clone)]
+pub struct SignedRequest {
+    /// Headers (`content-type` and the Standard Webhooks headers).
+    pub headers: Vec<(&'static str, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Builds the request for one attempt: `data` encrypted as a flattened JWE when the
+/// endpoint asks for it, the body signed with every active secret at `now`.
+pub fn sign_request(
+    event: &Event,
+    message: &MessageId,
+    encryption: Encryption,
+    key: &ContentKey,
+    secrets: &[&WebhookSecret],
+    now: OffsetDateTime,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Result<SignedRequest, serde_json::Error> {
+    let body = match encryption {
+        Encryption::None => serde_json::to_vec(event)?,
+        Encryption::Jwe => {
+            let plaintext = serde_json::to_vec(&event.data)?;
+            let sealed = jwe::encrypt(key, &plaintext, rng);
+            serde_json::to_vec(&json!({"type": event.kind, "timestamp": event.timestamp, "data": sealed}))?
+        }
+    };
+    let ts = now.unix_timestamp();
+    let signature = webhook::signature_header(secrets, message.as_str(), ts, &body);
+    Ok(SignedRequest {
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("webhook-id", message.to_string()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", signature),
+        ],
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_jwe_request_verifies_and_decrypts_to_the_event_data() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let key = ContentKey::generate(&mut rng);
+        let secret = WebhookSecret::generate(&mut rng);
+        let msg = MessageId::generate(&mut rng);
+        let event = Event {
+            kind: INTAKE_SUBMITTED.into(),
+            timestamp: "2026-01-01T00:00:00Z".into(),
+            data: json!({"hello": "world"}),
+        };
+        let now = datetime!(2026-01-01 00:00:05 UTC);
+        let req = sign_request(&event, &msg, Encryption::Jwe, &key, &[&secret], now, &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let header = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(header("webhook-id"), msg.to_string());
+        assert!(webhook::verify(&secret, msg.as_str(), now.unix_timestamp(), &req.body, &header("webhook-signature")));
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        assert_eq!(body["type"], "intake.submitted");
+        let jwe: jwe::FlattenedJwe = serde_json::from_value(body["data"].clone()).unwrap_or_else(|e| panic!("{e}"));
+        let plain = jwe::decrypt(&key, &jwe).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap_or_default(), json!({"hello": "world"}));
+        assert!(!String::from_utf8_lossy(&req.body).contains("world"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_seconds() {
+        assert_eq!(rfc3339(datetime!(2026-11-23 03:49:00.123 UTC)), "2026-11-23T03:49:00Z");
+    }
+}

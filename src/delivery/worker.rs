@@ -1,0 +1,290 @@
+//! The delivery worker: claims due messages under a lease, opens each, signs and sends
+//! it, and applies the policy's decision. The only code that combines the queue, the
+//! crypto and the sender; the decisions themselves live in [`super::policy`].
+
+use super::payload::{self, Event};
+use super::policy::{self, Decision, Response};
+use super::sender::Sender;
+use crate::clock::Clock;
+use crate::config::DeliverySettings;
+use crate::crypto::jwe::ContentKey;
+use crate::crypto::seal::{self, MasterKey};
+use crate::crypto::webhook::WebhookSecret;
+use crate::store::{ClaimedMessage, EndpointRecord, Store, StoreError};
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// How long before its expiry a message gets its last attempt.
+const LAST_CHANCE_MS: i64 = 1_000;
+
+/// How an attempt ended, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Delivered and removed.
+    Delivered,
+    /// Failed; queued again.
+    Retrying,
+    /// The endpoint answered 410: disabled, message removed.
+    EndpointDisabled,
+    /// The message could not be delivered before its expiry: removed.
+    Expired,
+    /// The endpoint is gone or disabled: removed.
+    Dropped,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    master_key: MasterKey,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+}
+
+/// Delivers queued messages. Cheap to clone.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+/// The secrets of an endpoint, opened from their sealed form.
+struct OpenedEndpoint {
+    record: EndpointRecord,
+    secret: WebhookSecret,
+    key: ContentKey,
+}
+
+/// Opens an endpoint's sealed secret and content key.
+pub fn open_endpoint_secrets(
+    master_key: &MasterKey,
+    record: &EndpointRecord,
+) -> anyhow::Result<(WebhookSecret, ContentKey)> {
+    let raw = seal::open(
+        master_key,
+        &payload::endpoint_secret_aad(&record.id, "secret"),
+        &record.sealed_secret,
+    )
+    .context("cannot open the endpoint's secret (wrong master key?)")?;
+    let secret = WebhookSecret::from_whsec(std::str::from_utf8(&raw).context("secret is not text")?)
+        .context("stored secret is malformed")?;
+    let raw = seal::open(master_key, &payload::endpoint_secret_aad(&record.id, "key"), &record.sealed_key)
+        .context("cannot open the endpoint's content key (wrong master key?)")?;
+    let jwk: serde_json::Value = serde_json::from_slice(&raw).context("stored key is not JSON")?;
+    let key = ContentKey::from_jwk(&jwk).context("stored key is malformed")?;
+    Ok((secret, key))
+}
+
+impl Worker {
+    /// A worker over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        sender: Sender,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+    ) -> Worker {
+        Worker {
+            inner: Arc::new(Inner {
+                store,
+                sender,
+                master_key,
+                clock,
+                settings,
+            }),
+        }
+    }
+
+    /// Claims whatever is due now and delivers it, waiting for every attempt to end.
+    /// Returns how many messages were attempted. Tests call this instead of sleeping.
+    pub async fn run_once(&self) -> Result<Vec<AttemptOutcome>, StoreError> {
+        let s = &self.inner.settings;
+        let claimed = self
+            .inner
+            .store
+            .claim_due(self.inner.clock.now_ms(), s.lease, s.concurrency)
+            .await?;
+        let mut set = JoinSet::new();
+        for msg in claimed {
+            let me = self.clone();
+            set.spawn(async move { me.attempt(msg).await });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(res) = set.join_next().await {
+            if let Ok(outcome) = res {
+                outcomes.push(outcome);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Delivers until `shutdown` turns true: keeps up to `concurrency` attempts in
+    /// flight, polls when idle, backs off while the store is unavailable, and on
+    /// shutdown lets in-flight attempts finish (their leases protect the rest).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let s = &self.inner.settings;
+        let permits = Arc::new(Semaphore::new(s.concurrency));
+        let mut in_flight = JoinSet::new();
+        let mut backoff = s.poll_interval;
+        while !*shutdown.borrow() {
+            while in_flight.try_join_next().is_some() {}
+            let free = permits.available_permits();
+            let idle_wait = if free == 0 {
+                s.poll_interval
+            } else {
+                match self
+                    .inner
+                    .store
+                    .claim_due(self.inner.clock.now_ms(), s.lease, free)
+                    .await
+                {
+                    Ok(batch) if batch.is_empty() => {
+                        backoff = s.poll_interval;
+                        s.poll_interval
+                    }
+                    Ok(batch) => {
+                        backoff = s.poll_interval;
+                        for msg in batch {
+                            let Ok(permit) = permits.clone().acquire_owned().await else {
+                                break;
+                            };
+                            let me = self.clone();
+                            in_flight.spawn(async move {
+                                me.attempt(msg).await;
+                                drop(permit);
+                            });
+                        }
+                        Duration::ZERO
+                    }
+                    Err(e) => {
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; worker backing off");
+                        backoff
+                    }
+                }
+            };
+            if !idle_wait.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle_wait) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn load_endpoint(&self, msg: &ClaimedMessage) -> anyhow::Result<Option<OpenedEndpoint>> {
+        let Some(record) = self.inner.store.endpoint(&msg.practitioner_id, &msg.endpoint_id).await? else {
+            return Ok(None);
+        };
+        if !record.enabled {
+            return Ok(None);
+        }
+        let (secret, key) = open_endpoint_secrets(&self.inner.master_key, &record)?;
+        Ok(Some(OpenedEndpoint { record, secret, key }))
+    }
+
+    /// One delivery attempt of one message. Errors are logged here, once.
+    async fn attempt(&self, msg: ClaimedMessage) -> AttemptOutcome {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "delivery",
+            message.id = %msg.id,
+            endpoint.id = %msg.endpoint_id,
+            practitioner.id = %msg.practitioner_id,
+            delivery.attempt = msg.attempt,
+        );
+        let _enter = span.enter();
+        let outcome = match self.try_attempt(&msg).await {
+            Ok((outcome, response)) => {
+                let (status, error) = match &response {
+                    Some(Response::Status { status, .. }) => (Some(*status), None),
+                    Some(Response::Timeout) => (None, Some("timeout")),
+                    Some(Response::ConnectError) => (None, Some("connect")),
+                    Some(Response::ForbiddenTarget) => (None, Some("forbidden_target")),
+                    None => (None, None),
+                };
+                tracing::info!(
+                    outcome = ?outcome,
+                    http.status = status,
+                    error.class = error,
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "delivery attempt"
+                );
+                outcome
+            }
+            Err(e) => {
+                // The message stays leased and will come due again when the lease lapses.
+                tracing::error!(error = %format!("{e:#}"), "delivery attempt failed before sending");
+                AttemptOutcome::Retrying
+            }
+        };
+        outcome
+    }
+
+    async fn try_attempt(&self, msg: &ClaimedMessage) -> anyhow::Result<(AttemptOutcome, Option<Response>)> {
+        let store = &self.inner.store;
+        let Some(endpoint) = self.load_endpoint(msg).await? else {
+            store.remove_message(&msg.id).await?;
+            return Ok((AttemptOutcome::Dropped, None));
+        };
+        let plaintext = seal::open(
+            &self.inner.master_key,
+            &payload::queue_aad(&msg.id, &msg.endpoint_id),
+            &msg.sealed,
+        )
+        .context("cannot open a queued message (wrong master key or tampered entry)")?;
+        let event: Event = serde_json::from_slice(&plaintext).context("queued event is not valid JSON")?;
+        drop(plaintext);
+        let now = self.inner.clock.now();
+        let request = payload::sign_request(
+            &event,
+            &msg.id,
+            endpoint.record.encryption,
+            &endpoint.key,
+            &[&endpoint.secret],
+            now,
+            &mut rand::rngs::OsRng,
+        )?;
+        let url = url::Url::parse(&endpoint.record.url).context("stored endpoint URL is invalid")?;
+        let response = self.inner.sender.send(&url, &request).await;
+        let decision = policy::decide(
+            &response,
+            msg.attempt,
+            &self.inner.settings.retry_schedule,
+            self.inner.clock.now(),
+            rand::random::<f64>(),
+        );
+        let outcome = match decision {
+            Decision::Delivered => {
+                store.remove_message(&msg.id).await?;
+                AttemptOutcome::Delivered
+            }
+            Decision::DisableEndpoint => {
+                let mut record = endpoint.record.clone();
+                record.enabled = false;
+                store.put_endpoint(&record).await?;
+                store.remove_message(&msg.id).await?;
+                tracing::warn!("endpoint answered 410 Gone; it is now disabled");
+                AttemptOutcome::EndpointDisabled
+            }
+            Decision::RetryAfter(delay) => {
+                // A retry that would fall after the expiry is brought forward to one
+                // last attempt shortly before it, rather than giving up early.
+                let now_ms = self.inner.clock.now_ms();
+                let due = now_ms
+                    .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+                    .min(msg.expires_at_ms - LAST_CHANCE_MS);
+                if due <= now_ms {
+                    store.remove_message(&msg.id).await?;
+                    AttemptOutcome::Expired
+                } else {
+                    store.reschedule(&msg.id, due).await?;
+                    AttemptOutcome::Retrying
+                }
+            }
+        };
+        Ok((outcome, Some(response)))
+    }
+}

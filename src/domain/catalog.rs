@@ -1,0 +1,346 @@
+//! The biomarker catalog: each marker's identity (short id and LOINC code), the unit
+//! its ranges are kept in, every unit a patient may type with its exact conversion,
+//! plausibility bounds and the default ranges, each naming its source.
+//!
+//! This is the minimal catalog of the walking skeleton (TSH, fasting glucose,
+//! vitamin D); docs/clinical-model.md lists the sources of every figure.
+
+use serde::{Deserialize, Serialize};
+
+/// Sex as used for sex-specific ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    /// Female reference population.
+    Female,
+    /// Male reference population.
+    Male,
+}
+
+impl Sex {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Sex> {
+        match s {
+            "female" => Some(Sex::Female),
+            "male" => Some(Sex::Male),
+            _ => None,
+        }
+    }
+}
+
+/// A body system that markers and symptoms bear on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodySystem {
+    /// Thyroid function.
+    Thyroid,
+    /// Adrenal / stress response.
+    Adrenal,
+    /// Blood sugar regulation.
+    BloodSugar,
+    /// Iron status.
+    Iron,
+    /// Digestion and the gut.
+    Gut,
+    /// Sex hormones.
+    SexHormones,
+    /// Inflammation.
+    Inflammation,
+    /// Vitamins and minerals.
+    Nutrients,
+    /// Immune function.
+    Immune,
+    /// Sleep, mood and cognition.
+    Neuro,
+}
+
+/// How a value typed in one unit becomes a value in the range's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Conversion {
+    /// Multiply by this factor (the unit's value times the factor is the range-unit value).
+    Factor(f64),
+}
+
+impl Conversion {
+    /// Converts a value in this unit to the range's unit.
+    pub fn to_range_unit(self, value: f64) -> f64 {
+        match self {
+            Conversion::Factor(f) => value * f,
+        }
+    }
+
+    /// Converts a value in the range's unit back to this unit.
+    pub fn from_range_unit(self, value: f64) -> f64 {
+        match self {
+            Conversion::Factor(f) => value / f,
+        }
+    }
+}
+
+/// A unit a marker accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitDef {
+    /// The unit as displayed (`mg/dL`).
+    pub display: &'static str,
+    /// The UCUM code, for FHIR (`mg/dL`, `m[IU]/L`).
+    pub ucum: &'static str,
+    /// Other spellings patients type, compared after [`normalize_unit`].
+    pub aliases: &'static [&'static str],
+    /// The conversion to the marker's range unit.
+    pub conversion: Conversion,
+}
+
+/// Default ranges for one population.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DefaultRanges {
+    /// `None` for everyone, else the sex these ranges are published for.
+    pub sex: Option<Sex>,
+    /// Conventional laboratory reference interval (low, high), in the range unit.
+    pub standard: (f64, f64),
+    /// Functional "optimal" range (low, high), in the range unit.
+    pub optimal: (f64, f64),
+    /// Where the figures come from (also in docs/clinical-model.md).
+    pub source: &'static str,
+}
+
+/// One biomarker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Short id used in URLs and reports (`tsh`).
+    pub id: &'static str,
+    /// LOINC code (`3016-3`).
+    pub loinc: &'static str,
+    /// Human name.
+    pub name: &'static str,
+    /// Units accepted; the first one is the unit ranges are kept and judged in.
+    pub units: &'static [UnitDef],
+    /// Values outside these bounds (in the range unit) are typos, not results.
+    pub plausible: (f64, f64),
+    /// Default ranges; an entry with `sex: None` must exist.
+    pub defaults: &'static [DefaultRanges],
+    /// Body systems the marker bears on.
+    pub systems: &'static [BodySystem],
+}
+
+impl Marker {
+    /// The unit ranges are kept and judged in.
+    pub fn range_unit(&self) -> &'static UnitDef {
+        &self.units[0]
+    }
+
+    /// The accepted unit matching what a patient typed, if any.
+    pub fn unit(&self, typed: &str) -> Option<&'static UnitDef> {
+        let wanted = normalize_unit(typed);
+        self.units.iter().find(|u| {
+            normalize_unit(u.display) == wanted
+                || normalize_unit(u.ucum) == wanted
+                || u.aliases.iter().any(|a| normalize_unit(a) == wanted)
+        })
+    }
+
+    /// The default ranges for `sex`, falling back to the ones for everyone.
+    pub fn default_ranges(&self, sex: Option<Sex>) -> &'static DefaultRanges {
+        let everyone = self
+            .defaults
+            .iter()
+            .find(|d| d.sex.is_none())
+            .unwrap_or(&self.defaults[0]);
+        match sex {
+            Some(s) => self.defaults.iter().find(|d| d.sex == Some(s)).unwrap_or(everyone),
+            None => everyone,
+        }
+    }
+}
+
+/// Normalises a unit spelling for comparison: micro signs (µ U+00B5, μ U+03BC) become
+/// `u`, spaces go, and case is folded (no two units a marker accepts differ only by case).
+pub fn normalize_unit(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{00B5}' | '\u{03BC}' => 'u',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Mass concentration of glucose: 1 mmol/L = 18.0156 mg/dL (molar mass 180.156 g/mol).
+const GLUCOSE_MG_DL_PER_MMOL_L: f64 = 18.0156;
+/// 25-hydroxyvitamin D: 1 ng/mL = 2.496 nmol/L (molar mass 400.64 g/mol).
+const VITAMIN_D_NMOL_L_PER_NG_ML: f64 = 2.496;
+
+static MARKERS: &[Marker] = &[
+    Marker {
+        id: "tsh",
+        loinc: "3016-3",
+        name: "TSH",
+        units: &[
+            UnitDef {
+                display: "mIU/L",
+                ucum: "m[IU]/L",
+                aliases: &["mU/L", "uIU/mL", "µIU/mL", "μIU/mL", "uU/mL", "µU/mL"],
+                conversion: Conversion::Factor(1.0),
+            },
+        ],
+        plausible: (0.001, 200.0),
+        defaults: &[DefaultRanges {
+            sex: None,
+            standard: (0.4, 4.2),
+            optimal: (1.0, 2.0),
+            source: "Standard: NLM LOINC flowsheet h17 (0.4-4.2). Optimal: common functional-medicine range 1.0-2.0 (sources disagree: 1.5-3.2, 1.8-3.0)",
+        }],
+        systems: &[BodySystem::Thyroid],
+    },
+    Marker {
+        id: "glucose_fasting",
+        loinc: "1558-6",
+        name: "Fasting glucose",
+        units: &[
+            UnitDef {
+                display: "mg/dL",
+                ucum: "mg/dL",
+                aliases: &["mg/dl", "mg%"],
+                conversion: Conversion::Factor(1.0),
+            },
+            UnitDef {
+                display: "mmol/L",
+                ucum: "mmol/L",
+                aliases: &["mmol/l", "mM"],
+                conversion: Conversion::Factor(GLUCOSE_MG_DL_PER_MMOL_L),
+            },
+        ],
+        plausible: (10.0, 1500.0),
+        defaults: &[DefaultRanges {
+            sex: None,
+            standard: (65.0, 99.0),
+            optimal: (75.0, 86.0),
+            source: "Standard: NLM LOINC flowsheet h17 (65-99 mg/dL). Optimal: OptimalDX 'Fasting Blood Glucose' (2022), 75-86 mg/dL",
+        }],
+        systems: &[BodySystem::BloodSugar],
+    },
+    Marker {
+        id: "vitamin_d_25oh",
+        loinc: "62292-8",
+        name: "Vitamin D, 25-hydroxy",
+        units: &[
+            UnitDef {
+                display: "ng/mL",
+                ucum: "ng/mL",
+                aliases: &["ng/ml", "ug/L", "µg/L"],
+                conversion: Conversion::Factor(1.0),
+            },
+            UnitDef {
+                display: "nmol/L",
+                ucum: "nmol/L",
+                aliases: &["nmol/l", "nM"],
+                conversion: Conversion::Factor(1.0 / VITAMIN_D_NMOL_L_PER_NG_ML),
+            },
+        ],
+        plausible: (1.0, 300.0),
+        defaults: &[DefaultRanges {
+            sex: None,
+            standard: (30.0, 100.0),
+            optimal: (50.0, 80.0),
+            source: "Standard: LabCorp / Endocrine Society 2011 (30-100 ng/mL). Optimal: functional-medicine consensus 50-80 ng/mL",
+        }],
+        systems: &[BodySystem::Nutrients, BodySystem::Immune],
+    },
+];
+
+/// The LOINC code of 25-OH vitamin D3 alone; accepted as an alias of the total marker
+/// because patients' reports often print it.
+const LOINC_ALIASES: &[(&str, &str)] = &[("1989-3", "vitamin_d_25oh")];
+
+/// All markers, in catalog order.
+pub fn markers() -> &'static [Marker] {
+    MARKERS
+}
+
+/// Finds a marker by catalog id or LOINC code.
+pub fn find(id_or_loinc: &str) -> Option<&'static Marker> {
+    let key = id_or_loinc.trim();
+    let by_alias = LOINC_ALIASES
+        .iter()
+        .find(|(loinc, _)| *loinc == key)
+        .map(|(_, id)| *id);
+    let key = by_alias.unwrap_or(key);
+    MARKERS.iter().find(|m| m.id == key || m.loinc == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        ((a - b) / b).abs() < 0.005
+    }
+
+    #[test]
+    fn markers_are_found_by_id_and_by_loinc() {
+        assert_eq!(find("tsh").map(|m| m.loinc), Some("3016-3"));
+        assert_eq!(find("3016-3").map(|m| m.id), Some("tsh"));
+        assert_eq!(find("1558-6").map(|m| m.id), Some("glucose_fasting"));
+        assert_eq!(find("62292-8").map(|m| m.id), Some("vitamin_d_25oh"));
+        assert_eq!(find("1989-3").map(|m| m.id), Some("vitamin_d_25oh"));
+        assert!(find("nope").is_none());
+    }
+
+    #[test]
+    fn usual_spellings_of_units_are_accepted() {
+        let tsh = find("tsh").map(|m| m.unit("µIU/mL").map(|u| u.display));
+        assert_eq!(tsh, Some(Some("mIU/L")));
+        for typed in ["uIU/mL", "μIU/mL", "mIU/L", "miu/l", "m[IU]/L", " mIU / L "] {
+            assert!(find("tsh").and_then(|m| m.unit(typed)).is_some(), "{typed}");
+        }
+        let glucose = find("glucose_fasting");
+        assert!(glucose.and_then(|m| m.unit("mmol/l")).is_some());
+        assert!(glucose.and_then(|m| m.unit("ng/mL")).is_none());
+    }
+
+    #[test]
+    fn glucose_conversion_matches_the_published_factor() {
+        // Published: mg/dL x 0.0555 = mmol/L, i.e. 5.55 mmol/L is 100 mg/dL.
+        let m = find("glucose_fasting").map(|m| m.units[1].conversion);
+        let mg = m.map(|c| c.to_range_unit(5.55)).unwrap_or_default();
+        assert!(close(mg, 100.0), "{mg}");
+    }
+
+    #[test]
+    fn vitamin_d_conversion_matches_the_published_factor() {
+        // Published: ng/mL x 2.496 = nmol/L, i.e. 75 nmol/L is 30.05 ng/mL.
+        let m = find("vitamin_d_25oh").map(|m| m.units[1].conversion);
+        let ng = m.map(|c| c.to_range_unit(75.0)).unwrap_or_default();
+        assert!(close(ng, 30.05), "{ng}");
+    }
+
+    #[test]
+    fn every_marker_has_defaults_for_everyone_inside_its_plausible_bounds() {
+        for m in markers() {
+            assert!(m.defaults.iter().any(|d| d.sex.is_none()), "{}", m.id);
+            for d in m.defaults {
+                assert!(d.standard.0 <= d.standard.1 && d.optimal.0 <= d.optimal.1);
+                assert!(m.plausible.0 <= d.standard.0 && d.standard.1 <= m.plausible.1);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn conversions_round_trip(v in 0.001f64..10_000.0) {
+            for m in markers() {
+                for u in m.units {
+                    let back = u.conversion.from_range_unit(u.conversion.to_range_unit(v));
+                    proptest::prop_assert!(((back - v) / v).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Webhook endpoints as the domain sees them: the target URL (checked for what may be
+//! targeted), the payload format and whether the payload is encrypted.
+
+use super::problems::{FieldProblem, Problems};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Payload format delivered to an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Format {
+    /// gaprelay's own JSON payload.
+    #[serde(rename = "gaprelay.v1")]
+    GaprelayV1,
+    /// A FHIR R4 Bundle.
+    #[serde(rename = "fhir-r4")]
+    FhirR4,
+}
+
+/// Whether `data` is encrypted as a JWE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    /// Flattened JWE, `dir` + `A256GCM`.
+    Jwe,
+    /// Plain JSON (the transport is still TLS and signed).
+    None,
+}
+
+/// Body of `POST /v1/endpoints`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpointRequest {
+    /// Target URL.
+    pub url: String,
+    /// Payload format; `gaprelay.v1` when absent.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Encryption; `jwe` when absent.
+    #[serde(default)]
+    pub encryption: Option<Encryption>,
+    /// Free text for the practitioner.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A validated endpoint definition (secrets are minted by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointSpec {
+    /// Target URL.
+    pub url: url::Url,
+    /// Payload format.
+    pub format: Format,
+    /// Encryption.
+    pub encryption: Encryption,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// Longest endpoint URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Whether an address is one webhooks must never reach unless private targets are
+/// allowed: loopback, private, link-local (cloud metadata), CGNAT, unique-local,
+/// unspecified, multicast, broadcast, documentation ranges, and IPv4-mapped or
+/// -compatible IPv6 forms of those.
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_forbidden_v4(v4);
+            }
+            let seg = v6.segments();
+            // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) embed IPv4.
+            if seg[..6] == [0, 0, 0, 0, 0, 0] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let v4 = Ipv4Addr::new(
+                    (seg[6] >> 8) as u8,
+                    seg[6] as u8,
+                    (seg[7] >> 8) as u8,
+                    seg[7] as u8,
+                );
+                return v6 == Ipv6Addr::UNSPECIFIED || v6 == Ipv6Addr::LOCALHOST || is_forbidden_v4(v4);
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
+                || seg[0] == 0x2001 && seg[1] == 0x0db8 // documentation
+        }
+    }
+}
+
+fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0 // "this network"
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // CGNAT 100.64.0.0/10
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking 198.18.0.0/15
+        || o[0] >= 240 // reserved
+}
+
+impl EndpointSpec {
+    /// Validates a creation request. Unless `allow_private_targets`, the URL must be
+    /// `https`, and a host written as an IP address must be public; host names are
+    /// checked again on the resolved address when connecting.
+    pub fn parse(req: NewEndpointRequest, allow_private_targets: bool) -> Result<EndpointSpec, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        let url = if req.url.len() > MAX_URL_LEN {
+            problems.add("url", format!("must be at most {MAX_URL_LEN} characters"));
+            None
+        } else {
+            match url::Url::parse(req.url.trim()) {
+                Err(_) => {
+                    problems.add("url", "is not an absolute URL");
+                    None
+                }
+                Ok(u) => check_url(&mut problems, u, allow_private_targets),
+            }
+        };
+        let format = req.format.unwrap_or(Format::GaprelayV1);
+        if format == Format::FhirR4 {
+            problems.add("format", "fhir-r4 is not available on this server yet; use gaprelay.v1");
+        }
+        let description = req.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+            problems.add("description", "must be at most 500 characters");
+        }
+        match (problems.is_empty(), url) {
+            (true, Some(url)) => Ok(EndpointSpec {
+                url,
+                format,
+                encryption: req.encryption.unwrap_or(Encryption::Jwe),
+                description,
+            }),
+            _ => Err(problems.into_vec()),
+        }
+    }
+}
+
+fn check_url(problems: &mut Problems, u: url::Url, allow_private: bool) -> Option<url::Url> {
+    let scheme_ok = u.scheme() == "https" || (allow_private && u.scheme() == "http");
+    if !scheme_ok {
+        problems.add("url", "must use https://");
+        return None;
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        problems.add("url", "must not contain credentials");
+        return None;
+    }
+    if u.fragment().is_some() {
+        problems.add("url", "must not contain a fragment");
+        return None;
+    }
+    // The url crate already normalises decimal, hex and octal IPv4 spellings
+    // (`http://2130706433/`, `0x7f.1`) to dotted form, so this check sees them too.
+    let forbidden = match u.host() {
+        None => {
+            problems.add("url", "must have a host");
+            return None;
+        }
+        Some(url::Host::Ipv4(ip)) => is_forbidden_ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_forbidden_ip(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal") || d.ends_with(".local")
+        }
+    };
+    if forbidden && !allow_private {
+        problems.add("url", "must point to a public address");
+        return None;
+    }
+    Some(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(url: &str) -> NewEndpointRequest {
+        NewEndpointRequest {
+            url: url.into(),
+            format: None,
+            encryption: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn https_public_urls_are_accepted_with_jwe_by_default() {
+        let s = EndpointSpec::parse(req("https://crm.example.com/hooks/gaprelay"), false)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.encryption, Encryption::Jwe);
+        assert_eq!(s.format, Format::GaprelayV1);
+    }
+
+    #[test]
+    fn private_and_odd_targets_are_refused_in_production() {
+        for url in [
+            "http://crm.example.com/",
+            "https://user:pw@crm.example.com/",
+            "https://127.0.0.1/",
+            "https://2130706433/",
+            "https://0x7f.0.0.1/",
+            "https://0177.0.0.1/",
+            "https://10.1.2.3/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/",
+            "https://[::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://0.0.0.0/",
+            "https://localhost/",
+            "https://metadata.google.internal/",
+        ] {
+            assert!(EndpointSpec::parse(req(url), false).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn private_targets_are_allowed_when_configured() {
+        assert!(EndpointSpec::parse(req("http://127.0.0.1:9999/hook"), true).is_ok());
+    }
+
+    #[test]
+    fn public_addresses_are_not_forbidden() {
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+            let ip: IpAddr = ip.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert!(!is_forbidden_ip(ip), "{ip}");
+        }
+    }
+}

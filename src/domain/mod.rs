@@ -1,0 +1,15 @@
+//! The pure domain core: catalog, units, ranges, submission parsing and the gap report.
+//!
+//! Nothing here performs I/O, reads the clock or draws randomness on its own: time and
+//! random sources are passed in. It knows nothing of HTTP, Redis or delivery.
+
+pub mod access;
+pub mod catalog;
+pub mod endpoint;
+pub mod ids;
+pub mod practitioner;
+pub mod problems;
+pub mod ranges;
+pub mod report;
+pub mod submission;
+pub mod symptoms;

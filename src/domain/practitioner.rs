@@ -1,0 +1,260 @@
+//! Practitioners: the account record, its form settings, and the validated request
+//! that creates one.
+
+use super::ids::PractitionerId;
+use super::problems::{FieldProblem, Problems};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A URL-safe, unique practice handle used by the public form (`/v1/forms/{slug}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+/// Slug length limits.
+const SLUG_LEN: std::ops::RangeInclusive<usize> = 3..=48;
+
+impl Slug {
+    /// Parses a slug: lowercase letters, digits and single inner hyphens, 3 to 48 long.
+    pub fn parse(s: &str) -> Result<Slug, &'static str> {
+        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !SLUG_LEN.contains(&s.len()) {
+            Err("must be 3 to 48 characters long")
+        } else if !ok_chars || s.starts_with('-') || s.ends_with('-') || s.contains("--") {
+            Err("may contain only lowercase letters, digits and single hyphens between them")
+        } else {
+            Ok(Slug(s.to_owned()))
+        }
+    }
+
+    /// Derives a slug from a practice name ("Dr. Lee's Clinic" → `dr-lee-s-clinic`).
+    pub fn derive(practice_name: &str) -> Slug {
+        let mut out = String::new();
+        for c in practice_name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        let mut out: String = out.chars().take(*SLUG_LEN.end()).collect();
+        while out.ends_with('-') {
+            out.pop();
+        }
+        if out.len() < *SLUG_LEN.start() {
+            out = format!("practice-{out}").trim_end_matches('-').to_owned();
+        }
+        Slug(out)
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Slug {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Slug::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Whether the form asks for a contact field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldMode {
+    /// The patient must fill it in.
+    Required,
+    /// The patient may fill it in.
+    Optional,
+    /// The form does not ask for it; a submitted value is refused.
+    Off,
+}
+
+/// Which contact fields the form asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFields {
+    /// Patient's name.
+    pub name: FieldMode,
+    /// Patient's email.
+    pub email: FieldMode,
+    /// Patient's phone.
+    pub phone: FieldMode,
+}
+
+impl Default for ContactFields {
+    fn default() -> Self {
+        Self {
+            name: FieldMode::Required,
+            email: FieldMode::Required,
+            phone: FieldMode::Optional,
+        }
+    }
+}
+
+/// The practice's branding on the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    /// Logo image URL.
+    pub logo_url: Option<String>,
+    /// Primary colour (`#RRGGBB`).
+    pub primary_color: Option<String>,
+}
+
+/// Default consent wording shown on the form.
+pub const DEFAULT_CONSENT_TEXT: &str = "I agree that the information I enter is sent to this practice so that they can contact me about my results.";
+
+/// What the public form shows and requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormSettings {
+    /// Contact fields asked for.
+    pub contact_fields: ContactFields,
+    /// Whether the patient must consent before submitting.
+    pub consent_required: bool,
+    /// Consent wording.
+    pub consent_text: String,
+    /// Branding.
+    pub branding: Branding,
+    /// Origins allowed to embed the form.
+    pub allowed_origins: Vec<String>,
+    /// Symptom ids the form offers; `None` offers the whole catalog.
+    pub symptoms: Option<Vec<String>>,
+}
+
+/// A practice's account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Practitioner {
+    /// Id.
+    pub id: PractitionerId,
+    /// Public form handle.
+    pub slug: Slug,
+    /// Practice name.
+    pub practice_name: String,
+    /// Doctor's name.
+    pub doctor_name: String,
+    /// Practice contact email.
+    pub email: String,
+    /// Practice website.
+    pub website_url: String,
+    /// Form settings.
+    pub settings: FormSettings,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Body of `POST /v1/practitioners`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPractitionerRequest {
+    /// Practice name.
+    pub practice_name: String,
+    /// Doctor's name.
+    pub doctor_name: String,
+    /// Practice contact email.
+    pub email: String,
+    /// Practice website (`https://…`).
+    pub website_url: String,
+    /// Desired slug; derived from the practice name when absent.
+    #[serde(default)]
+    pub slug: Option<String>,
+}
+
+const MAX_NAME_LEN: usize = 200;
+
+fn check_text(problems: &mut Problems, field: &str, value: &str) {
+    let n = value.trim().chars().count();
+    if n == 0 {
+        problems.add(field, "must not be empty");
+    } else if n > MAX_NAME_LEN {
+        problems.add(field, format!("must be at most {MAX_NAME_LEN} characters"));
+    }
+}
+
+impl Practitioner {
+    /// Validates a creation request into a new account record.
+    pub fn create(
+        req: NewPractitionerRequest,
+        id: PractitionerId,
+        now: OffsetDateTime,
+    ) -> Result<Practitioner, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        check_text(&mut problems, "practice_name", &req.practice_name);
+        check_text(&mut problems, "doctor_name", &req.doctor_name);
+        if !super::submission::is_plausible_email(req.email.trim()) {
+            problems.add("email", "is not a valid email address");
+        }
+        let origin = match url::Url::parse(req.website_url.trim()) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {
+                Some(u.origin().ascii_serialization())
+            }
+            _ => {
+                problems.add("website_url", "must be an absolute http(s) URL");
+                None
+            }
+        };
+        let slug = match req.slug.as_deref() {
+            Some(s) => Slug::parse(s).map_err(|why| problems.add("slug", why)).ok(),
+            None => Some(Slug::derive(&req.practice_name)),
+        };
+        match (problems.is_empty(), slug, origin) {
+            (true, Some(slug), Some(origin)) => Ok(Practitioner {
+                id,
+                slug,
+                practice_name: req.practice_name.trim().to_owned(),
+                doctor_name: req.doctor_name.trim().to_owned(),
+                email: req.email.trim().to_owned(),
+                website_url: req.website_url.trim().to_owned(),
+                settings: FormSettings {
+                    contact_fields: ContactFields::default(),
+                    consent_required: true,
+                    consent_text: DEFAULT_CONSENT_TEXT.to_owned(),
+                    branding: Branding::default(),
+                    allowed_origins: vec![origin],
+                    symptoms: None,
+                },
+                created_at: now,
+            }),
+            _ => Err(problems.into_vec()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_derived_from_practice_names() {
+        assert_eq!(Slug::derive("Dr. Lee's Clinic").as_str(), "dr-lee-s-clinic");
+        assert_eq!(Slug::derive("  !!").as_str(), "practice");
+        assert_eq!(Slug::derive("Ab").as_str(), "practice-ab");
+        assert!(Slug::parse(Slug::derive(&"x".repeat(100)).as_str()).is_ok());
+    }
+
+    #[test]
+    fn bad_slugs_are_refused() {
+        for s in ["ab", "Has-Caps", "-lead", "trail-", "dou--ble", "sp ace"] {
+            assert!(Slug::parse(s).is_err(), "{s}");
+        }
+        assert!(Slug::parse("demo").is_ok());
+    }
+
+    #[test]
+    fn creation_reports_every_bad_field() {
+        let req = NewPractitionerRequest {
+            practice_name: " ".into(),
+            doctor_name: "Dr Who".into(),
+            email: "nope".into(),
+            website_url: "ftp://x".into(),
+            slug: Some("BAD".into()),
+        };
+        let mut rng = rand::thread_rng();
+        let err = Practitioner::create(req, PractitionerId::generate(&mut rng), OffsetDateTime::UNIX_EPOCH)
+            .err()
+            .unwrap_or_default();
+        let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["practice_name", "email", "website_url", "slug"]);
+    }
+}

@@ -1,0 +1,435 @@
+//! Ranges and zones: a practitioner's overrides, the effective range for a patient,
+//! and the five-zone judgement with the distance to optimal.
+
+use super::catalog::{self, Marker, Sex};
+use super::problems::{FieldProblem, Problems};
+use serde::{Deserialize, Serialize};
+
+/// A closed interval `low ≤ high` of finite numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bounds {
+    low: f64,
+    high: f64,
+}
+
+impl Bounds {
+    /// A checked interval; `None` when either end is not finite or `low > high`.
+    pub fn new(low: f64, high: f64) -> Option<Bounds> {
+        (low.is_finite() && high.is_finite() && low <= high).then_some(Bounds { low, high })
+    }
+
+    /// The lower bound.
+    pub fn low(&self) -> f64 {
+        self.low
+    }
+
+    /// The upper bound.
+    pub fn high(&self) -> f64 {
+        self.high
+    }
+}
+
+impl<'de> Deserialize<'de> for Bounds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let dto = BoundsDto::deserialize(d)?;
+        Bounds::new(dto.low, dto.high)
+            .ok_or_else(|| serde::de::Error::custom("low must not exceed high"))
+    }
+}
+
+/// Wire form of a range bound pair.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundsDto {
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+/// A practitioner's own wording for each side of the optimal range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeMessages {
+    /// Shown when the value is below optimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low: Option<String>,
+    /// Shown when the value is optimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal: Option<String>,
+    /// Shown when the value is above optimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high: Option<String>,
+}
+
+/// Longest practitioner message accepted.
+pub const MAX_MESSAGE_LEN: usize = 1000;
+
+/// Body of `PUT /v1/ranges/{marker}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRequest {
+    /// Unit the bounds are given in; any unit the marker accepts.
+    pub unit: String,
+    /// Optimal range.
+    pub optimal: BoundsDto,
+    /// Standard (reference) range; the catalog default when absent.
+    #[serde(default)]
+    pub standard: Option<BoundsDto>,
+    /// Only for patients of this sex; everyone when absent.
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    /// The practitioner's wording.
+    #[serde(default)]
+    pub messages: Option<RangeMessages>,
+}
+
+/// A practitioner's override of one marker's ranges, stored in the range unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangeOverride {
+    /// Catalog id of the marker.
+    pub marker: String,
+    /// Population the override applies to (`None`: everyone).
+    pub sex: Option<Sex>,
+    /// Optimal range in the marker's range unit.
+    pub optimal: Bounds,
+    /// Standard range in the marker's range unit, if the practitioner set one.
+    pub standard: Option<Bounds>,
+    /// The practitioner's wording.
+    pub messages: RangeMessages,
+}
+
+fn check_bounds(
+    problems: &mut Problems,
+    field: &str,
+    dto: BoundsDto,
+    convert: impl Fn(f64) -> f64,
+) -> Option<Bounds> {
+    let mut ok = true;
+    for (name, v) in [("low", dto.low), ("high", dto.high)] {
+        if !v.is_finite() {
+            problems.add(format!("{field}.{name}"), "must be a finite number");
+            ok = false;
+        }
+    }
+    if ok && dto.low > dto.high {
+        problems.add(format!("{field}.low"), "must not be greater than high");
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    Bounds::new(round_sig(convert(dto.low)), round_sig(convert(dto.high)))
+}
+
+impl RangeOverride {
+    /// Validates a range request for `marker`, converting the bounds to the range unit.
+    pub fn parse(marker: &Marker, req: RangeRequest) -> Result<RangeOverride, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        let unit = marker.unit(&req.unit);
+        if unit.is_none() {
+            let accepted: Vec<&str> = marker.units.iter().map(|u| u.display).collect();
+            problems.add(
+                "unit",
+                format!("is not a unit {} accepts (accepted: {})", marker.name, accepted.join(", ")),
+            );
+        }
+        let conv = unit.map(|u| u.conversion);
+        let convert = |v: f64| conv.map(|c| c.to_range_unit(v)).unwrap_or(v);
+        let optimal = check_bounds(&mut problems, "optimal", req.optimal, convert);
+        let standard = req
+            .standard
+            .map(|s| check_bounds(&mut problems, "standard", s, convert));
+        let messages = req.messages.unwrap_or_default();
+        for (name, m) in [("low", &messages.low), ("optimal", &messages.optimal), ("high", &messages.high)] {
+            if m.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_LEN) {
+                problems.add(
+                    format!("messages.{name}"),
+                    format!("must be at most {MAX_MESSAGE_LEN} characters"),
+                );
+            }
+        }
+        match (problems.is_empty(), optimal) {
+            (true, Some(optimal)) => Ok(RangeOverride {
+                marker: marker.id.to_owned(),
+                sex: req.sex,
+                optimal,
+                standard: standard.flatten(),
+                messages,
+            }),
+            _ => Err(problems.into_vec()),
+        }
+    }
+}
+
+/// Where an effective range came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeSource {
+    /// The catalog's default.
+    Default,
+    /// The practitioner's override.
+    Practitioner,
+}
+
+/// The ranges a value is judged against, in the marker's range unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectiveRange {
+    /// Range unit.
+    pub unit: &'static str,
+    /// Population (`None`: everyone).
+    pub sex: Option<Sex>,
+    /// Standard range.
+    pub standard: Bounds,
+    /// Optimal range.
+    pub optimal: Bounds,
+    /// The practitioner's wording.
+    #[serde(skip_serializing_if = "is_default_messages")]
+    pub messages: RangeMessages,
+    /// Default or practitioner.
+    pub source: RangeSource,
+}
+
+fn is_default_messages(m: &RangeMessages) -> bool {
+    *m == RangeMessages::default()
+}
+
+/// Chooses the range for a patient: the practitioner's sex-specific override, then the
+/// practitioner's override for everyone, then the catalog default for the sex, then
+/// the catalog default for everyone. A practitioner override without a standard range
+/// keeps the default standard range.
+pub fn effective_range(marker: &Marker, sex: Option<Sex>, overrides: &[RangeOverride]) -> EffectiveRange {
+    let own = |s: Option<Sex>| overrides.iter().find(|o| o.marker == marker.id && o.sex == s);
+    let chosen = sex.and_then(|s| own(Some(s))).or_else(|| own(None));
+    let default = marker.default_ranges(sex);
+    let default_standard = Bounds {
+        low: default.standard.0,
+        high: default.standard.1,
+    };
+    match chosen {
+        Some(o) => EffectiveRange {
+            unit: marker.range_unit().display,
+            sex: o.sex,
+            standard: o.standard.unwrap_or(default_standard),
+            optimal: o.optimal,
+            messages: o.messages.clone(),
+            source: RangeSource::Practitioner,
+        },
+        None => EffectiveRange {
+            unit: marker.range_unit().display,
+            sex: default.sex,
+            standard: default_standard,
+            optimal: Bounds {
+                low: default.optimal.0,
+                high: default.optimal.1,
+            },
+            messages: RangeMessages::default(),
+            source: RangeSource::Default,
+        },
+    }
+}
+
+/// Where a value sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Zone {
+    /// Strictly below the standard range's low bound.
+    BelowStandard,
+    /// Below optimal, within the standard range.
+    BelowOptimal,
+    /// Within the optimal range, bounds included.
+    Optimal,
+    /// Above optimal, within the standard range.
+    AboveOptimal,
+    /// Strictly above the standard range's high bound.
+    AboveStandard,
+}
+
+impl Zone {
+    /// Every zone, from lowest to highest.
+    pub const ALL: [Zone; 5] = [
+        Zone::BelowStandard,
+        Zone::BelowOptimal,
+        Zone::Optimal,
+        Zone::AboveOptimal,
+        Zone::AboveStandard,
+    ];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Zone::BelowStandard => "below_standard",
+            Zone::BelowOptimal => "below_optimal",
+            Zone::Optimal => "optimal",
+            Zone::AboveOptimal => "above_optimal",
+            Zone::AboveStandard => "above_standard",
+        }
+    }
+}
+
+/// Judges a value (in the range unit): optimal when inside the optimal range (bounds
+/// included); otherwise below/above standard when strictly outside the standard range;
+/// otherwise below/above optimal.
+pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
+    let (o, s) = (range.optimal, range.standard);
+    if o.low <= value && value <= o.high {
+        Zone::Optimal
+    } else if value < s.low {
+        Zone::BelowStandard
+    } else if value > s.high {
+        Zone::AboveStandard
+    } else if value < o.low {
+        Zone::BelowOptimal
+    } else {
+        Zone::AboveOptimal
+    }
+}
+
+/// Distance from a value to the nearest optimal bound; exactly 0 inside.
+pub fn gap(value: f64, optimal: Bounds) -> f64 {
+    if value < optimal.low {
+        round_sig(optimal.low - value)
+    } else if value > optimal.high {
+        round_sig(value - optimal.high)
+    } else {
+        0.0
+    }
+}
+
+/// The practitioner's wording for a zone.
+pub fn message_for(zone: Zone, messages: &RangeMessages) -> Option<&str> {
+    match zone {
+        Zone::BelowStandard | Zone::BelowOptimal => messages.low.as_deref(),
+        Zone::Optimal => messages.optimal.as_deref(),
+        Zone::AboveOptimal | Zone::AboveStandard => messages.high.as_deref(),
+    }
+}
+
+/// Rounds to 6 significant digits: removes binary floating-point noise from
+/// conversions and differences (3.1 - 2.0 = 1.1, not 1.1000000000000001) while keeping
+/// far more precision than any lab prints.
+pub fn round_sig(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 6 - 1 - x.abs().log10().floor() as i32;
+    let digits = digits.clamp(-300, 300);
+    let p = 10f64.powi(digits);
+    let r = (x * p).round() / p;
+    if r.is_finite() {
+        r
+    } else {
+        x
+    }
+}
+
+/// Looks up a marker by id or LOINC for a range route; a problem naming `marker` if unknown.
+pub fn marker_for_route(id_or_loinc: &str) -> Result<&'static Marker, FieldProblem> {
+    catalog::find(id_or_loinc)
+        .ok_or_else(|| FieldProblem::new("marker", "is not a marker in the catalog"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(std: (f64, f64), opt: (f64, f64)) -> EffectiveRange {
+        EffectiveRange {
+            unit: "mIU/L",
+            sex: None,
+            standard: Bounds { low: std.0, high: std.1 },
+            optimal: Bounds { low: opt.0, high: opt.1 },
+            messages: RangeMessages::default(),
+            source: RangeSource::Default,
+        }
+    }
+
+    #[test]
+    fn zones_at_every_boundary() {
+        let r = range((0.45, 4.5), (1.0, 2.0));
+        let cases = [
+            (0.44, Zone::BelowStandard),
+            (0.45, Zone::BelowOptimal),
+            (0.99, Zone::BelowOptimal),
+            (1.0, Zone::Optimal),
+            (1.5, Zone::Optimal),
+            (2.0, Zone::Optimal),
+            (2.01, Zone::AboveOptimal),
+            (4.5, Zone::AboveOptimal),
+            (4.51, Zone::AboveStandard),
+        ];
+        for (v, z) in cases {
+            assert_eq!(zone(v, &r), z, "value {v}");
+        }
+    }
+
+    #[test]
+    fn the_gap_is_the_distance_to_the_nearest_optimal_bound() {
+        let o = Bounds { low: 1.0, high: 2.0 };
+        assert_eq!(gap(3.1, o), 1.1);
+        assert_eq!(gap(0.4, o), 0.6);
+        assert_eq!(gap(1.0, o), 0.0);
+        assert_eq!(gap(2.0, o), 0.0);
+    }
+
+    #[test]
+    fn practitioner_ranges_are_converted_to_the_range_unit() {
+        let m = catalog::find("glucose_fasting").map(|m| m.clone());
+        let Some(m) = m else { panic!("catalog") };
+        let req: RangeRequest = serde_json::from_value(serde_json::json!({
+            "unit": "mmol/L", "optimal": {"low": 4.2, "high": 4.8}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let o = RangeOverride::parse(&m, req).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!((o.optimal.low() - 75.6655).abs() < 0.01);
+        let eff = effective_range(&m, None, &[o]);
+        assert_eq!(eff.source, RangeSource::Practitioner);
+        assert_eq!(eff.standard, Bounds { low: 65.0, high: 99.0 });
+    }
+
+    #[test]
+    fn nonsense_ranges_are_refused_field_by_field() {
+        let Some(m) = catalog::find("tsh") else { panic!("catalog") };
+        let req: RangeRequest = serde_json::from_value(serde_json::json!({
+            "unit": "furlongs", "optimal": {"low": 3.0, "high": 1.0},
+            "standard": {"low": 5.0, "high": 0.1}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = RangeOverride::parse(m, req).err().unwrap_or_default();
+        let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["unit", "optimal.low", "standard.low"]);
+    }
+
+    #[test]
+    fn sex_specific_overrides_win_over_everyone_then_defaults() {
+        let Some(m) = catalog::find("tsh") else { panic!("catalog") };
+        let mk = |sex, low| RangeOverride {
+            marker: "tsh".into(),
+            sex,
+            optimal: Bounds { low, high: 2.5 },
+            standard: None,
+            messages: RangeMessages::default(),
+        };
+        let all = [mk(None, 1.1), mk(Some(Sex::Female), 1.2)];
+        assert_eq!(effective_range(m, Some(Sex::Female), &all).optimal.low(), 1.2);
+        assert_eq!(effective_range(m, Some(Sex::Male), &all).optimal.low(), 1.1);
+        assert_eq!(effective_range(m, None, &all).optimal.low(), 1.1);
+        assert_eq!(effective_range(m, None, &[]).optimal.low(), 1.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn zone_is_monotonic_in_the_value(a in -10.0f64..20.0, b in -10.0f64..20.0) {
+            let r = range((0.45, 4.5), (1.0, 2.0));
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            proptest::prop_assert!(zone(lo, &r) <= zone(hi, &r));
+        }
+
+        #[test]
+        fn gap_is_zero_exactly_inside_optimal(v in -10.0f64..20.0) {
+            let o = Bounds { low: 1.0, high: 2.0 };
+            let inside = (1.0..=2.0).contains(&v);
+            proptest::prop_assert_eq!(gap(v, o) == 0.0, inside);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The one error type at the HTTP edge: every failure on every route becomes the
+//! contract's shape `{"error": {"code", "message", "details"?}}` with the right status.
+//! Server errors are logged here, once, and answered opaquely.
+
+use crate::domain::problems::FieldProblem;
+use crate::service::ServiceError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Vec<FieldProblem>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    details: &'a [FieldProblem],
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// Adds field-level details.
+    pub fn with_details(mut self, details: Vec<FieldProblem>) -> ApiError {
+        self.details = details;
+        self
+    }
+
+    /// 400: the body is not well-formed, or has fields the route does not know.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 422 with one entry per offending field.
+    pub fn validation(details: Vec<FieldProblem>) -> ApiError {
+        let n = details.len();
+        let message = if n == 1 {
+            "1 problem in the request".to_owned()
+        } else {
+            format!("{n} problems in the request")
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message).with_details(details)
+    }
+
+    /// 401.
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid credentials: send Authorization: Bearer <key>",
+        )
+    }
+
+    /// 404 for `what`.
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// 500: opaque to the caller; the cause is logged here.
+    pub fn internal(cause: &anyhow::Error) -> ApiError {
+        tracing::error!(error = %format!("{cause:#}"), "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+    }
+
+    /// The machine code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                builder.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        builder.insert_header((header::CACHE_CONTROL, "no-store"));
+        builder.json(Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                details: &self.details,
+            },
+        })
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(details) => ApiError::validation(details),
+            ServiceError::Unauthorized => ApiError::unauthorized(),
+            ServiceError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this API key's role does not allow this action",
+            ),
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the service cannot store this right now; nothing was accepted, please retry",
+                )
+            }
+            ServiceError::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Request extractors: a JSON body that answers in the contract's error shape (415, 413,
+//! 400 with the offending field, 422 for well-formed values of the wrong type), and the
+//! two kinds of credentials.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::problems::FieldProblem;
+use crate::service::Principal;
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Largest request body accepted on any route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body, parsed with errors in the contract's shape.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Turns a serde path (`labs.1.unit`, as serde_path_to_error prints it, or `labs[1].unit`)
+/// into the contract's `labs[1].unit` form.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// Rewrites a serde data error so that it never repeats a submitted value: serde
+/// messages such as `invalid type: string "Jane", expected f64` quote the input.
+fn safe_problem(message: &str) -> (bool, String) {
+    let msg = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let expected = msg.find(", expected ").map(|i| &msg[i + 2..]);
+    let (is_unknown_field, text) = if msg.starts_with("invalid type:") {
+        (false, format!("has the wrong type; {}", expected.unwrap_or("see the API reference")))
+    } else if msg.starts_with("invalid value:") {
+        (false, format!("has an invalid value; {}", expected.unwrap_or("see the API reference")))
+    } else if msg.starts_with("unknown variant") {
+        (false, format!("is not an accepted value; {}", expected.unwrap_or("see the API reference")))
+    } else if msg.starts_with("unknown field") {
+        (true, "is not a known field".to_owned())
+    } else {
+        (false, msg.to_owned())
+    };
+    (is_unknown_field, text)
+}
+
+/// Parses JSON bytes into `T`, mapping errors to the contract: syntax → 400, unknown
+/// field → 400 naming it, anything else about a field → 422 naming it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = match parsed {
+        Ok(v) => v,
+        Err(err) => {
+            let path = field_path(err.path());
+            let inner = err.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let (unknown_field, problem) = safe_problem(&inner.to_string());
+                    let field = if unknown_field {
+                        // serde names the unknown field in its message, not in the path.
+                        let name = inner
+                            .to_string()
+                            .split('`')
+                            .nth(1)
+                            .map(|n| n.chars().take(64).collect::<String>())
+                            .unwrap_or_default();
+                        if path.is_empty() {
+                            name
+                        } else {
+                            format!("{path}.{name}")
+                        }
+                    } else {
+                        path
+                    };
+                    let detail = vec![FieldProblem::new(field, problem)];
+                    if unknown_field {
+                        ApiError::bad_request("the body has a field this route does not accept").with_details(detail)
+                    } else {
+                        ApiError::validation(detail)
+                    }
+                }
+                _ => ApiError::bad_request(format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )),
+            });
+        }
+    };
+    de.end()
+        .map_err(|_| ApiError::bad_request("the body has trailing characters after the JSON value"))?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as JSON with Content-Type: application/json",
+                ));
+            }
+            let declared = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+                return Err(too_large());
+            }
+            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
+                match e.as_error::<actix_web::error::PayloadError>() {
+                    Some(actix_web::error::PayloadError::Overflow) => too_large(),
+                    _ => ApiError::bad_request("the body could not be read"),
+                }
+            })?;
+            if bytes.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            parse_json(&bytes).map(ApiJson)
+        })
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(&anyhow::anyhow!("application state missing")))
+}
+
+/// A practitioner's authenticated API key.
+pub struct PractitionerAuth(pub Principal);
+
+impl FromRequest for PractitionerAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        Box::pin(async move {
+            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let principal = state?.services.authenticate(&token).await?;
+            Ok(PractitionerAuth(principal))
+        })
+    }
+}
+
+/// The operator, authenticated by the admin token (compared in constant time).
+pub struct OperatorAuth;
+
+impl FromRequest for OperatorAuth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ok = match (state(req), bearer(req)) {
+            (Ok(state), Some(token)) => state.admin_token.as_ref().is_some_and(|t| t.matches(&token)),
+            _ => false,
+        };
+        std::future::ready(if ok { Ok(OperatorAuth) } else { Err(ApiError::unauthorized()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Lab {
+        value: f64,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Req {
+        labs: Vec<Lab>,
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_and_never_echoes_the_value() {
+        let err = parse_json::<Req>(br#"{"labs": [{"value": 1}, {"value": "CANARY-42"}]}"#)
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(err.contains("labs[1].value"), "{err}");
+        assert!(err.contains("validation_failed"), "{err}");
+        assert!(!err.contains("CANARY"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_a_bad_request_naming_the_field() {
+        let err = parse_json::<Req>(br#"{"labs": [{"value": 1, "extra": true}]}"#)
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(err.contains("bad_request") && err.contains("labs[0].extra"), "{err}");
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let err = parse_json::<Req>(br#"{"labs": ["#).err().map(|e| e.code()).unwrap_or_default();
+        assert_eq!(err, "bad_request");
+    }
+}

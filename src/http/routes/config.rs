@@ -1,0 +1,120 @@
+//! Practitioner configuration routes: profile, markers and ranges.
+
+use crate::domain::catalog::{self, Sex};
+use crate::domain::practitioner::Practitioner;
+use crate::domain::ranges::{effective_range, EffectiveRange, RangeOverride, RangeRequest};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, PractitionerAuth};
+use crate::http::AppState;
+use crate::domain::access::Access;
+use crate::domain::problems::FieldProblem;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The practitioner as shown to its own keys and the operator.
+pub fn practitioner_view(p: &Practitioner) -> Value {
+    json!({
+        "id": p.id,
+        "slug": p.slug,
+        "practice_name": p.practice_name,
+        "doctor_name": p.doctor_name,
+        "email": p.email,
+        "website_url": p.website_url,
+        "contact_fields": p.settings.contact_fields,
+        "consent_required": p.settings.consent_required,
+        "consent_text": p.settings.consent_text,
+        "branding": p.settings.branding,
+        "allowed_origins": p.settings.allowed_origins,
+        "created_at": crate::delivery::payload::rfc3339(p.created_at),
+    })
+}
+
+fn range_view(marker: &catalog::Marker, r: &EffectiveRange) -> Value {
+    json!({
+        "marker": marker.id,
+        "loinc": marker.loinc,
+        "sex": r.sex,
+        "unit": r.unit,
+        "standard": r.standard,
+        "optimal": r.optimal,
+        "messages": r.messages,
+        "source": r.source,
+    })
+}
+
+/// `GET /v1/practitioner`.
+pub async fn get_practitioner(auth: PractitionerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    auth.0.require(Access::Read)?;
+    let p = state.services.practitioner(&auth.0).await?;
+    Ok(HttpResponse::Ok().json(practitioner_view(&p)))
+}
+
+/// `GET /v1/markers`: the catalog with this practitioner's effective ranges (for
+/// everyone, and per sex where they differ).
+pub async fn markers(auth: PractitionerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let overrides = state.services.ranges(&auth.0).await?;
+    let list: Vec<Value> = catalog::markers()
+        .iter()
+        .map(|m| {
+            let everyone = effective_range(m, None, &overrides);
+            let mut ranges = vec![range_view(m, &everyone)];
+            for sex in [Sex::Female, Sex::Male] {
+                let r = effective_range(m, Some(sex), &overrides);
+                if r != everyone {
+                    ranges.push(range_view(m, &r));
+                }
+            }
+            json!({
+                "id": m.id,
+                "loinc": m.loinc,
+                "name": m.name,
+                "unit": m.range_unit().display,
+                "units": m.units.iter().map(|u| u.display).collect::<Vec<_>>(),
+                "ranges": ranges,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"data": list})))
+}
+
+/// `PUT /v1/ranges/{marker}`: sets the practitioner's range; answers the effective range.
+pub async fn put_range(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    ApiJson(req): ApiJson<RangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let stored: RangeOverride = state.services.put_range(&auth.0, &path, req).await?;
+    let marker = catalog::find(&stored.marker).ok_or_else(|| ApiError::not_found("marker"))?;
+    let effective = effective_range(marker, stored.sex, std::slice::from_ref(&stored));
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = marker.id, "range set");
+    Ok(HttpResponse::Ok().json(range_view(marker, &effective)))
+}
+
+/// Query of `DELETE /v1/ranges/{marker}`.
+#[derive(Debug, Deserialize)]
+pub struct SexQuery {
+    sex: Option<String>,
+}
+
+/// `DELETE /v1/ranges/{marker}?sex=`: returns the marker to its default; answers the
+/// range now in effect.
+pub async fn delete_range(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<SexQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let sex = match query.sex.as_deref() {
+        None => None,
+        Some(s) => Some(Sex::parse(s).ok_or_else(|| {
+            ApiError::validation(vec![FieldProblem::new("sex", "must be \"female\" or \"male\"")])
+        })?),
+    };
+    state.services.delete_range(&auth.0, &path, sex).await?;
+    let marker = catalog::find(&path).ok_or_else(|| ApiError::not_found("marker"))?;
+    let overrides = state.services.ranges(&auth.0).await?;
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = marker.id, "range reset");
+    Ok(HttpResponse::Ok().json(range_view(marker, &effective_range(marker, sex, &overrides))))
+}

@@ -1,0 +1,141 @@
+//! The `gaprelay` binary: parses the command line, loads configuration, starts
+//! telemetry and runs `serve` or `worker`. The only place that decides the exit code.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gaprelay::config::Settings;
+use gaprelay::crypto::api_key::AdminToken;
+use gaprelay::crypto::seal::MasterKey;
+use gaprelay::domain::practitioner::NewPractitionerRequest;
+use gaprelay::startup::{self, Application, Options};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gaprelay", version, about = "Zero-retention relay for health intake data")]
+struct Cli {
+    /// TOML configuration file (also GAPRELAY_CONFIG); environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the delivery workers in one process.
+    Serve {
+        /// Demo mode: seed a practitioner with slug `demo`, print its API key and a
+        /// sample request; generate a master key and admin token when none is set.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run delivery workers only (needs GAPRELAY_REDIS_URL).
+    Worker,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let (mut settings, warnings) = match Settings::load(cli.config.as_deref(), &env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gaprelay: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    gaprelay::telemetry::init(settings.log_format);
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gaprelay: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { demo } => {
+                let demo_secrets = if demo { Some(prepare_demo(&mut settings)) } else { None };
+                let app = Application::build(settings, Options::default()).await?;
+                if let Some(secrets) = demo_secrets {
+                    seed_demo(&app, secrets).await?;
+                }
+                tracing::info!(port = app.port(), "gaprelay serving");
+                app.run_until_stopped().await
+            }
+            Command::Worker => startup::run_worker(settings).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "gaprelay stopped");
+            eprintln!("gaprelay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What demo mode generated, to print once the server is up.
+struct DemoSecrets {
+    admin_token: Option<String>,
+}
+
+/// Fills in what a newcomer has not configured: an ephemeral master key and admin token.
+fn prepare_demo(settings: &mut Settings) -> DemoSecrets {
+    let mut rng = rand::rngs::OsRng;
+    if settings.master_key.is_none() {
+        tracing::warn!("demo: no GAPRELAY_MASTER_KEY set; using a random one for this run only");
+        settings.master_key = Some(MasterKey::generate(&mut rng));
+    }
+    let admin_token = if settings.admin_token.is_none() {
+        let token = gaprelay::crypto::api_key::ApiKey::generate(&mut rng).expose().replacen("grk_", "adm_", 1);
+        settings.admin_token = Some(AdminToken::new(token.clone()));
+        Some(token)
+    } else {
+        None
+    };
+    DemoSecrets { admin_token }
+}
+
+#[allow(clippy::print_stdout)]
+async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()> {
+    let (p, key, _) = app
+        .services()
+        .create_practitioner(NewPractitionerRequest {
+            practice_name: "Demo Functional Medicine".into(),
+            doctor_name: "Dr. Demo".into(),
+            email: "demo@example.com".into(),
+            website_url: "https://demo.example.com".into(),
+            slug: Some("demo".into()),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot seed the demo practitioner (is slug `demo` already taken?)")?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    println!();
+    println!("gaprelay demo is running on {base}");
+    println!("  demo practitioner: {} (slug `{}`)", p.id, p.slug.as_str());
+    println!("  its owner API key (shown once): {}", key.expose());
+    if let Some(t) = &secrets.admin_token {
+        println!("  operator admin token for this run: {t}");
+    }
+    println!();
+    println!("Submit a sample intake (the gap report comes straight back):");
+    println!(
+        "  curl -s -X POST {base}/v1/intake/demo -H 'Content-Type: application/json' -d '{}'",
+        r#"{"contact":{"name":"Sam Sample","email":"sam@example.com"},"sex":"female","age":42,"labs":[{"marker":"3016-3","value":3.1,"unit":"mIU/L"},{"marker":"glucose_fasting","value":5.2,"unit":"mmol/L"},{"marker":"vitamin_d_25oh","value":70,"unit":"nmol/L"}],"symptoms":["fatigue","brain_fog"],"consent":true}"#
+    );
+    println!();
+    println!("Set your own optimal TSH range:");
+    println!(
+        "  curl -s -X PUT {base}/v1/ranges/tsh -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{}'",
+        key.expose(),
+        r#"{"unit":"mIU/L","optimal":{"low":1.0,"high":2.0},"messages":{"high":"A little high: let us talk."}}"#
+    );
+    println!();
+    Ok(())
+}

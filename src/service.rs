@@ -1,0 +1,284 @@
+//! Application services: the use cases (create a practitioner, configure ranges and
+//! endpoints, take an intake) that combine the pure domain, crypto and the store.
+//! HTTP handlers call these and do nothing else but translate.
+
+use crate::clock::Clock;
+use crate::crypto::api_key::ApiKey;
+use crate::crypto::jwe::ContentKey;
+use crate::crypto::seal::{self, MasterKey};
+use crate::crypto::webhook::WebhookSecret;
+use crate::delivery::payload;
+use crate::domain::access::{Access, Role};
+use crate::domain::catalog::{self, Sex};
+use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
+use crate::domain::practitioner::{NewPractitionerRequest, Practitioner};
+use crate::domain::problems::FieldProblem;
+use crate::domain::ranges::{RangeOverride, RangeRequest};
+use crate::domain::report::{self, Report};
+use crate::domain::submission::{IntakeRequest, Submission};
+use crate::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a use case can fail with; the HTTP layer maps each to a status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Field-level validation problems.
+    #[error("validation failed")]
+    Validation(Vec<FieldProblem>),
+    /// No credentials, or credentials that match nothing.
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// Authenticated, but the role does not allow this.
+    #[error("the API key's role does not allow this")]
+    Forbidden,
+    /// The named resource does not exist (for this caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was violated.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Storage (the queue) is unreachable; nothing was changed or accepted.
+    #[error("storage is unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Anything else: an internal failure, reported opaquely.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            e @ StoreError::Unavailable(_) => ServiceError::Unavailable(e),
+            other => ServiceError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// Who is calling a practitioner route.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The practitioner the key belongs to.
+    pub practitioner_id: PractitionerId,
+    /// The key's id (the actor in logs and the audit log).
+    pub key_id: ApiKeyId,
+    /// The key's role.
+    pub role: Role,
+}
+
+impl Principal {
+    /// Fails with `Forbidden` unless the role allows `access`.
+    pub fn require(&self, access: Access) -> Result<(), ServiceError> {
+        if self.role.allows(access) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden)
+        }
+    }
+}
+
+/// A newly created endpoint with its secrets, shown once.
+pub struct CreatedEndpoint {
+    /// The stored record.
+    pub record: EndpointRecord,
+    /// The Standard Webhooks secret.
+    pub secret: WebhookSecret,
+    /// The JWE content key.
+    pub key: ContentKey,
+}
+
+/// The use cases, over shared dependencies. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// The master key for sealing.
+    pub master_key: MasterKey,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Whether endpoints may target private addresses.
+    pub allow_private_targets: bool,
+    /// How long queued messages live.
+    pub message_ttl: Duration,
+}
+
+impl Services {
+    /// Creates a practitioner and its first owner key (returned once, never stored).
+    pub async fn create_practitioner(&self, req: NewPractitionerRequest) -> Result<(Practitioner, ApiKey, ApiKeyRecord), ServiceError> {
+        let mut rng = rand::rngs::OsRng;
+        let p = Practitioner::create(req, PractitionerId::generate(&mut rng), self.clock.now())
+            .map_err(ServiceError::Validation)?;
+        let key = ApiKey::generate(&mut rng);
+        let record = ApiKeyRecord {
+            id: ApiKeyId::generate(&mut rng),
+            practitioner_id: p.id.clone(),
+            role: Role::Owner,
+            hash: key.hash().to_hex(),
+            label: Some("initial owner key".to_owned()),
+            created_at: self.clock.now(),
+        };
+        self.store.create_practitioner(&p, &record).await.map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::Validation(vec![FieldProblem::new("slug", "is already taken")]),
+            other => other.into(),
+        })?;
+        Ok((p, key, record))
+    }
+
+    /// Authenticates a practitioner's bearer token.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, ServiceError> {
+        let key = ApiKey::parse(bearer).map_err(|_| ServiceError::Unauthorized)?;
+        let record = self
+            .store
+            .api_key_by_hash(&key.hash())
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
+        Ok(Principal {
+            practitioner_id: record.practitioner_id,
+            key_id: record.id,
+            role: record.role,
+        })
+    }
+
+    /// The caller's practitioner record.
+    pub async fn practitioner(&self, who: &Principal) -> Result<Practitioner, ServiceError> {
+        self.store
+            .practitioner(&who.practitioner_id)
+            .await?
+            .ok_or(ServiceError::Unauthorized)
+    }
+
+    /// Sets a range override.
+    pub async fn put_range(&self, who: &Principal, marker: &str, req: RangeRequest) -> Result<RangeOverride, ServiceError> {
+        who.require(Access::Configure)?;
+        let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
+        let range = RangeOverride::parse(marker, req).map_err(ServiceError::Validation)?;
+        self.store.put_range(&who.practitioner_id, &range).await?;
+        Ok(range)
+    }
+
+    /// Removes a range override, returning the marker to its default.
+    pub async fn delete_range(&self, who: &Principal, marker: &str, sex: Option<Sex>) -> Result<(), ServiceError> {
+        who.require(Access::Configure)?;
+        let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
+        if self.store.delete_range(&who.practitioner_id, marker.id, sex).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("range override"))
+        }
+    }
+
+    /// The caller's range overrides.
+    pub async fn ranges(&self, who: &Principal) -> Result<Vec<RangeOverride>, ServiceError> {
+        who.require(Access::Read)?;
+        Ok(self.store.ranges(&who.practitioner_id).await?)
+    }
+
+    /// Creates an endpoint with a fresh secret and content key, both sealed at rest.
+    pub async fn create_endpoint(&self, who: &Principal, req: NewEndpointRequest) -> Result<CreatedEndpoint, ServiceError> {
+        who.require(Access::Configure)?;
+        let spec = EndpointSpec::parse(req, self.allow_private_targets).map_err(ServiceError::Validation)?;
+        let mut rng = rand::rngs::OsRng;
+        let id = EndpointId::generate(&mut rng);
+        let secret = WebhookSecret::generate(&mut rng);
+        let key = ContentKey::generate(&mut rng);
+        let jwk = serde_json::to_vec(&key.to_jwk()).map_err(anyhow::Error::new)?;
+        let record = EndpointRecord {
+            sealed_secret: seal::seal(
+                &self.master_key,
+                &payload::endpoint_secret_aad(&id, "secret"),
+                secret.to_whsec().as_bytes(),
+                &mut rng,
+            ),
+            sealed_key: seal::seal(&self.master_key, &payload::endpoint_secret_aad(&id, "key"), &jwk, &mut rng),
+            id,
+            practitioner_id: who.practitioner_id.clone(),
+            url: spec.url.to_string(),
+            format: spec.format,
+            encryption: spec.encryption,
+            description: spec.description,
+            enabled: true,
+            created_at: self.clock.now(),
+        };
+        self.store.put_endpoint(&record).await?;
+        Ok(CreatedEndpoint { record, secret, key })
+    }
+
+    /// The caller's endpoints.
+    pub async fn endpoints(&self, who: &Principal) -> Result<Vec<EndpointRecord>, ServiceError> {
+        who.require(Access::Read)?;
+        Ok(self.store.endpoints(&who.practitioner_id).await?)
+    }
+
+    /// Deletes one of the caller's endpoints (queued messages for it are dropped when
+    /// they come due).
+    pub async fn delete_endpoint(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
+        who.require(Access::Configure)?;
+        let id = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
+        if self.store.delete_endpoint(&who.practitioner_id, &id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("endpoint"))
+        }
+    }
+
+    /// The practitioner behind a public form, with its overrides.
+    pub async fn form(&self, slug: &str) -> Result<(Practitioner, Vec<RangeOverride>), ServiceError> {
+        let p = self
+            .store
+            .practitioner_by_slug(slug)
+            .await?
+            .ok_or(ServiceError::NotFound("form"))?;
+        let ranges = self.store.ranges(&p.id).await?;
+        Ok((p, ranges))
+    }
+
+    /// Takes a patient's submission: validates it, builds the report, and queues one
+    /// sealed message per enabled endpoint in one atomic step. Answers only once the
+    /// messages are safely queued; when the queue cannot take them, nothing is accepted.
+    pub async fn submit_intake(&self, slug: &str, req: IntakeRequest) -> Result<(SubmissionId, Report), ServiceError> {
+        let (practitioner, ranges) = self.form(slug).await?;
+        let submission = Submission::parse(req, &practitioner.settings).map_err(ServiceError::Validation)?;
+        let report = report::build(&submission, &ranges);
+        let endpoints = self.store.endpoints(&practitioner.id).await?;
+        let mut rng = rand::rngs::OsRng;
+        let submission_id = SubmissionId::generate(&mut rng);
+        let now = self.clock.now();
+        let now_ms = self.clock.now_ms();
+        let expires_at_ms = now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
+        let event = payload::intake_event(&submission_id, now, &practitioner, &submission, &report);
+        let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
+        let messages: Vec<NewMessage> = endpoints
+            .iter()
+            .filter(|e| e.enabled)
+            .map(|e| {
+                let id = MessageId::generate(&mut rng);
+                NewMessage {
+                    sealed: seal::seal(&self.master_key, &payload::queue_aad(&id, &e.id), &plaintext, &mut rng),
+                    id,
+                    endpoint_id: e.id.clone(),
+                    practitioner_id: practitioner.id.clone(),
+                    due_at_ms: now_ms,
+                    expires_at_ms,
+                }
+            })
+            .collect();
+        drop(plaintext);
+        self.store
+            .enqueue(&messages)
+            .await
+            .map_err(ServiceError::Unavailable)?;
+        tracing::info!(
+            practitioner.id = %practitioner.id,
+            submission.id = %submission_id,
+            messages = messages.len(),
+            labs = report.labs.len(),
+            "intake accepted"
+        );
+        if messages.is_empty() {
+            tracing::warn!(practitioner.id = %practitioner.id, "intake accepted but the practitioner has no enabled endpoint");
+        }
+        Ok((submission_id, report))
+    }
+}

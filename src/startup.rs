@@ -1,0 +1,203 @@
+//! Wiring: builds the store, services, HTTP server and delivery workers from
+//! [`Settings`]; `Application::build → port() → run_until_stopped()`.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::delivery::sender::Sender;
+use crate::delivery::worker::Worker;
+use crate::http::{self, error::ApiError, AppState};
+use crate::service::Services;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
+use crate::store::Store;
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long in-flight deliveries may run on after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Connects the store the settings ask for: Redis when `GAPRELAY_REDIS_URL` is set,
+/// otherwise the embedded in-memory store (said loudly: nothing survives a restart).
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    match &settings.redis_url {
+        Some(url) => Ok(Arc::new(RedisStore::connect(url).await?)),
+        None => {
+            tracing::warn!(
+                "GAPRELAY_REDIS_URL is not set: using the EMBEDDED IN-MEMORY STORE. One process only; \
+                 every practitioner, key and queued message is LOST when it stops. Not for production."
+            );
+            Ok(Arc::new(MemoryStore::new()))
+        }
+    }
+}
+
+/// Extra wiring for tests and the demo.
+pub struct Options {
+    /// Run delivery workers in this process.
+    pub run_workers: bool,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Use this store instead of connecting one.
+    pub store: Option<Arc<dyn Store>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            run_workers: true,
+            clock: Arc::new(SystemClock),
+            store: None,
+        }
+    }
+}
+
+/// The built service, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    services: Services,
+    worker: Worker,
+    worker_task: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+}
+
+impl Application {
+    /// Builds everything and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, options: Options) -> anyhow::Result<Application> {
+        let master_key = settings
+            .master_key
+            .clone()
+            .context("GAPRELAY_MASTER_KEY is required: generate one with `openssl rand -base64 32`")?;
+        let store = match options.store {
+            Some(s) => s,
+            None => connect_store(&settings).await?,
+        };
+        let services = Services {
+            store: store.clone(),
+            master_key: master_key.clone(),
+            clock: options.clock.clone(),
+            allow_private_targets: settings.allow_private_targets,
+            message_ttl: settings.delivery.message_ttl,
+        };
+        if settings.allow_private_targets {
+            tracing::warn!("GAPRELAY_ALLOW_PRIVATE_TARGETS is on: webhooks may target loopback and private addresses (development only)");
+        }
+        if settings.admin_token.is_none() {
+            tracing::warn!("GAPRELAY_ADMIN_TOKEN is not set: operator routes answer 401");
+        }
+        let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
+        let worker = Worker::new(store, sender, master_key, options.clock, settings.delivery.clone());
+
+        let listener = TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            services: services.clone(),
+            admin_token: settings.admin_token.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()))
+                .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                    ApiError::bad_request("the query string is not valid for this route").into()
+                }))
+                .wrap(middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "no-referrer")))
+                .wrap(middleware::from_fn(http::logging::log_request))
+                .configure(http::configure)
+                .default_service(web::to(http::routes::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .run();
+
+        let worker_task = options.run_workers.then(|| {
+            let (tx, rx) = watch::channel(false);
+            let handle = tokio::spawn(worker.clone().run(rx));
+            (tx, handle)
+        });
+        Ok(Application {
+            port,
+            server,
+            services,
+            worker,
+            worker_task,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The use cases (for seeding the demo).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// A worker sharing this application's store and clock (tests drive it directly).
+    pub fn worker(&self) -> Worker {
+        self.worker.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops taking requests, lets in-flight
+    /// deliveries finish within the grace period and leaves the rest queued.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        if let Some((tx, handle)) = self.worker_task {
+            let _ = tx.send(true);
+            if tokio::time::timeout(SHUTDOWN_GRACE, handle).await.is_err() {
+                tracing::warn!("in-flight deliveries did not finish in time; their leases return them to the queue");
+            }
+        }
+        result.context("HTTP server failed")
+    }
+}
+
+/// Runs delivery workers only (`gaprelay worker`) until SIGINT/SIGTERM.
+pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let master_key = settings
+        .master_key
+        .clone()
+        .context("GAPRELAY_MASTER_KEY is required: generate one with `openssl rand -base64 32`")?;
+    if settings.redis_url.is_none() {
+        anyhow::bail!("`gaprelay worker` needs GAPRELAY_REDIS_URL: the in-memory store cannot be shared between processes");
+    }
+    let store = connect_store(&settings).await?;
+    let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
+    let worker = Worker::new(store, sender, master_key, Arc::new(SystemClock), settings.delivery.clone());
+    let (tx, rx) = watch::channel(false);
+    let handle = tokio::spawn(worker.run(rx));
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight deliveries");
+    let _ = tx.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, handle).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

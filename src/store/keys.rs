@@ -1,0 +1,55 @@
+//! Every Redis key gaprelay uses, in one place, with what it holds and how long.
+//!
+//! Keys that are read or written together carry the same hash tag (`{…}`) so that
+//! multi-key transactions and scripts work on Redis Cluster too: a practitioner's
+//! configuration shares its id's tag; the delivery queue shares the `{q}` tag.
+
+use crate::domain::ids::{MessageId, PractitionerId};
+
+/// Prefix of every key, so gaprelay can share a Redis with other applications.
+pub const PREFIX: &str = "gr";
+
+/// Practitioner record (JSON string). No expiry: configuration, not patient data.
+pub fn practitioner(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:practitioner")
+}
+
+/// Range overrides (hash: `marker|sex` → JSON). No expiry.
+pub fn ranges(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:ranges")
+}
+
+/// Endpoints (hash: endpoint id → JSON with sealed secrets). No expiry.
+pub fn endpoints(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:endpoints")
+}
+
+/// Slug → practitioner id (string). No expiry. `SET NX` enforces uniqueness.
+pub fn slug(slug: &str) -> String {
+    format!("{PREFIX}:slug:{slug}")
+}
+
+/// API key hash → key record (JSON string). No expiry.
+pub fn api_key(hash_hex: &str) -> String {
+    format!("{PREFIX}:apikey:{hash_hex}")
+}
+
+/// The delivery schedule (sorted set: message id → due time in Unix ms). Holds only
+/// ids; entries whose message has expired are removed when they come due.
+pub const QUEUE_DUE: &str = "gr:{q}:due";
+
+/// Prefix of queued message keys, for the claim script.
+pub const QUEUE_MESSAGE_PREFIX: &str = "gr:{q}:msg:";
+
+/// One queued message (hash: `sealed`, `endpoint`, `practitioner`, `attempt`,
+/// `expires`). The only key holding patient data, and only as ciphertext; it always
+/// carries an expiry (`PEXPIREAT`, at most 24 h after submission), set in the same
+/// transaction that creates it, and is deleted the moment it is delivered.
+pub fn message(id: &MessageId) -> String {
+    format!("{QUEUE_MESSAGE_PREFIX}{id}")
+}
+
+/// Field name of a range override in [`ranges`].
+pub fn range_field(marker: &str, sex: Option<crate::domain::catalog::Sex>) -> String {
+    format!("{marker}|{}", sex.map(|s| s.as_str()).unwrap_or("all"))
+}

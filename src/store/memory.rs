@@ -1,0 +1,207 @@
+//! The embedded in-memory store: one process, nothing survives a restart. For `make
+//! run`, demos and development; behaves like the Redis store (the conformance suite
+//! runs against both), expiry included.
+
+use super::{keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, NewMessage, Store, StoreError};
+use crate::crypto::api_key::ApiKeyHash;
+use crate::domain::catalog::Sex;
+use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
+use crate::domain::practitioner::Practitioner;
+use crate::domain::ranges::RangeOverride;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+struct QueuedEntry {
+    endpoint_id: EndpointId,
+    practitioner_id: PractitionerId,
+    sealed: Vec<u8>,
+    attempt: u32,
+    due_at_ms: i64,
+    expires_at_ms: i64,
+}
+
+#[derive(Default)]
+struct Inner {
+    practitioners: HashMap<PractitionerId, Practitioner>,
+    slugs: HashMap<String, PractitionerId>,
+    api_keys: HashMap<String, ApiKeyRecord>,
+    ranges: HashMap<PractitionerId, BTreeMap<String, RangeOverride>>,
+    endpoints: HashMap<PractitionerId, BTreeMap<EndpointId, EndpointRecord>>,
+    queue: HashMap<MessageId, QueuedEntry>,
+}
+
+/// In-memory [`Store`]. Operations hold a short, never-awaited lock.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way
+        // that matters more than losing the process, so a poisoned lock is recovered.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn create_practitioner(&self, p: &Practitioner, owner_key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.slugs.contains_key(p.slug.as_str()) {
+            return Err(StoreError::Conflict("slug is already taken"));
+        }
+        inner.slugs.insert(p.slug.as_str().to_owned(), p.id.clone());
+        inner.practitioners.insert(p.id.clone(), p.clone());
+        inner.api_keys.insert(owner_key.hash.clone(), owner_key.clone());
+        Ok(())
+    }
+
+    async fn practitioner(&self, id: &PractitionerId) -> Result<Option<Practitioner>, StoreError> {
+        Ok(self.lock().practitioners.get(id).cloned())
+    }
+
+    async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.slugs.get(slug).and_then(|id| inner.practitioners.get(id)).cloned())
+    }
+
+    async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let record = self.lock().api_keys.get(&hash.to_hex()).cloned();
+        Ok(record.filter(|r| ApiKeyHash::from_hex(&r.hash).is_some_and(|h| h.ct_eq(hash))))
+    }
+
+    async fn put_range(&self, practitioner: &PractitionerId, range: &RangeOverride) -> Result<(), StoreError> {
+        self.lock()
+            .ranges
+            .entry(practitioner.clone())
+            .or_default()
+            .insert(keys::range_field(&range.marker, range.sex), range.clone());
+        Ok(())
+    }
+
+    async fn delete_range(&self, practitioner: &PractitionerId, marker: &str, sex: Option<Sex>) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .ranges
+            .get_mut(practitioner)
+            .and_then(|r| r.remove(&keys::range_field(marker, sex)))
+            .is_some())
+    }
+
+    async fn ranges(&self, practitioner: &PractitionerId) -> Result<Vec<RangeOverride>, StoreError> {
+        Ok(self
+            .lock()
+            .ranges
+            .get(practitioner)
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
+        self.lock()
+            .endpoints
+            .entry(endpoint.practitioner_id.clone())
+            .or_default()
+            .insert(endpoint.id.clone(), endpoint.clone());
+        Ok(())
+    }
+
+    async fn endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
+        Ok(self.lock().endpoints.get(practitioner).and_then(|e| e.get(id)).cloned())
+    }
+
+    async fn endpoints(&self, practitioner: &PractitionerId) -> Result<Vec<EndpointRecord>, StoreError> {
+        let mut list: Vec<EndpointRecord> = self
+            .lock()
+            .endpoints
+            .get(practitioner)
+            .map(|e| e.values().cloned().collect())
+            .unwrap_or_default();
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn delete_endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .endpoints
+            .get_mut(practitioner)
+            .and_then(|e| e.remove(id))
+            .is_some())
+    }
+
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for m in messages {
+            inner.queue.insert(
+                m.id.clone(),
+                QueuedEntry {
+                    endpoint_id: m.endpoint_id.clone(),
+                    practitioner_id: m.practitioner_id.clone(),
+                    sealed: m.sealed.clone(),
+                    attempt: 0,
+                    due_at_ms: m.due_at_ms,
+                    expires_at_ms: m.expires_at_ms,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn claim_due(&self, now_ms: i64, lease: Duration, limit: usize) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let mut inner = self.lock();
+        inner.queue.retain(|_, e| e.expires_at_ms > now_ms);
+        // Oldest due first, ties broken by id, as the Redis sorted set orders them.
+        let mut due: Vec<(i64, MessageId)> = inner
+            .queue
+            .iter()
+            .filter(|(_, e)| e.due_at_ms <= now_ms)
+            .map(|(id, e)| (e.due_at_ms, id.clone()))
+            .collect();
+        due.sort();
+        let mut claimed = Vec::new();
+        for (_, id) in due.into_iter().take(limit) {
+            if let Some(e) = inner.queue.get_mut(&id) {
+                e.attempt += 1;
+                e.due_at_ms = now_ms.saturating_add(lease_ms);
+                claimed.push(ClaimedMessage {
+                    id,
+                    endpoint_id: e.endpoint_id.clone(),
+                    practitioner_id: e.practitioner_id.clone(),
+                    sealed: e.sealed.clone(),
+                    attempt: e.attempt,
+                    expires_at_ms: e.expires_at_ms,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.lock().queue.remove(id);
+        Ok(())
+    }
+
+    async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
+        if let Some(e) = self.lock().queue.get_mut(id) {
+            e.due_at_ms = due_at_ms;
+        }
+        Ok(())
+    }
+
+    async fn queue_len(&self) -> Result<usize, StoreError> {
+        Ok(self.lock().queue.len())
+    }
+}

@@ -1,0 +1,206 @@
+//! Storage: the one interface every other layer uses for configuration and the
+//! delivery queue, with two implementations: Redis (production, many instances) and an
+//! embedded in-memory store (one process, nothing survives a restart).
+//!
+//! Only this module speaks Redis. Records read back from storage are untrusted again:
+//! they are deserialized into typed records and ids are re-parsed.
+
+pub mod keys;
+pub mod memory;
+pub mod redis;
+
+use crate::crypto::api_key::ApiKeyHash;
+use crate::domain::access::Role;
+use crate::domain::catalog::Sex;
+use crate::domain::endpoint::{Encryption, Format};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
+use crate::domain::practitioner::Practitioner;
+use crate::domain::ranges::RangeOverride;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// What went wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. the slug is taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The backend could not be reached or failed.
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// A stored record could not be read back.
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// A practitioner's API key as stored: only the hash, never the key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// Public id.
+    pub id: ApiKeyId,
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// Role.
+    pub role: Role,
+    /// SHA-256 of the key, hex.
+    pub hash: String,
+    /// Label.
+    pub label: Option<String>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A webhook endpoint as stored. Its secret and content key are sealed under the
+/// master key (associated data: the endpoint id), so a Redis dump reveals neither.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// Id.
+    pub id: EndpointId,
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// Target URL.
+    pub url: String,
+    /// Payload format.
+    pub format: Format,
+    /// Encryption.
+    pub encryption: Encryption,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether deliveries go out (a 410 from the receiver disables it).
+    pub enabled: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Sealed Standard Webhooks secret (raw bytes inside).
+    #[serde(with = "b64")]
+    pub sealed_secret: Vec<u8>,
+    /// Sealed JWE content key (its JWK JSON inside).
+    #[serde(with = "b64")]
+    pub sealed_key: Vec<u8>,
+}
+
+/// A message to enqueue.
+#[derive(Clone, PartialEq)]
+pub struct NewMessage {
+    /// The Standard Webhooks `webhook-id`.
+    pub id: MessageId,
+    /// Target endpoint.
+    pub endpoint_id: EndpointId,
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// The sealed event (only ciphertext is ever stored).
+    pub sealed: Vec<u8>,
+    /// When it is first due, Unix ms.
+    pub due_at_ms: i64,
+    /// When it must be gone, Unix ms (at most 24 h after submission).
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("id", &self.id)
+            .field("endpoint_id", &self.endpoint_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message a worker has claimed under a lease.
+#[derive(Clone, PartialEq)]
+pub struct ClaimedMessage {
+    /// The Standard Webhooks `webhook-id`.
+    pub id: MessageId,
+    /// Target endpoint.
+    pub endpoint_id: EndpointId,
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// The sealed event.
+    pub sealed: Vec<u8>,
+    /// Attempts started so far, this one included.
+    pub attempt: u32,
+    /// When it must be gone, Unix ms.
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for ClaimedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedMessage")
+            .field("id", &self.id)
+            .field("endpoint_id", &self.endpoint_id)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The storage interface. Implementations must pass the conformance suite in
+/// `tests/api/store_conformance.rs`.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a practitioner with its first (owner) key; `Conflict` if the slug is taken.
+    async fn create_practitioner(&self, p: &Practitioner, owner_key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// A practitioner by id.
+    async fn practitioner(&self, id: &PractitionerId) -> Result<Option<Practitioner>, StoreError>;
+    /// A practitioner by slug.
+    async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError>;
+
+    /// The key record with this hash.
+    async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Stores (replaces) a range override for its marker and sex.
+    async fn put_range(&self, practitioner: &PractitionerId, range: &RangeOverride) -> Result<(), StoreError>;
+    /// Removes an override; true if one existed.
+    async fn delete_range(&self, practitioner: &PractitionerId, marker: &str, sex: Option<Sex>) -> Result<bool, StoreError>;
+    /// All overrides, ordered by marker then sex.
+    async fn ranges(&self, practitioner: &PractitionerId) -> Result<Vec<RangeOverride>, StoreError>;
+
+    /// Stores a new endpoint.
+    async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
+    /// One endpoint of a practitioner.
+    async fn endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError>;
+    /// All endpoints of a practitioner, oldest first.
+    async fn endpoints(&self, practitioner: &PractitionerId) -> Result<Vec<EndpointRecord>, StoreError>;
+    /// Deletes an endpoint; true if it existed.
+    async fn delete_endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<bool, StoreError>;
+
+    /// Queues messages atomically, each with its expiry, in one round trip: either all
+    /// are queued or none is.
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
+    /// Claims up to `limit` messages due at `now_ms`, leasing each for `lease` (a
+    /// message whose worker dies becomes due again when the lease lapses). Messages
+    /// past their expiry are removed instead of returned.
+    async fn claim_due(&self, now_ms: i64, lease: Duration, limit: usize) -> Result<Vec<ClaimedMessage>, StoreError>;
+    /// Deletes a message (delivered, or given up on).
+    async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError>;
+    /// Makes a claimed message due again at `due_at_ms`.
+    async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
+    /// Number of messages queued (due or not), for readiness and tests.
+    async fn queue_len(&self) -> Result<usize, StoreError>;
+}
+
+/// Serde helper: bytes as standard base64 in JSON.
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(serde::de::Error::custom)
+    }
+}
