@@ -55,7 +55,8 @@ impl Default for ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
         let ms = self.now_ms.load(Ordering::SeqCst);
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     fn now_ms(&self) -> i64 {

@@ -132,8 +132,12 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 fn duration(key: &'static str, s: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(s.trim())
-        .map_err(|_| invalid(key, "is not a duration; write it like 500ms, 10s, 5m or 24h"))
+    humantime::parse_duration(s.trim()).map_err(|_| {
+        invalid(
+            key,
+            "is not a duration; write it like 500ms, 10s, 5m or 24h",
+        )
+    })
 }
 
 fn boolean(key: &'static str, s: &str) -> Result<bool, ConfigError> {
@@ -187,16 +191,20 @@ impl Settings {
                 warnings.push(format!("unknown environment variable {key} is ignored"));
             }
         }
-        let pick = |var: &str, file: Option<String>| -> Option<String> {
-            env.get(var).cloned().or(file)
-        };
+        let pick =
+            |var: &str, file: Option<String>| -> Option<String> { env.get(var).cloned().or(file) };
 
-        let bind_s = pick("GAPRELAY_BIND", from_file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_s
-            .parse()
-            .map_err(|_| invalid("GAPRELAY_BIND", "must be an address and port such as 127.0.0.1:8080"))?;
+        let bind_s =
+            pick("GAPRELAY_BIND", from_file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_s.parse().map_err(|_| {
+            invalid(
+                "GAPRELAY_BIND",
+                "must be an address and port such as 127.0.0.1:8080",
+            )
+        })?;
 
-        let redis_url = pick("GAPRELAY_REDIS_URL", from_file.redis_url).filter(|s| !s.trim().is_empty());
+        let redis_url =
+            pick("GAPRELAY_REDIS_URL", from_file.redis_url).filter(|s| !s.trim().is_empty());
         if let Some(url) = &redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(invalid(
@@ -219,7 +227,10 @@ impl Settings {
 
         let master_key = match pick("GAPRELAY_MASTER_KEY", from_file.master_key) {
             None => None,
-            Some(k) => Some(MasterKey::from_base64(&k).map_err(|e| invalid("GAPRELAY_MASTER_KEY", e.to_string()))?),
+            Some(k) => Some(
+                MasterKey::from_base64(&k)
+                    .map_err(|e| invalid("GAPRELAY_MASTER_KEY", e.to_string()))?,
+            ),
         };
 
         let allow_private_targets = match pick(
@@ -235,7 +246,10 @@ impl Settings {
             Some(s) => duration("GAPRELAY_DELIVERY_TIMEOUT", &s)?,
         };
         if timeout.is_zero() || timeout > Duration::from_secs(120) {
-            return Err(invalid("GAPRELAY_DELIVERY_TIMEOUT", "must be between 1ms and 120s"));
+            return Err(invalid(
+                "GAPRELAY_DELIVERY_TIMEOUT",
+                "must be between 1ms and 120s",
+            ));
         }
         let retry_schedule = parse_retry_schedule(
             "GAPRELAY_RETRY_SCHEDULE",
@@ -262,7 +276,12 @@ impl Settings {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=1024).contains(n))
-                .ok_or_else(|| invalid("GAPRELAY_WORKER_CONCURRENCY", "must be a whole number from 1 to 1024"))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "GAPRELAY_WORKER_CONCURRENCY",
+                        "must be a whole number from 1 to 1024",
+                    )
+                })?,
         };
         let poll_interval = match pick("GAPRELAY_POLL_INTERVAL", from_file.poll_interval) {
             None => Duration::from_millis(250),
@@ -319,7 +338,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -346,7 +368,8 @@ mod tests {
     fn the_environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("gaprelay.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\nmessage_ttl = \"1h\"\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\nmessage_ttl = \"1h\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         let (s, _) = Settings::load(Some(&path), &env(&[("GAPRELAY_BIND", "0.0.0.0:7000")]))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.bind.to_string(), "0.0.0.0:7000");
@@ -359,7 +382,8 @@ mod tests {
         let path = dir.path().join("gaprelay.toml");
         std::fs::write(&path, "bnid = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
         assert!(Settings::load(Some(&path), &env(&[])).is_err());
-        let (_, w) = Settings::load(None, &env(&[("GAPRELAY_BNID", "x")])).unwrap_or_else(|e| panic!("{e}"));
+        let (_, w) =
+            Settings::load(None, &env(&[("GAPRELAY_BNID", "x")])).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(w.len(), 1);
     }
 

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "gaprelay", version, about = "Zero-retention relay for health intake data")]
+#[command(
+    name = "gaprelay",
+    version,
+    about = "Zero-retention relay for health intake data"
+)]
 struct Cli {
     /// TOML configuration file (also GAPRELAY_CONFIG); environment variables override it.
     #[arg(long, global = true)]
@@ -48,7 +52,10 @@ fn main() -> ExitCode {
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gaprelay: cannot start the async runtime: {e}");
@@ -58,7 +65,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { demo } => {
-                let demo_secrets = if demo { Some(prepare_demo(&mut settings)) } else { None };
+                let demo_secrets = if demo {
+                    Some(prepare_demo(&mut settings))
+                } else {
+                    None
+                };
                 let app = Application::build(settings, Options::default()).await?;
                 if let Some(secrets) = demo_secrets {
                     seed_demo(&app, secrets).await?;
@@ -79,6 +90,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The sample intake printed by demo mode.
+const SAMPLE_INTAKE: &str = r#"{"contact":{"name":"Sam Sample","email":"sam@example.com"},"sex":"female","age":42,"labs":[{"marker":"3016-3","value":3.1,"unit":"mIU/L"},{"marker":"glucose_fasting","value":5.2,"unit":"mmol/L"},{"marker":"vitamin_d_25oh","value":70,"unit":"nmol/L"}],"symptoms":["fatigue","brain_fog"],"consent":true}"#;
+
+/// The sample range printed by demo mode.
+const SAMPLE_RANGE: &str = r#"{"unit":"mIU/L","optimal":{"low":1.0,"high":2.0},"messages":{"high":"A little high: let us talk."}}"#;
+
 /// What demo mode generated, to print once the server is up.
 struct DemoSecrets {
     admin_token: Option<String>,
@@ -92,7 +109,9 @@ fn prepare_demo(settings: &mut Settings) -> DemoSecrets {
         settings.master_key = Some(MasterKey::generate(&mut rng));
     }
     let admin_token = if settings.admin_token.is_none() {
-        let token = gaprelay::crypto::api_key::ApiKey::generate(&mut rng).expose().replacen("grk_", "adm_", 1);
+        let token = gaprelay::crypto::api_key::ApiKey::generate(&mut rng)
+            .expose()
+            .replacen("grk_", "adm_", 1);
         settings.admin_token = Some(AdminToken::new(token.clone()));
         Some(token)
     } else {
@@ -125,16 +144,12 @@ async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()
     }
     println!();
     println!("Submit a sample intake (the gap report comes straight back):");
-    println!(
-        "  curl -s -X POST {base}/v1/intake/demo -H 'Content-Type: application/json' -d '{}'",
-        r#"{"contact":{"name":"Sam Sample","email":"sam@example.com"},"sex":"female","age":42,"labs":[{"marker":"3016-3","value":3.1,"unit":"mIU/L"},{"marker":"glucose_fasting","value":5.2,"unit":"mmol/L"},{"marker":"vitamin_d_25oh","value":70,"unit":"nmol/L"}],"symptoms":["fatigue","brain_fog"],"consent":true}"#
-    );
+    println!("  curl -s -X POST {base}/v1/intake/demo -H 'Content-Type: application/json' -d '{SAMPLE_INTAKE}'");
     println!();
     println!("Set your own optimal TSH range:");
+    let bearer = key.expose();
     println!(
-        "  curl -s -X PUT {base}/v1/ranges/tsh -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{}'",
-        key.expose(),
-        r#"{"unit":"mIU/L","optimal":{"low":1.0,"high":2.0},"messages":{"high":"A little high: let us talk."}}"#
+        "  curl -s -X PUT {base}/v1/ranges/tsh -H 'Authorization: Bearer {bearer}' -H 'Content-Type: application/json' -d '{SAMPLE_RANGE}'"
     );
     println!();
     Ok(())

@@ -106,7 +106,10 @@ pub struct Services {
 
 impl Services {
     /// Creates a practitioner and its first owner key (returned once, never stored).
-    pub async fn create_practitioner(&self, req: NewPractitionerRequest) -> Result<(Practitioner, ApiKey, ApiKeyRecord), ServiceError> {
+    pub async fn create_practitioner(
+        &self,
+        req: NewPractitionerRequest,
+    ) -> Result<(Practitioner, ApiKey, ApiKeyRecord), ServiceError> {
         let mut rng = rand::rngs::OsRng;
         let p = Practitioner::create(req, PractitionerId::generate(&mut rng), self.clock.now())
             .map_err(ServiceError::Validation)?;
@@ -119,10 +122,7 @@ impl Services {
             label: Some("initial owner key".to_owned()),
             created_at: self.clock.now(),
         };
-        self.store.create_practitioner(&p, &record).await.map_err(|e| match e {
-            StoreError::Conflict(_) => ServiceError::Validation(vec![FieldProblem::new("slug", "is already taken")]),
-            other => other.into(),
-        })?;
+        self.store.create_practitioner(&p, &record).await?;
         Ok((p, key, record))
     }
 
@@ -150,7 +150,12 @@ impl Services {
     }
 
     /// Sets a range override.
-    pub async fn put_range(&self, who: &Principal, marker: &str, req: RangeRequest) -> Result<RangeOverride, ServiceError> {
+    pub async fn put_range(
+        &self,
+        who: &Principal,
+        marker: &str,
+        req: RangeRequest,
+    ) -> Result<RangeOverride, ServiceError> {
         who.require(Access::Configure)?;
         let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
         let range = RangeOverride::parse(marker, req).map_err(ServiceError::Validation)?;
@@ -159,10 +164,19 @@ impl Services {
     }
 
     /// Removes a range override, returning the marker to its default.
-    pub async fn delete_range(&self, who: &Principal, marker: &str, sex: Option<Sex>) -> Result<(), ServiceError> {
+    pub async fn delete_range(
+        &self,
+        who: &Principal,
+        marker: &str,
+        sex: Option<Sex>,
+    ) -> Result<(), ServiceError> {
         who.require(Access::Configure)?;
         let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
-        if self.store.delete_range(&who.practitioner_id, marker.id, sex).await? {
+        if self
+            .store
+            .delete_range(&who.practitioner_id, marker.id, sex)
+            .await?
+        {
             Ok(())
         } else {
             Err(ServiceError::NotFound("range override"))
@@ -176,9 +190,14 @@ impl Services {
     }
 
     /// Creates an endpoint with a fresh secret and content key, both sealed at rest.
-    pub async fn create_endpoint(&self, who: &Principal, req: NewEndpointRequest) -> Result<CreatedEndpoint, ServiceError> {
+    pub async fn create_endpoint(
+        &self,
+        who: &Principal,
+        req: NewEndpointRequest,
+    ) -> Result<CreatedEndpoint, ServiceError> {
         who.require(Access::Configure)?;
-        let spec = EndpointSpec::parse(req, self.allow_private_targets).map_err(ServiceError::Validation)?;
+        let spec = EndpointSpec::parse(req, self.allow_private_targets)
+            .map_err(ServiceError::Validation)?;
         let mut rng = rand::rngs::OsRng;
         let id = EndpointId::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
@@ -191,7 +210,12 @@ impl Services {
                 secret.to_whsec().as_bytes(),
                 &mut rng,
             ),
-            sealed_key: seal::seal(&self.master_key, &payload::endpoint_secret_aad(&id, "key"), &jwk, &mut rng),
+            sealed_key: seal::seal(
+                &self.master_key,
+                &payload::endpoint_secret_aad(&id, "key"),
+                &jwk,
+                &mut rng,
+            ),
             id,
             practitioner_id: who.practitioner_id.clone(),
             url: spec.url.to_string(),
@@ -202,7 +226,11 @@ impl Services {
             created_at: self.clock.now(),
         };
         self.store.put_endpoint(&record).await?;
-        Ok(CreatedEndpoint { record, secret, key })
+        Ok(CreatedEndpoint {
+            record,
+            secret,
+            key,
+        })
     }
 
     /// The caller's endpoints.
@@ -216,7 +244,11 @@ impl Services {
     pub async fn delete_endpoint(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
         who.require(Access::Configure)?;
         let id = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
-        if self.store.delete_endpoint(&who.practitioner_id, &id).await? {
+        if self
+            .store
+            .delete_endpoint(&who.practitioner_id, &id)
+            .await?
+        {
             Ok(())
         } else {
             Err(ServiceError::NotFound("endpoint"))
@@ -224,7 +256,10 @@ impl Services {
     }
 
     /// The practitioner behind a public form, with its overrides.
-    pub async fn form(&self, slug: &str) -> Result<(Practitioner, Vec<RangeOverride>), ServiceError> {
+    pub async fn form(
+        &self,
+        slug: &str,
+    ) -> Result<(Practitioner, Vec<RangeOverride>), ServiceError> {
         let p = self
             .store
             .practitioner_by_slug(slug)
@@ -237,16 +272,22 @@ impl Services {
     /// Takes a patient's submission: validates it, builds the report, and queues one
     /// sealed message per enabled endpoint in one atomic step. Answers only once the
     /// messages are safely queued; when the queue cannot take them, nothing is accepted.
-    pub async fn submit_intake(&self, slug: &str, req: IntakeRequest) -> Result<(SubmissionId, Report), ServiceError> {
+    pub async fn submit_intake(
+        &self,
+        slug: &str,
+        req: IntakeRequest,
+    ) -> Result<(SubmissionId, Report), ServiceError> {
         let (practitioner, ranges) = self.form(slug).await?;
-        let submission = Submission::parse(req, &practitioner.settings).map_err(ServiceError::Validation)?;
+        let submission =
+            Submission::parse(req, &practitioner.settings).map_err(ServiceError::Validation)?;
         let report = report::build(&submission, &ranges);
         let endpoints = self.store.endpoints(&practitioner.id).await?;
         let mut rng = rand::rngs::OsRng;
         let submission_id = SubmissionId::generate(&mut rng);
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
-        let expires_at_ms = now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
+        let expires_at_ms =
+            now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
         let event = payload::intake_event(&submission_id, now, &practitioner, &submission, &report);
         let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
         let messages: Vec<NewMessage> = endpoints
@@ -255,7 +296,12 @@ impl Services {
             .map(|e| {
                 let id = MessageId::generate(&mut rng);
                 NewMessage {
-                    sealed: seal::seal(&self.master_key, &payload::queue_aad(&id, &e.id), &plaintext, &mut rng),
+                    sealed: seal::seal(
+                        &self.master_key,
+                        &payload::queue_aad(&id, &e.id),
+                        &plaintext,
+                        &mut rng,
+                    ),
                     id,
                     endpoint_id: e.id.clone(),
                     practitioner_id: practitioner.id.clone(),

@@ -68,10 +68,9 @@ pub struct Application {
 impl Application {
     /// Builds everything and binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings, options: Options) -> anyhow::Result<Application> {
-        let master_key = settings
-            .master_key
-            .clone()
-            .context("GAPRELAY_MASTER_KEY is required: generate one with `openssl rand -base64 32`")?;
+        let master_key = settings.master_key.clone().context(
+            "GAPRELAY_MASTER_KEY is required: generate one with `openssl rand -base64 32`",
+        )?;
         let store = match options.store {
             Some(s) => s,
             None => connect_store(&settings).await?,
@@ -90,9 +89,16 @@ impl Application {
             tracing::warn!("GAPRELAY_ADMIN_TOKEN is not set: operator routes answer 401");
         }
         let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
-        let worker = Worker::new(store, sender, master_key, options.clock, settings.delivery.clone());
+        let worker = Worker::new(
+            store,
+            sender,
+            master_key,
+            options.clock,
+            settings.delivery.clone(),
+        );
 
-        let listener = TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -101,13 +107,18 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| ApiError::not_found("resource").into()),
+                )
                 .app_data(web::QueryConfig::default().error_handler(|_, _| {
                     ApiError::bad_request("the query string is not valid for this route").into()
                 }))
-                .wrap(middleware::DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "no-referrer")))
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
                 .wrap(middleware::from_fn(http::logging::log_request))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))
@@ -170,7 +181,13 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     }
     let store = connect_store(&settings).await?;
     let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
-    let worker = Worker::new(store, sender, master_key, Arc::new(SystemClock), settings.delivery.clone());
+    let worker = Worker::new(
+        store,
+        sender,
+        master_key,
+        Arc::new(SystemClock),
+        settings.delivery.clone(),
+    );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(worker.run(rx));
     shutdown_signal().await;
@@ -184,13 +201,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -32,7 +32,10 @@ pub struct Event {
 
 /// Formats a time as RFC 3339 in UTC with second precision.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -113,7 +116,9 @@ pub fn sign_request(
         Encryption::Jwe => {
             let plaintext = serde_json::to_vec(&event.data)?;
             let sealed = jwe::encrypt(key, &plaintext, rng);
-            serde_json::to_vec(&json!({"type": event.kind, "timestamp": event.timestamp, "data": sealed}))?
+            serde_json::to_vec(
+                &json!({"type": event.kind, "timestamp": event.timestamp, "data": sealed}),
+            )?
         }
     };
     let ts = now.unix_timestamp();
@@ -147,21 +152,48 @@ mod tests {
             data: json!({"hello": "world"}),
         };
         let now = datetime!(2026-01-01 00:00:05 UTC);
-        let req = sign_request(&event, &msg, Encryption::Jwe, &key, &[&secret], now, &mut rng)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let header = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        let req = sign_request(
+            &event,
+            &msg,
+            Encryption::Jwe,
+            &key,
+            &[&secret],
+            now,
+            &mut rng,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let header = |n: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         assert_eq!(header("webhook-id"), msg.to_string());
-        assert!(webhook::verify(&secret, msg.as_str(), now.unix_timestamp(), &req.body, &header("webhook-signature")));
+        assert!(webhook::verify(
+            &secret,
+            msg.as_str(),
+            now.unix_timestamp(),
+            &req.body,
+            &header("webhook-signature")
+        ));
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
         assert_eq!(body["type"], "intake.submitted");
-        let jwe: jwe::FlattenedJwe = serde_json::from_value(body["data"].clone()).unwrap_or_else(|e| panic!("{e}"));
+        let jwe: jwe::FlattenedJwe =
+            serde_json::from_value(body["data"].clone()).unwrap_or_else(|e| panic!("{e}"));
         let plain = jwe::decrypt(&key, &jwe).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap_or_default(), json!({"hello": "world"}));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&plain).unwrap_or_default(),
+            json!({"hello": "world"})
+        );
         assert!(!String::from_utf8_lossy(&req.body).contains("world"));
     }
 
     #[test]
     fn timestamps_are_rfc3339_utc_seconds() {
-        assert_eq!(rfc3339(datetime!(2026-11-23 03:49:00.123 UTC)), "2026-11-23T03:49:00Z");
+        assert_eq!(
+            rfc3339(datetime!(2026-11-23 03:49:00.123 UTC)),
+            "2026-11-23T03:49:00Z"
+        );
     }
 }

@@ -67,7 +67,13 @@ pub fn jitter(delay: Duration, unit: f64) -> Duration {
 }
 
 /// Decides what follows an attempt.
-pub fn decide(response: &Response, attempt: u32, schedule: &[Duration], now: OffsetDateTime, unit: f64) -> Decision {
+pub fn decide(
+    response: &Response,
+    attempt: u32,
+    schedule: &[Duration],
+    now: OffsetDateTime,
+    unit: f64,
+) -> Decision {
     let backoff = jitter(scheduled_delay(schedule, attempt), unit);
     match response {
         Response::Status { status, .. } if (200..300).contains(status) => Decision::Delivered,
@@ -88,7 +94,11 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    const S: [Duration; 3] = [Duration::from_secs(5), Duration::from_secs(30), Duration::from_secs(120)];
+    const S: [Duration; 3] = [
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+        Duration::from_secs(120),
+    ];
 
     fn status(s: u16) -> Response {
         Response::Status {
@@ -103,16 +113,30 @@ mod tests {
         for s in [200, 201, 202, 204, 299] {
             assert_eq!(decide(&status(s), 1, &S, now, 0.5), Decision::Delivered);
         }
-        assert_eq!(decide(&status(410), 1, &S, now, 0.5), Decision::DisableEndpoint);
+        assert_eq!(
+            decide(&status(410), 1, &S, now, 0.5),
+            Decision::DisableEndpoint
+        );
     }
 
     #[test]
     fn failures_back_off_along_the_schedule_first_retry_within_10s() {
         let now = datetime!(2026-01-01 00:00 UTC);
-        assert_eq!(decide(&status(500), 1, &S, now, 0.5), Decision::RetryAfter(Duration::from_secs(5)));
-        assert_eq!(decide(&Response::Timeout, 2, &S, now, 0.5), Decision::RetryAfter(Duration::from_secs(30)));
-        assert_eq!(decide(&Response::ConnectError, 9, &S, now, 0.5), Decision::RetryAfter(Duration::from_secs(120)));
-        let Decision::RetryAfter(first) = decide(&status(502), 1, &S, now, 0.999) else { panic!() };
+        assert_eq!(
+            decide(&status(500), 1, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(5))
+        );
+        assert_eq!(
+            decide(&Response::Timeout, 2, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(30))
+        );
+        assert_eq!(
+            decide(&Response::ConnectError, 9, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(120))
+        );
+        let Decision::RetryAfter(first) = decide(&status(502), 1, &S, now, 0.999) else {
+            panic!()
+        };
         assert!(first <= Duration::from_secs(10));
     }
 
@@ -123,13 +147,22 @@ mod tests {
             status: s,
             retry_after: Some(v.into()),
         };
-        assert_eq!(decide(&r(429, "120"), 1, &S, now, 0.5), Decision::RetryAfter(Duration::from_secs(120)));
+        assert_eq!(
+            decide(&r(429, "120"), 1, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(120))
+        );
         assert_eq!(
             decide(&r(503, "Thu, 01 Jan 2026 00:01:00 GMT"), 1, &S, now, 0.5),
             Decision::RetryAfter(Duration::from_secs(60))
         );
-        assert_eq!(decide(&r(429, "999999"), 1, &S, now, 0.5), Decision::RetryAfter(MAX_RETRY_AFTER));
-        assert_eq!(decide(&r(503, "soon"), 1, &S, now, 0.5), Decision::RetryAfter(Duration::from_secs(5)));
+        assert_eq!(
+            decide(&r(429, "999999"), 1, &S, now, 0.5),
+            Decision::RetryAfter(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            decide(&r(503, "soon"), 1, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(5))
+        );
     }
 
     #[test]

@@ -59,10 +59,17 @@ impl Sender {
             .min_tls_version(reqwest::tls::Version::TLS_1_2)
             .use_rustls_tls();
         if !allow_private {
-            builder = builder.https_only(true).dns_resolver(Arc::new(PublicOnlyResolver));
+            builder = builder
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicOnlyResolver));
         }
-        let client = builder.build().context("cannot build the webhook HTTP client")?;
-        Ok(Sender { client, allow_private })
+        let client = builder
+            .build()
+            .context("cannot build the webhook HTTP client")?;
+        Ok(Sender {
+            client,
+            allow_private,
+        })
     }
 
     /// Sends one request and classifies the answer. Never returns the body.
@@ -98,7 +105,10 @@ impl Sender {
                         break;
                     }
                 }
-                Response::Status { status, retry_after }
+                Response::Status {
+                    status,
+                    retry_after,
+                }
             }
             Err(e) if e.is_timeout() => Response::Timeout,
             Err(e) if is_forbidden(&e) => Response::ForbiddenTarget,

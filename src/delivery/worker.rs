@@ -67,10 +67,15 @@ pub fn open_endpoint_secrets(
         &record.sealed_secret,
     )
     .context("cannot open the endpoint's secret (wrong master key?)")?;
-    let secret = WebhookSecret::from_whsec(std::str::from_utf8(&raw).context("secret is not text")?)
-        .context("stored secret is malformed")?;
-    let raw = seal::open(master_key, &payload::endpoint_secret_aad(&record.id, "key"), &record.sealed_key)
-        .context("cannot open the endpoint's content key (wrong master key?)")?;
+    let secret =
+        WebhookSecret::from_whsec(std::str::from_utf8(&raw).context("secret is not text")?)
+            .context("stored secret is malformed")?;
+    let raw = seal::open(
+        master_key,
+        &payload::endpoint_secret_aad(&record.id, "key"),
+        &record.sealed_key,
+    )
+    .context("cannot open the endpoint's content key (wrong master key?)")?;
     let jwk: serde_json::Value = serde_json::from_slice(&raw).context("stored key is not JSON")?;
     let key = ContentKey::from_jwk(&jwk).context("stored key is malformed")?;
     Ok((secret, key))
@@ -175,14 +180,23 @@ impl Worker {
     }
 
     async fn load_endpoint(&self, msg: &ClaimedMessage) -> anyhow::Result<Option<OpenedEndpoint>> {
-        let Some(record) = self.inner.store.endpoint(&msg.practitioner_id, &msg.endpoint_id).await? else {
+        let Some(record) = self
+            .inner
+            .store
+            .endpoint(&msg.practitioner_id, &msg.endpoint_id)
+            .await?
+        else {
             return Ok(None);
         };
         if !record.enabled {
             return Ok(None);
         }
         let (secret, key) = open_endpoint_secrets(&self.inner.master_key, &record)?;
-        Ok(Some(OpenedEndpoint { record, secret, key }))
+        Ok(Some(OpenedEndpoint {
+            record,
+            secret,
+            key,
+        }))
     }
 
     /// One delivery attempt of one message. Errors are logged here, once.
@@ -223,7 +237,10 @@ impl Worker {
         outcome
     }
 
-    async fn try_attempt(&self, msg: &ClaimedMessage) -> anyhow::Result<(AttemptOutcome, Option<Response>)> {
+    async fn try_attempt(
+        &self,
+        msg: &ClaimedMessage,
+    ) -> anyhow::Result<(AttemptOutcome, Option<Response>)> {
         let store = &self.inner.store;
         let Some(endpoint) = self.load_endpoint(msg).await? else {
             store.remove_message(&msg.id).await?;
@@ -235,7 +252,8 @@ impl Worker {
             &msg.sealed,
         )
         .context("cannot open a queued message (wrong master key or tampered entry)")?;
-        let event: Event = serde_json::from_slice(&plaintext).context("queued event is not valid JSON")?;
+        let event: Event =
+            serde_json::from_slice(&plaintext).context("queued event is not valid JSON")?;
         drop(plaintext);
         let now = self.inner.clock.now();
         let request = payload::sign_request(
@@ -247,7 +265,8 @@ impl Worker {
             now,
             &mut rand::rngs::OsRng,
         )?;
-        let url = url::Url::parse(&endpoint.record.url).context("stored endpoint URL is invalid")?;
+        let url =
+            url::Url::parse(&endpoint.record.url).context("stored endpoint URL is invalid")?;
         let response = self.inner.sender.send(&url, &request).await;
         let decision = policy::decide(
             &response,

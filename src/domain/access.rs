@@ -28,12 +28,12 @@ pub enum Access {
 impl Role {
     /// Whether this role may perform `access`.
     pub fn allows(self, access: Access) -> bool {
-        match (self, access) {
-            (Role::Owner, _) => true,
-            (Role::Editor, Access::Read | Access::Configure) => true,
-            (Role::Viewer, Access::Read) => true,
-            _ => false,
-        }
+        matches!(
+            (self, access),
+            (Role::Owner, _)
+                | (Role::Editor, Access::Read | Access::Configure)
+                | (Role::Viewer, Access::Read)
+        )
     }
 }
 

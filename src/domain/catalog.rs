@@ -154,7 +154,11 @@ impl Marker {
             .find(|d| d.sex.is_none())
             .unwrap_or(&self.defaults[0]);
         match sex {
-            Some(s) => self.defaults.iter().find(|d| d.sex == Some(s)).unwrap_or(everyone),
+            Some(s) => self
+                .defaults
+                .iter()
+                .find(|d| d.sex == Some(s))
+                .unwrap_or(everyone),
             None => everyone,
         }
     }

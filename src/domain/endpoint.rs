@@ -79,7 +79,9 @@ pub fn is_forbidden_ip(ip: IpAddr) -> bool {
                     (seg[7] >> 8) as u8,
                     seg[7] as u8,
                 );
-                return v6 == Ipv6Addr::UNSPECIFIED || v6 == Ipv6Addr::LOCALHOST || is_forbidden_v4(v4);
+                return v6 == Ipv6Addr::UNSPECIFIED
+                    || v6 == Ipv6Addr::LOCALHOST
+                    || is_forbidden_v4(v4);
             }
             v6.is_loopback()
                 || v6.is_unspecified()
@@ -112,7 +114,10 @@ impl EndpointSpec {
     /// Validates a creation request. Unless `allow_private_targets`, the URL must be
     /// `https`, and a host written as an IP address must be public; host names are
     /// checked again on the resolved address when connecting.
-    pub fn parse(req: NewEndpointRequest, allow_private_targets: bool) -> Result<EndpointSpec, Vec<FieldProblem>> {
+    pub fn parse(
+        req: NewEndpointRequest,
+        allow_private_targets: bool,
+    ) -> Result<EndpointSpec, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         let url = if req.url.len() > MAX_URL_LEN {
             problems.add("url", format!("must be at most {MAX_URL_LEN} characters"));
@@ -128,10 +133,19 @@ impl EndpointSpec {
         };
         let format = req.format.unwrap_or(Format::GaprelayV1);
         if format == Format::FhirR4 {
-            problems.add("format", "fhir-r4 is not available on this server yet; use gaprelay.v1");
+            problems.add(
+                "format",
+                "fhir-r4 is not available on this server yet; use gaprelay.v1",
+            );
         }
-        let description = req.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+        let description = req
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 500)
+        {
             problems.add("description", "must be at most 500 characters");
         }
         match (problems.is_empty(), url) {
@@ -171,7 +185,10 @@ fn check_url(problems: &mut Problems, u: url::Url, allow_private: bool) -> Optio
         Some(url::Host::Ipv6(ip)) => is_forbidden_ip(IpAddr::V6(ip)),
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal") || d.ends_with(".local")
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".internal")
+                || d.ends_with(".local")
         }
     };
     if forbidden && !allow_private {

@@ -17,7 +17,9 @@ const SLUG_LEN: std::ops::RangeInclusive<usize> = 3..=48;
 impl Slug {
     /// Parses a slug: lowercase letters, digits and single inner hyphens, 3 to 48 long.
     pub fn parse(s: &str) -> Result<Slug, &'static str> {
-        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !SLUG_LEN.contains(&s.len()) {
             Err("must be 3 to 48 characters long")
         } else if !ok_chars || s.starts_with('-') || s.ends_with('-') || s.contains("--") {
@@ -251,9 +253,13 @@ mod tests {
             slug: Some("BAD".into()),
         };
         let mut rng = rand::thread_rng();
-        let err = Practitioner::create(req, PractitionerId::generate(&mut rng), OffsetDateTime::UNIX_EPOCH)
-            .err()
-            .unwrap_or_default();
+        let err = Practitioner::create(
+            req,
+            PractitionerId::generate(&mut rng),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .err()
+        .unwrap_or_default();
         let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["practice_name", "email", "website_url", "slug"]);
     }

@@ -102,7 +102,10 @@ mod tests {
         let v = Redacted::new("Jane Canary".to_owned());
         assert_eq!(format!("{v:?}"), "[redacted]");
         assert_eq!(format!("{v}"), "[redacted]");
-        assert_eq!(serde_json::to_string(&v).ok().as_deref(), Some("\"Jane Canary\""));
+        assert_eq!(
+            serde_json::to_string(&v).ok().as_deref(),
+            Some("\"Jane Canary\"")
+        );
     }
 
     #[test]

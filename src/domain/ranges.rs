@@ -131,7 +131,11 @@ impl RangeOverride {
             let accepted: Vec<&str> = marker.units.iter().map(|u| u.display).collect();
             problems.add(
                 "unit",
-                format!("is not a unit {} accepts (accepted: {})", marker.name, accepted.join(", ")),
+                format!(
+                    "is not a unit {} accepts (accepted: {})",
+                    marker.name,
+                    accepted.join(", ")
+                ),
             );
         }
         let conv = unit.map(|u| u.conversion);
@@ -141,8 +145,14 @@ impl RangeOverride {
             .standard
             .map(|s| check_bounds(&mut problems, "standard", s, convert));
         let messages = req.messages.unwrap_or_default();
-        for (name, m) in [("low", &messages.low), ("optimal", &messages.optimal), ("high", &messages.high)] {
-            if m.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_LEN) {
+        for (name, m) in [
+            ("low", &messages.low),
+            ("optimal", &messages.optimal),
+            ("high", &messages.high),
+        ] {
+            if m.as_ref()
+                .is_some_and(|m| m.chars().count() > MAX_MESSAGE_LEN)
+            {
                 problems.add(
                     format!("messages.{name}"),
                     format!("must be at most {MAX_MESSAGE_LEN} characters"),
@@ -198,8 +208,16 @@ fn is_default_messages(m: &RangeMessages) -> bool {
 /// practitioner's override for everyone, then the catalog default for the sex, then
 /// the catalog default for everyone. A practitioner override without a standard range
 /// keeps the default standard range.
-pub fn effective_range(marker: &Marker, sex: Option<Sex>, overrides: &[RangeOverride]) -> EffectiveRange {
-    let own = |s: Option<Sex>| overrides.iter().find(|o| o.marker == marker.id && o.sex == s);
+pub fn effective_range(
+    marker: &Marker,
+    sex: Option<Sex>,
+    overrides: &[RangeOverride],
+) -> EffectiveRange {
+    let own = |s: Option<Sex>| {
+        overrides
+            .iter()
+            .find(|o| o.marker == marker.id && o.sex == s)
+    };
     let chosen = sex.and_then(|s| own(Some(s))).or_else(|| own(None));
     let default = marker.default_ranges(sex);
     let default_standard = Bounds {
@@ -337,8 +355,14 @@ mod tests {
         EffectiveRange {
             unit: "mIU/L",
             sex: None,
-            standard: Bounds { low: std.0, high: std.1 },
-            optimal: Bounds { low: opt.0, high: opt.1 },
+            standard: Bounds {
+                low: std.0,
+                high: std.1,
+            },
+            optimal: Bounds {
+                low: opt.0,
+                high: opt.1,
+            },
             messages: RangeMessages::default(),
             source: RangeSource::Default,
         }
@@ -365,7 +389,10 @@ mod tests {
 
     #[test]
     fn the_gap_is_the_distance_to_the_nearest_optimal_bound() {
-        let o = Bounds { low: 1.0, high: 2.0 };
+        let o = Bounds {
+            low: 1.0,
+            high: 2.0,
+        };
         assert_eq!(gap(3.1, o), 1.1);
         assert_eq!(gap(0.4, o), 0.6);
         assert_eq!(gap(1.0, o), 0.0);
@@ -374,7 +401,7 @@ mod tests {
 
     #[test]
     fn practitioner_ranges_are_converted_to_the_range_unit() {
-        let m = catalog::find("glucose_fasting").map(|m| m.clone());
+        let m = catalog::find("glucose_fasting").cloned();
         let Some(m) = m else { panic!("catalog") };
         let req: RangeRequest = serde_json::from_value(serde_json::json!({
             "unit": "mmol/L", "optimal": {"low": 4.2, "high": 4.8}
@@ -384,12 +411,20 @@ mod tests {
         assert!((o.optimal.low() - 75.6655).abs() < 0.01);
         let eff = effective_range(&m, None, &[o]);
         assert_eq!(eff.source, RangeSource::Practitioner);
-        assert_eq!(eff.standard, Bounds { low: 65.0, high: 99.0 });
+        assert_eq!(
+            eff.standard,
+            Bounds {
+                low: 65.0,
+                high: 99.0
+            }
+        );
     }
 
     #[test]
     fn nonsense_ranges_are_refused_field_by_field() {
-        let Some(m) = catalog::find("tsh") else { panic!("catalog") };
+        let Some(m) = catalog::find("tsh") else {
+            panic!("catalog")
+        };
         let req: RangeRequest = serde_json::from_value(serde_json::json!({
             "unit": "furlongs", "optimal": {"low": 3.0, "high": 1.0},
             "standard": {"low": 5.0, "high": 0.1}
@@ -402,7 +437,9 @@ mod tests {
 
     #[test]
     fn sex_specific_overrides_win_over_everyone_then_defaults() {
-        let Some(m) = catalog::find("tsh") else { panic!("catalog") };
+        let Some(m) = catalog::find("tsh") else {
+            panic!("catalog")
+        };
         let mk = |sex, low| RangeOverride {
             marker: "tsh".into(),
             sex,
@@ -411,7 +448,10 @@ mod tests {
             messages: RangeMessages::default(),
         };
         let all = [mk(None, 1.1), mk(Some(Sex::Female), 1.2)];
-        assert_eq!(effective_range(m, Some(Sex::Female), &all).optimal.low(), 1.2);
+        assert_eq!(
+            effective_range(m, Some(Sex::Female), &all).optimal.low(),
+            1.2
+        );
         assert_eq!(effective_range(m, Some(Sex::Male), &all).optimal.low(), 1.1);
         assert_eq!(effective_range(m, None, &all).optimal.low(), 1.1);
         assert_eq!(effective_range(m, None, &[]).optimal.low(), 1.0);

@@ -116,7 +116,8 @@ pub fn build(submission: &Submission, overrides: &[RangeOverride]) -> Report {
             systems: s.systems,
         })
         .collect();
-    let mut zones: BTreeMap<&'static str, usize> = Zone::ALL.iter().map(|z| (z.as_str(), 0)).collect();
+    let mut zones: BTreeMap<&'static str, usize> =
+        Zone::ALL.iter().map(|z| (z.as_str(), 0)).collect();
     for l in &labs {
         *zones.entry(l.zone.as_str()).or_default() += 1;
     }

@@ -80,7 +80,9 @@ pub struct LabRequest {
 
 impl fmt::Debug for LabRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LabRequest").field("marker", &self.marker).finish_non_exhaustive()
+        f.debug_struct("LabRequest")
+            .field("marker", &self.marker)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,7 +119,9 @@ pub struct Lab {
 
 impl fmt::Debug for Lab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lab").field("marker", &self.marker.id).finish_non_exhaustive()
+        f.debug_struct("Lab")
+            .field("marker", &self.marker.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,7 +162,9 @@ pub fn is_plausible_email(s: &str) -> bool {
     };
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@');
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = domain.len() <= 253
         && labels.len() >= 2
@@ -229,25 +235,43 @@ impl Submission {
         let mut problems = Problems::new();
         let modes = form.contact_fields;
         let contact = Contact {
-            name: contact_field(&mut problems, "contact.name", modes.name, req.contact.name, |v| {
-                if v.chars().count() > MAX_NAME_LEN {
-                    Err("is too long (at most 200 characters)")
-                } else if v.chars().any(char::is_control) {
-                    Err("must not contain control characters")
-                } else {
-                    Ok(v.to_owned())
-                }
-            }),
-            email: contact_field(&mut problems, "contact.email", modes.email, req.contact.email, |v| {
-                if is_plausible_email(v) {
-                    Ok(v.to_owned())
-                } else {
-                    Err("is not a valid email address")
-                }
-            }),
-            phone: contact_field(&mut problems, "contact.phone", modes.phone, req.contact.phone, |v| {
-                normalize_phone(v).ok_or("is not a valid phone number (digits, optionally starting with + and the country code)")
-            }),
+            name: contact_field(
+                &mut problems,
+                "contact.name",
+                modes.name,
+                req.contact.name,
+                |v| {
+                    if v.chars().count() > MAX_NAME_LEN {
+                        Err("is too long (at most 200 characters)")
+                    } else if v.chars().any(char::is_control) {
+                        Err("must not contain control characters")
+                    } else {
+                        Ok(v.to_owned())
+                    }
+                },
+            ),
+            email: contact_field(
+                &mut problems,
+                "contact.email",
+                modes.email,
+                req.contact.email,
+                |v| {
+                    if is_plausible_email(v) {
+                        Ok(v.to_owned())
+                    } else {
+                        Err("is not a valid email address")
+                    }
+                },
+            ),
+            phone: contact_field(
+                &mut problems,
+                "contact.phone",
+                modes.phone,
+                req.contact.phone,
+                |v| {
+                    normalize_phone(v).ok_or("is not a valid phone number (digits, optionally starting with + and the country code)")
+                },
+            ),
         };
 
         let sex = match req.sex.as_deref() {
@@ -276,13 +300,19 @@ impl Submission {
         let mut labs = Vec::with_capacity(req.labs.len().min(MAX_LABS));
         for (i, lab) in req.labs.iter().enumerate().take(MAX_LABS) {
             let Some(marker) = catalog::find(&lab.marker) else {
-                problems.add(format!("labs[{i}].marker"), "is not a marker this form accepts");
+                problems.add(
+                    format!("labs[{i}].marker"),
+                    "is not a marker this form accepts",
+                );
                 continue;
             };
             if let Some(first) = labs.iter().position(|l: &Lab| l.marker.id == marker.id) {
                 problems.add(
                     format!("labs[{i}].marker"),
-                    format!("{} appears more than once (also labs[{first}])", marker.name),
+                    format!(
+                        "{} appears more than once (also labs[{first}])",
+                        marker.name
+                    ),
                 );
                 continue;
             }
@@ -290,7 +320,11 @@ impl Submission {
                 let accepted: Vec<&str> = marker.units.iter().map(|u| u.display).collect();
                 problems.add(
                     format!("labs[{i}].unit"),
-                    format!("is not a unit {} is reported in (accepted: {})", marker.name, accepted.join(", ")),
+                    format!(
+                        "is not a unit {} is reported in (accepted: {})",
+                        marker.name,
+                        accepted.join(", ")
+                    ),
                 );
                 continue;
             };
@@ -311,17 +345,30 @@ impl Submission {
                 );
                 continue;
             }
-            labs.push(Lab { marker, value: lab.value, unit });
+            labs.push(Lab {
+                marker,
+                value: lab.value,
+                unit,
+            });
         }
 
         if req.symptoms.len() > MAX_SYMPTOMS {
-            problems.add("symptoms", format!("at most {MAX_SYMPTOMS} symptoms per submission"));
+            problems.add(
+                "symptoms",
+                format!("at most {MAX_SYMPTOMS} symptoms per submission"),
+            );
         }
         let mut chosen: Vec<&'static Symptom> = Vec::new();
         for (i, id) in req.symptoms.iter().enumerate().take(MAX_SYMPTOMS) {
-            let offered = form.symptoms.as_ref().is_none_or(|list| list.iter().any(|s| s == id));
+            let offered = form
+                .symptoms
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|s| s == id));
             match symptoms::find(id).filter(|_| offered) {
-                None => problems.add(format!("symptoms[{i}]"), "is not a symptom this form offers"),
+                None => problems.add(
+                    format!("symptoms[{i}]"),
+                    "is not a symptom this form offers",
+                ),
                 Some(s) if chosen.iter().any(|c| c.id == s.id) => {
                     problems.add(format!("symptoms[{i}]"), "is listed more than once")
                 }
@@ -379,7 +426,10 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(s.labs[0].marker.id, "tsh");
-        assert_eq!(s.contact.phone.as_ref().map(|p| p.expose().as_str()), Some("+15550109999"));
+        assert_eq!(
+            s.contact.phone.as_ref().map(|p| p.expose().as_str()),
+            Some("+15550109999")
+        );
         assert_eq!(s.sex, Some(Sex::Female));
     }
 
@@ -429,15 +479,22 @@ mod tests {
         .err()
         .unwrap_or_default();
         let text = format!("{err:?}");
-        assert!(!text.contains("CANARY") && !text.contains("987654"), "{text}");
+        assert!(
+            !text.contains("CANARY") && !text.contains("987654"),
+            "{text}"
+        );
     }
 
     #[test]
     fn too_many_labs_are_refused() {
-        let labs: Vec<_> = (0..101).map(|_| json!({"marker": "tsh", "value": 1.0, "unit": "mIU/L"})).collect();
-        let err = parse(json!({"contact": {"name": "a", "email": "a@b.co"}, "labs": labs, "consent": true}))
-            .err()
-            .unwrap_or_default();
+        let labs: Vec<_> = (0..101)
+            .map(|_| json!({"marker": "tsh", "value": 1.0, "unit": "mIU/L"}))
+            .collect();
+        let err = parse(
+            json!({"contact": {"name": "a", "email": "a@b.co"}, "labs": labs, "consent": true}),
+        )
+        .err()
+        .unwrap_or_default();
         assert_eq!(err[0].field, "labs");
     }
 
@@ -447,8 +504,14 @@ mod tests {
         for bad in ["a@b", "@b.co", "a b@c.co", "a@-b.co", "a@b..co"] {
             assert!(!is_plausible_email(bad), "{bad}");
         }
-        assert_eq!(normalize_phone("+44 20 7946 0958").as_deref(), Some("+442079460958"));
-        assert_eq!(normalize_phone("(555) 010-9999").as_deref(), Some("5550109999"));
+        assert_eq!(
+            normalize_phone("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            normalize_phone("(555) 010-9999").as_deref(),
+            Some("5550109999")
+        );
         assert_eq!(normalize_phone("+0123456789"), None);
         assert_eq!(normalize_phone("12ab"), None);
     }

@@ -17,18 +17,66 @@ pub struct Symptom {
 }
 
 static SYMPTOMS: &[Symptom] = &[
-    Symptom { id: "fatigue", name: "Fatigue", systems: &[Thyroid, Adrenal, Iron, BloodSugar] },
-    Symptom { id: "cold_intolerance", name: "Cold intolerance", systems: &[Thyroid, Iron] },
-    Symptom { id: "brain_fog", name: "Brain fog", systems: &[Thyroid, BloodSugar, Neuro] },
-    Symptom { id: "hair_loss", name: "Hair loss", systems: &[Thyroid, Iron, SexHormones] },
-    Symptom { id: "weight_gain", name: "Unexplained weight gain", systems: &[Thyroid, BloodSugar, Adrenal] },
-    Symptom { id: "sugar_cravings", name: "Sugar cravings", systems: &[BloodSugar, Adrenal] },
-    Symptom { id: "bloating", name: "Bloating", systems: &[Gut] },
-    Symptom { id: "poor_sleep", name: "Poor sleep", systems: &[Adrenal, Neuro] },
-    Symptom { id: "anxiety", name: "Anxiety", systems: &[Adrenal, Thyroid, Neuro] },
-    Symptom { id: "low_libido", name: "Low libido", systems: &[SexHormones, Thyroid] },
-    Symptom { id: "joint_pain", name: "Joint pain", systems: &[Inflammation] },
-    Symptom { id: "frequent_infections", name: "Frequent infections", systems: &[Immune, Nutrients] },
+    Symptom {
+        id: "fatigue",
+        name: "Fatigue",
+        systems: &[Thyroid, Adrenal, Iron, BloodSugar],
+    },
+    Symptom {
+        id: "cold_intolerance",
+        name: "Cold intolerance",
+        systems: &[Thyroid, Iron],
+    },
+    Symptom {
+        id: "brain_fog",
+        name: "Brain fog",
+        systems: &[Thyroid, BloodSugar, Neuro],
+    },
+    Symptom {
+        id: "hair_loss",
+        name: "Hair loss",
+        systems: &[Thyroid, Iron, SexHormones],
+    },
+    Symptom {
+        id: "weight_gain",
+        name: "Unexplained weight gain",
+        systems: &[Thyroid, BloodSugar, Adrenal],
+    },
+    Symptom {
+        id: "sugar_cravings",
+        name: "Sugar cravings",
+        systems: &[BloodSugar, Adrenal],
+    },
+    Symptom {
+        id: "bloating",
+        name: "Bloating",
+        systems: &[Gut],
+    },
+    Symptom {
+        id: "poor_sleep",
+        name: "Poor sleep",
+        systems: &[Adrenal, Neuro],
+    },
+    Symptom {
+        id: "anxiety",
+        name: "Anxiety",
+        systems: &[Adrenal, Thyroid, Neuro],
+    },
+    Symptom {
+        id: "low_libido",
+        name: "Low libido",
+        systems: &[SexHormones, Thyroid],
+    },
+    Symptom {
+        id: "joint_pain",
+        name: "Joint pain",
+        systems: &[Inflammation],
+    },
+    Symptom {
+        id: "frequent_infections",
+        name: "Frequent infections",
+        systems: &[Immune, Nutrients],
+    },
 ];
 
 /// All symptoms, in catalog order.

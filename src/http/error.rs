@@ -61,7 +61,12 @@ impl ApiError {
         } else {
             format!("{n} problems in the request")
         };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message).with_details(details)
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        )
+        .with_details(details)
     }
 
     /// 401.
@@ -75,13 +80,21 @@ impl ApiError {
 
     /// 404 for `what`.
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 500: opaque to the caller; the cause is logged here.
     pub fn internal(cause: &anyhow::Error) -> ApiError {
         tracing::error!(error = %format!("{cause:#}"), "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
     }
 
     /// The machine code.

@@ -29,11 +29,21 @@ fn too_large() -> ApiError {
 }
 
 fn is_json(req: &HttpRequest) -> bool {
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Turns a serde path (`labs.1.unit`, as serde_path_to_error prints it, or `labs[1].unit`)
@@ -43,7 +53,8 @@ fn field_path(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -62,19 +73,62 @@ fn safe_problem(message: &str) -> (bool, String) {
         Some(i) => &message[..i],
         None => message,
     };
-    let expected = msg.find(", expected ").map(|i| &msg[i + 2..]);
+    let expected = msg
+        .find(", expected ")
+        .map(|i| plain_type_names(&msg[i + 2..]));
+    let expected = expected.as_deref();
     let (is_unknown_field, text) = if msg.starts_with("invalid type:") {
-        (false, format!("has the wrong type; {}", expected.unwrap_or("see the API reference")))
+        (
+            false,
+            format!(
+                "has the wrong type; {}",
+                expected.unwrap_or("see the API reference")
+            ),
+        )
     } else if msg.starts_with("invalid value:") {
-        (false, format!("has an invalid value; {}", expected.unwrap_or("see the API reference")))
+        (
+            false,
+            format!(
+                "has an invalid value; {}",
+                expected.unwrap_or("see the API reference")
+            ),
+        )
     } else if msg.starts_with("unknown variant") {
-        (false, format!("is not an accepted value; {}", expected.unwrap_or("see the API reference")))
+        (
+            false,
+            format!(
+                "is not an accepted value; {}",
+                expected.unwrap_or("see the API reference")
+            ),
+        )
     } else if msg.starts_with("unknown field") {
         (true, "is not a known field".to_owned())
     } else {
         (false, msg.to_owned())
     };
     (is_unknown_field, text)
+}
+
+/// Replaces Rust type names in serde's "expected …" with words an integrator knows.
+fn plain_type_names(expected: &str) -> String {
+    let mut out = expected.to_owned();
+    for (rust, plain) in [
+        ("f64", "a number"),
+        ("f32", "a number"),
+        ("u64", "a whole number"),
+        ("u32", "a whole number"),
+        ("u16", "a whole number"),
+        ("u8", "a whole number"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("a boolean", "true or false"),
+        ("a sequence", "a list"),
+    ] {
+        if out.ends_with(rust) {
+            out = format!("{}{plain}", &out[..out.len() - rust.len()]);
+        }
+    }
+    out
 }
 
 /// Parses JSON bytes into `T`, mapping errors to the contract: syntax → 400, unknown
@@ -90,25 +144,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return Err(match inner.classify() {
                 serde_json::error::Category::Data => {
                     let (unknown_field, problem) = safe_problem(&inner.to_string());
-                    let field = if unknown_field {
-                        // serde names the unknown field in its message, not in the path.
-                        let name = inner
-                            .to_string()
-                            .split('`')
-                            .nth(1)
-                            .map(|n| n.chars().take(64).collect::<String>())
-                            .unwrap_or_default();
-                        if path.is_empty() {
-                            name
-                        } else {
-                            format!("{path}.{name}")
-                        }
-                    } else {
-                        path
-                    };
+                    // serde_path_to_error's path already ends at the unknown field.
+                    let field = path;
                     let detail = vec![FieldProblem::new(field, problem)];
                     if unknown_field {
-                        ApiError::bad_request("the body has a field this route does not accept").with_details(detail)
+                        ApiError::bad_request("the body has a field this route does not accept")
+                            .with_details(detail)
                     } else {
                         ApiError::validation(detail)
                     }
@@ -121,8 +162,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             });
         }
     };
-    de.end()
-        .map_err(|_| ApiError::bad_request("the body has trailing characters after the JSON value"))?;
+    de.end().map_err(|_| {
+        ApiError::bad_request("the body has trailing characters after the JSON value")
+    })?;
     Ok(value)
 }
 
@@ -149,12 +191,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
                 return Err(too_large());
             }
-            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
-                match e.as_error::<actix_web::error::PayloadError>() {
+            let bytes = web::Bytes::from_request(&req, &mut payload)
+                .await
+                .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
                     Some(actix_web::error::PayloadError::Overflow) => too_large(),
                     _ => ApiError::bad_request("the body could not be read"),
-                }
-            })?;
+                })?;
             if bytes.len() > MAX_BODY_BYTES {
                 return Err(too_large());
             }
@@ -166,7 +208,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -202,10 +246,17 @@ impl FromRequest for OperatorAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let ok = match (state(req), bearer(req)) {
-            (Ok(state), Some(token)) => state.admin_token.as_ref().is_some_and(|t| t.matches(&token)),
+            (Ok(state), Some(token)) => state
+                .admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches(&token)),
             _ => false,
         };
-        std::future::ready(if ok { Ok(OperatorAuth) } else { Err(ApiError::unauthorized()) })
+        std::future::ready(if ok {
+            Ok(OperatorAuth)
+        } else {
+            Err(ApiError::unauthorized())
+        })
     }
 }
 
@@ -244,12 +295,18 @@ mod tests {
             .err()
             .map(|e| format!("{e:?}"))
             .unwrap_or_default();
-        assert!(err.contains("bad_request") && err.contains("labs[0].extra"), "{err}");
+        assert!(
+            err.contains("bad_request") && err.contains("labs[0].extra"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        let err = parse_json::<Req>(br#"{"labs": ["#).err().map(|e| e.code()).unwrap_or_default();
+        let err = parse_json::<Req>(br#"{"labs": ["#)
+            .err()
+            .map(|e| e.code())
+            .unwrap_or_default();
         assert_eq!(err, "bad_request");
     }
 }

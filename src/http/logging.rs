@@ -14,7 +14,10 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().to_string();
     let res = next.call(req).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let duration_ms = started.elapsed().as_millis() as u64;
     if status >= 500 {

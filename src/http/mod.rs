@@ -25,14 +25,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(routes::health::readyz))
         .service(
             web::scope("/v1")
-                .route("/practitioners", web::post().to(routes::operator::create_practitioner))
-                .route("/practitioner", web::get().to(routes::config::get_practitioner))
+                .route(
+                    "/practitioners",
+                    web::post().to(routes::operator::create_practitioner),
+                )
+                .route(
+                    "/practitioner",
+                    web::get().to(routes::config::get_practitioner),
+                )
                 .route("/markers", web::get().to(routes::config::markers))
                 .route("/ranges/{marker}", web::put().to(routes::config::put_range))
-                .route("/ranges/{marker}", web::delete().to(routes::config::delete_range))
+                .route(
+                    "/ranges/{marker}",
+                    web::delete().to(routes::config::delete_range),
+                )
                 .route("/endpoints", web::post().to(routes::endpoints::create))
                 .route("/endpoints", web::get().to(routes::endpoints::list))
-                .route("/endpoints/{id}", web::delete().to(routes::endpoints::delete))
+                .route(
+                    "/endpoints/{id}",
+                    web::delete().to(routes::endpoints::delete),
+                )
                 .route("/forms/{slug}", web::get().to(routes::public::form))
                 .route("/intake/{slug}", web::post().to(routes::public::intake)),
         );

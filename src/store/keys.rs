@@ -38,6 +38,10 @@ pub fn api_key(hash_hex: &str) -> String {
 /// ids; entries whose message has expired are removed when they come due.
 pub const QUEUE_DUE: &str = "gr:{q}:due";
 
+/// The expiry index (sorted set: message id → expiry in Unix ms), so that expired
+/// messages are purged when they expire rather than when they next come due.
+pub const QUEUE_EXPIRY: &str = "gr:{q}:expiry";
+
 /// Prefix of queued message keys, for the claim script.
 pub const QUEUE_MESSAGE_PREFIX: &str = "gr:{q}:msg:";
 

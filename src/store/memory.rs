@@ -56,14 +56,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn create_practitioner(&self, p: &Practitioner, owner_key: &ApiKeyRecord) -> Result<(), StoreError> {
+    async fn create_practitioner(
+        &self,
+        p: &Practitioner,
+        owner_key: &ApiKeyRecord,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.slugs.contains_key(p.slug.as_str()) {
             return Err(StoreError::Conflict("slug is already taken"));
         }
         inner.slugs.insert(p.slug.as_str().to_owned(), p.id.clone());
         inner.practitioners.insert(p.id.clone(), p.clone());
-        inner.api_keys.insert(owner_key.hash.clone(), owner_key.clone());
+        inner
+            .api_keys
+            .insert(owner_key.hash.clone(), owner_key.clone());
         Ok(())
     }
 
@@ -73,7 +79,11 @@ impl Store for MemoryStore {
 
     async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError> {
         let inner = self.lock();
-        Ok(inner.slugs.get(slug).and_then(|id| inner.practitioners.get(id)).cloned())
+        Ok(inner
+            .slugs
+            .get(slug)
+            .and_then(|id| inner.practitioners.get(id))
+            .cloned())
     }
 
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -81,7 +91,11 @@ impl Store for MemoryStore {
         Ok(record.filter(|r| ApiKeyHash::from_hex(&r.hash).is_some_and(|h| h.ct_eq(hash))))
     }
 
-    async fn put_range(&self, practitioner: &PractitionerId, range: &RangeOverride) -> Result<(), StoreError> {
+    async fn put_range(
+        &self,
+        practitioner: &PractitionerId,
+        range: &RangeOverride,
+    ) -> Result<(), StoreError> {
         self.lock()
             .ranges
             .entry(practitioner.clone())
@@ -90,7 +104,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete_range(&self, practitioner: &PractitionerId, marker: &str, sex: Option<Sex>) -> Result<bool, StoreError> {
+    async fn delete_range(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &str,
+        sex: Option<Sex>,
+    ) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .ranges
@@ -99,7 +118,10 @@ impl Store for MemoryStore {
             .is_some())
     }
 
-    async fn ranges(&self, practitioner: &PractitionerId) -> Result<Vec<RangeOverride>, StoreError> {
+    async fn ranges(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<RangeOverride>, StoreError> {
         Ok(self
             .lock()
             .ranges
@@ -117,11 +139,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
-        Ok(self.lock().endpoints.get(practitioner).and_then(|e| e.get(id)).cloned())
+    async fn endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<Option<EndpointRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .endpoints
+            .get(practitioner)
+            .and_then(|e| e.get(id))
+            .cloned())
     }
 
-    async fn endpoints(&self, practitioner: &PractitionerId) -> Result<Vec<EndpointRecord>, StoreError> {
+    async fn endpoints(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<EndpointRecord>, StoreError> {
         let mut list: Vec<EndpointRecord> = self
             .lock()
             .endpoints
@@ -132,7 +166,11 @@ impl Store for MemoryStore {
         Ok(list)
     }
 
-    async fn delete_endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<bool, StoreError> {
+    async fn delete_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .endpoints
@@ -159,7 +197,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn claim_due(&self, now_ms: i64, lease: Duration, limit: usize) -> Result<Vec<ClaimedMessage>, StoreError> {
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let mut inner = self.lock();
         inner.queue.retain(|_, e| e.expires_at_ms > now_ms);

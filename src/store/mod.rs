@@ -148,7 +148,11 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Creates a practitioner with its first (owner) key; `Conflict` if the slug is taken.
-    async fn create_practitioner(&self, p: &Practitioner, owner_key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn create_practitioner(
+        &self,
+        p: &Practitioner,
+        owner_key: &ApiKeyRecord,
+    ) -> Result<(), StoreError>;
     /// A practitioner by id.
     async fn practitioner(&self, id: &PractitionerId) -> Result<Option<Practitioner>, StoreError>;
     /// A practitioner by slug.
@@ -158,20 +162,41 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
 
     /// Stores (replaces) a range override for its marker and sex.
-    async fn put_range(&self, practitioner: &PractitionerId, range: &RangeOverride) -> Result<(), StoreError>;
+    async fn put_range(
+        &self,
+        practitioner: &PractitionerId,
+        range: &RangeOverride,
+    ) -> Result<(), StoreError>;
     /// Removes an override; true if one existed.
-    async fn delete_range(&self, practitioner: &PractitionerId, marker: &str, sex: Option<Sex>) -> Result<bool, StoreError>;
+    async fn delete_range(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &str,
+        sex: Option<Sex>,
+    ) -> Result<bool, StoreError>;
     /// All overrides, ordered by marker then sex.
-    async fn ranges(&self, practitioner: &PractitionerId) -> Result<Vec<RangeOverride>, StoreError>;
+    async fn ranges(&self, practitioner: &PractitionerId)
+        -> Result<Vec<RangeOverride>, StoreError>;
 
     /// Stores a new endpoint.
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
     /// One endpoint of a practitioner.
-    async fn endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError>;
+    async fn endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<Option<EndpointRecord>, StoreError>;
     /// All endpoints of a practitioner, oldest first.
-    async fn endpoints(&self, practitioner: &PractitionerId) -> Result<Vec<EndpointRecord>, StoreError>;
+    async fn endpoints(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<EndpointRecord>, StoreError>;
     /// Deletes an endpoint; true if it existed.
-    async fn delete_endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<bool, StoreError>;
+    async fn delete_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<bool, StoreError>;
 
     /// Queues messages atomically, each with its expiry, in one round trip: either all
     /// are queued or none is.
@@ -179,7 +204,12 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` messages due at `now_ms`, leasing each for `lease` (a
     /// message whose worker dies becomes due again when the lease lapses). Messages
     /// past their expiry are removed instead of returned.
-    async fn claim_due(&self, now_ms: i64, lease: Duration, limit: usize) -> Result<Vec<ClaimedMessage>, StoreError>;
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
     /// Deletes a message (delivered, or given up on).
     async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError>;
     /// Makes a claimed message due again at `due_at_ms`.

@@ -13,13 +13,19 @@ use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use std::time::Duration;
 
-/// Claims due messages under a lease, in one round trip. Entries whose message key is
-/// gone (expired or deleted) are dropped from the schedule; entries past their expiry
-/// are deleted with their message. Returns a flat list of
+/// Claims due messages under a lease, in one round trip. First purges every message past
+/// its expiry (the expiry index makes that cheap); entries whose message key is gone
+/// are dropped from the schedule. Returns a flat list of
 /// `id, sealed, endpoint, practitioner, attempt, expires` per claimed message.
 const CLAIM_SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
 local lease_until = now + tonumber(ARGV[2])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(expired) do
+  redis.call('DEL', ARGV[4] .. id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
@@ -27,9 +33,11 @@ for _, id in ipairs(ids) do
   local f = redis.call('HMGET', key, 'sealed', 'endpoint', 'practitioner', 'attempt', 'expires')
   if not f[1] then
     redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
   elseif tonumber(f[5]) <= now then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
   else
     redis.call('ZADD', KEYS[1], lease_until, id)
     local attempt = redis.call('HINCRBY', key, 'attempt', 1)
@@ -51,6 +59,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   return 1
 end
 redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
 ";
 
@@ -69,7 +78,8 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 impl RedisStore {
     /// Connects (with timeouts, reconnecting in the background after failures).
     pub async fn connect(url: &str) -> anyhow::Result<RedisStore> {
-        let client = redis::Client::open(url).context("GAPRELAY_REDIS_URL is not a valid Redis URL")?;
+        let client =
+            redis::Client::open(url).context("GAPRELAY_REDIS_URL is not a valid Redis URL")?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
@@ -90,20 +100,32 @@ impl RedisStore {
         self.conn.clone()
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         let raw: Option<String> = self.conn().get(key).await.map_err(unavailable)?;
-        raw.map(|s| serde_json::from_str(&s)).transpose().map_err(Into::into)
+        raw.map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(Into::into)
     }
 }
 
 #[async_trait::async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let _: String = redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
-    async fn create_practitioner(&self, p: &Practitioner, owner_key: &ApiKeyRecord) -> Result<(), StoreError> {
+    async fn create_practitioner(
+        &self,
+        p: &Practitioner,
+        owner_key: &ApiKeyRecord,
+    ) -> Result<(), StoreError> {
         let slug_key = keys::slug(p.slug.as_str());
         let claimed: bool = redis::cmd("SET")
             .arg(&slug_key)
@@ -122,7 +144,10 @@ impl Store for RedisStore {
         let result: Result<(), _> = redis::pipe()
             .set(keys::practitioner(&p.id), serde_json::to_string(p)?)
             .ignore()
-            .set(keys::api_key(&owner_key.hash), serde_json::to_string(owner_key)?)
+            .set(
+                keys::api_key(&owner_key.hash),
+                serde_json::to_string(owner_key)?,
+            )
             .ignore()
             .query_async(&mut self.conn())
             .await;
@@ -138,7 +163,11 @@ impl Store for RedisStore {
     }
 
     async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError> {
-        let id: Option<String> = self.conn().get(keys::slug(slug)).await.map_err(unavailable)?;
+        let id: Option<String> = self
+            .conn()
+            .get(keys::slug(slug))
+            .await
+            .map_err(unavailable)?;
         let Some(id) = id else { return Ok(None) };
         let id = PractitionerId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.practitioner(&id).await
@@ -151,15 +180,28 @@ impl Store for RedisStore {
         Ok(record.filter(|r| ApiKeyHash::from_hex(&r.hash).is_some_and(|h| h.ct_eq(hash))))
     }
 
-    async fn put_range(&self, practitioner: &PractitionerId, range: &RangeOverride) -> Result<(), StoreError> {
+    async fn put_range(
+        &self,
+        practitioner: &PractitionerId,
+        range: &RangeOverride,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(range)?;
         self.conn()
-            .hset::<_, _, _, ()>(keys::ranges(practitioner), keys::range_field(&range.marker, range.sex), json)
+            .hset::<_, _, _, ()>(
+                keys::ranges(practitioner),
+                keys::range_field(&range.marker, range.sex),
+                json,
+            )
             .await
             .map_err(unavailable)
     }
 
-    async fn delete_range(&self, practitioner: &PractitionerId, marker: &str, sex: Option<Sex>) -> Result<bool, StoreError> {
+    async fn delete_range(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &str,
+        sex: Option<Sex>,
+    ) -> Result<bool, StoreError> {
         let n: u32 = self
             .conn()
             .hdel(keys::ranges(practitioner), keys::range_field(marker, sex))
@@ -168,32 +210,56 @@ impl Store for RedisStore {
         Ok(n > 0)
     }
 
-    async fn ranges(&self, practitioner: &PractitionerId) -> Result<Vec<RangeOverride>, StoreError> {
-        let all: std::collections::BTreeMap<String, String> =
-            self.conn().hgetall(keys::ranges(practitioner)).await.map_err(unavailable)?;
-        all.values().map(|v| serde_json::from_str(v).map_err(Into::into)).collect()
+    async fn ranges(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<RangeOverride>, StoreError> {
+        let all: std::collections::BTreeMap<String, String> = self
+            .conn()
+            .hgetall(keys::ranges(practitioner))
+            .await
+            .map_err(unavailable)?;
+        all.values()
+            .map(|v| serde_json::from_str(v).map_err(Into::into))
+            .collect()
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(endpoint)?;
         self.conn()
-            .hset::<_, _, _, ()>(keys::endpoints(&endpoint.practitioner_id), endpoint.id.as_str(), json)
+            .hset::<_, _, _, ()>(
+                keys::endpoints(&endpoint.practitioner_id),
+                endpoint.id.as_str(),
+                json,
+            )
             .await
             .map_err(unavailable)
     }
 
-    async fn endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
+    async fn endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<Option<EndpointRecord>, StoreError> {
         let raw: Option<String> = self
             .conn()
             .hget(keys::endpoints(practitioner), id.as_str())
             .await
             .map_err(unavailable)?;
-        raw.map(|s| serde_json::from_str(&s)).transpose().map_err(Into::into)
+        raw.map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(Into::into)
     }
 
-    async fn endpoints(&self, practitioner: &PractitionerId) -> Result<Vec<EndpointRecord>, StoreError> {
-        let all: std::collections::HashMap<String, String> =
-            self.conn().hgetall(keys::endpoints(practitioner)).await.map_err(unavailable)?;
+    async fn endpoints(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<EndpointRecord>, StoreError> {
+        let all: std::collections::HashMap<String, String> = self
+            .conn()
+            .hgetall(keys::endpoints(practitioner))
+            .await
+            .map_err(unavailable)?;
         let mut list = all
             .values()
             .map(|v| serde_json::from_str(v))
@@ -202,7 +268,11 @@ impl Store for RedisStore {
         Ok(list)
     }
 
-    async fn delete_endpoint(&self, practitioner: &PractitionerId, id: &EndpointId) -> Result<bool, StoreError> {
+    async fn delete_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+    ) -> Result<bool, StoreError> {
         let n: u32 = self
             .conn()
             .hdel(keys::endpoints(practitioner), id.as_str())
@@ -235,15 +305,25 @@ impl Store for RedisStore {
             .arg(m.expires_at_ms)
             .ignore()
             .zadd(keys::QUEUE_DUE, m.id.as_str(), m.due_at_ms)
+            .ignore()
+            .zadd(keys::QUEUE_EXPIRY, m.id.as_str(), m.expires_at_ms)
             .ignore();
         }
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(unavailable)
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
     }
 
-    async fn claim_due(&self, now_ms: i64, lease: Duration, limit: usize) -> Result<Vec<ClaimedMessage>, StoreError> {
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let raw: Vec<redis::Value> = self
             .claim
             .key(keys::QUEUE_DUE)
+            .key(keys::QUEUE_EXPIRY)
             .arg(now_ms)
             .arg(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
             .arg(limit)
@@ -261,6 +341,8 @@ impl Store for RedisStore {
             .ignore()
             .zrem(keys::QUEUE_DUE, id.as_str())
             .ignore()
+            .zrem(keys::QUEUE_EXPIRY, id.as_str())
+            .ignore()
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)
@@ -271,6 +353,7 @@ impl Store for RedisStore {
             .reschedule
             .key(keys::QUEUE_DUE)
             .key(keys::message(id))
+            .key(keys::QUEUE_EXPIRY)
             .arg(due_at_ms)
             .arg(id.as_str())
             .invoke_async(&mut self.conn())
@@ -280,7 +363,10 @@ impl Store for RedisStore {
     }
 
     async fn queue_len(&self) -> Result<usize, StoreError> {
-        self.conn().zcard(keys::QUEUE_DUE).await.map_err(unavailable)
+        self.conn()
+            .zcard(keys::QUEUE_DUE)
+            .await
+            .map_err(unavailable)
     }
 }
 
@@ -295,10 +381,13 @@ fn parse_claimed(chunk: &[redis::Value]) -> Result<ClaimedMessage, StoreError> {
     Ok(ClaimedMessage {
         id: MessageId::parse(&text(id, "id")?).map_err(|_| corrupt("id"))?,
         sealed: redis::from_redis_value::<Vec<u8>>(sealed).map_err(|_| corrupt("payload"))?,
-        endpoint_id: EndpointId::parse(&text(endpoint, "endpoint")?).map_err(|_| corrupt("endpoint"))?,
+        endpoint_id: EndpointId::parse(&text(endpoint, "endpoint")?)
+            .map_err(|_| corrupt("endpoint"))?,
         practitioner_id: PractitionerId::parse(&text(practitioner, "practitioner")?)
             .map_err(|_| corrupt("practitioner"))?,
         attempt: redis::from_redis_value::<u32>(attempt).map_err(|_| corrupt("attempt"))?,
-        expires_at_ms: text(expires, "expiry")?.parse().map_err(|_| corrupt("expiry"))?,
+        expires_at_ms: text(expires, "expiry")?
+            .parse()
+            .map_err(|_| corrupt("expiry"))?,
     })
 }

@@ -1,13 +1,13 @@
 //! Practitioner configuration routes: profile, markers and ranges.
 
+use crate::domain::access::Access;
 use crate::domain::catalog::{self, Sex};
 use crate::domain::practitioner::Practitioner;
+use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{effective_range, EffectiveRange, RangeOverride, RangeRequest};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
 use crate::http::AppState;
-use crate::domain::access::Access;
-use crate::domain::problems::FieldProblem;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -44,7 +44,10 @@ fn range_view(marker: &catalog::Marker, r: &EffectiveRange) -> Value {
 }
 
 /// `GET /v1/practitioner`.
-pub async fn get_practitioner(auth: PractitionerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_practitioner(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     auth.0.require(Access::Read)?;
     let p = state.services.practitioner(&auth.0).await?;
     Ok(HttpResponse::Ok().json(practitioner_view(&p)))
@@ -52,7 +55,10 @@ pub async fn get_practitioner(auth: PractitionerAuth, state: web::Data<AppState>
 
 /// `GET /v1/markers`: the catalog with this practitioner's effective ranges (for
 /// everyone, and per sex where they differ).
-pub async fn markers(auth: PractitionerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn markers(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let overrides = state.services.ranges(&auth.0).await?;
     let list: Vec<Value> = catalog::markers()
         .iter()
@@ -109,12 +115,18 @@ pub async fn delete_range(
     let sex = match query.sex.as_deref() {
         None => None,
         Some(s) => Some(Sex::parse(s).ok_or_else(|| {
-            ApiError::validation(vec![FieldProblem::new("sex", "must be \"female\" or \"male\"")])
+            ApiError::validation(vec![FieldProblem::new(
+                "sex",
+                "must be \"female\" or \"male\"",
+            )])
         })?),
     };
     state.services.delete_range(&auth.0, &path, sex).await?;
     let marker = catalog::find(&path).ok_or_else(|| ApiError::not_found("marker"))?;
     let overrides = state.services.ranges(&auth.0).await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = marker.id, "range reset");
-    Ok(HttpResponse::Ok().json(range_view(marker, &effective_range(marker, sex, &overrides))))
+    Ok(HttpResponse::Ok().json(range_view(
+        marker,
+        &effective_range(marker, sex, &overrides),
+    )))
 }

@@ -36,7 +36,10 @@ pub async fn create(
 }
 
 /// `GET /v1/endpoints`.
-pub async fn list(auth: PractitionerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let all = state.services.endpoints(&auth.0).await?;
     Ok(HttpResponse::Ok().json(json!({"data": all.iter().map(view).collect::<Vec<_>>()})))
 }

@@ -12,5 +12,9 @@ use actix_web::HttpResponse;
 
 /// Fallback for unknown paths: the contract's error shape instead of an empty 404.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"))
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route",
+    ))
 }

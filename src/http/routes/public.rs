@@ -10,12 +10,19 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 /// `GET /v1/forms/{slug}`: what the form shows.
-pub async fn form(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn form(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let (p, _) = state.services.form(&path).await?;
     let s = &p.settings;
     let offered: Vec<_> = symptoms::symptoms()
         .iter()
-        .filter(|sym| s.symptoms.as_ref().is_none_or(|list| list.iter().any(|id| id == sym.id)))
+        .filter(|sym| {
+            s.symptoms
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|id| id == sym.id))
+        })
         .map(|sym| json!({"id": sym.id, "name": sym.name}))
         .collect();
     let markers: Vec<_> = catalog::markers()

@@ -1,0 +1,88 @@
+# Developer and CI entry points. CI runs `bash .ci/run`, which is `make test`; on a fresh
+# machine `make test` installs what the tests need (redis-server, the interop venv) itself.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.stamp
+INTEROP_REQUIREMENTS := tests/interop/requirements.txt
+
+# The integration tests start their own redis-server (on free ports, never the machine's
+# Redis) and check webhooks with the Python interop libraries; these tell them where to
+# find both. REDIS_SERVER_BIN is looked up when the recipe runs, after `make redis`.
+TEST_ENV = GAPRELAY_TEST_PYTHON="$(abspath $(VENV_PYTHON))" REDIS_SERVER_BIN="$$(command -v redis-server)"
+
+define section
+@printf '\n==> %s\n' "$(1)"
+endef
+
+.PHONY: help run test lint fmt venv redis bench fuzz clean
+
+help:
+	@echo "make run    run the relay on 127.0.0.1:8080 with the in-memory store and a demo practitioner"
+	@echo "make test   what CI runs: fmt check, clippy, all tests (installs redis-server and the venv if missing)"
+	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make fmt    format the code"
+	@echo "make venv   the Python venv with the webhook interop libraries ($(VENV))"
+	@echo "make redis  install redis-server if it is not on PATH (starts no service)"
+	@echo "make bench  cargo bench"
+	@echo "make fuzz   fuzz targets (not yet)"
+	@echo "make clean  cargo clean and remove $(VENV)"
+
+run:
+	cargo run --release -- serve --demo
+
+test: redis venv
+	$(call section,cargo fmt --check)
+	cargo fmt --all -- --check
+	$(call section,cargo clippy)
+	cargo clippy --all-targets -- -D warnings
+	$(call section,build tests)
+	$(TEST_ENV) cargo test --all-targets --no-run
+	$(call section,run tests)
+	$(TEST_ENV) cargo test --all-targets
+
+lint:
+	$(call section,cargo fmt --check)
+	cargo fmt --all -- --check
+	$(call section,cargo clippy)
+	cargo clippy --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+venv: $(VENV_STAMP)
+
+# The stamp makes the venv idempotent: pip runs again only when the requirements change.
+$(VENV_STAMP): $(INTEROP_REQUIREMENTS)
+	$(call section,Python venv for the interop tests)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --disable-pip-version-check --no-input --quiet -r $(INTEROP_REQUIREMENTS)
+	touch $@
+
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+	  echo "redis-server: $$(command -v redis-server)"; \
+	else \
+	  printf '\n==> %s\n' "installing redis-server (Debian package; no service is started by us)"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	  else echo "redis-server is missing and installing it needs root or sudo" >&2; exit 1; fi; \
+	  $$sudo apt-get update; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; \
+	  command -v redis-server; \
+	fi
+
+bench:
+	cargo bench
+
+fuzz:
+	@echo "No fuzz targets yet: they come later."
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

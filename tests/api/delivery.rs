@@ -1,0 +1,249 @@
+//! Delivery: a signed, encrypted webhook reaches the CRM and is then deleted; failures
+//! are retried with backoff (first retry within 10 s), `Retry-After` is honoured, and a
+//! 410 disables the endpoint.
+
+use crate::helpers::{canary_intake, spawn_app, spawn_app_with, AppOptions};
+use crate::support::FakeResponse;
+use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
+use gaprelay::crypto::webhook::{self, WebhookSecret};
+use gaprelay::delivery::worker::AttemptOutcome;
+use std::time::Duration;
+
+#[tokio::test]
+async fn an_intake_is_delivered_signed_and_encrypted_then_deleted() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("deliver-ok", "jwe").await;
+    let accepted: serde_json::Value = app
+        .post_intake(&p.slug, &canary_intake())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+
+    let reqs = crm.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let id = r.header("webhook-id").expect("webhook-id");
+    assert!(id.starts_with("msg_"));
+    let ts: i64 = r
+        .header("webhook-timestamp")
+        .expect("ts")
+        .parse()
+        .expect("ts number");
+    let secret = WebhookSecret::from_whsec(&ep.secret).expect("secret");
+    assert!(webhook::verify(
+        &secret,
+        id,
+        ts,
+        &r.body,
+        r.header("webhook-signature").expect("sig")
+    ));
+
+    let body = r.json();
+    assert_eq!(body["type"], "intake.submitted");
+    let jwe: FlattenedJwe = serde_json::from_value(body["data"].clone()).expect("flattened JWE");
+    let key = ContentKey::from_jwk(&ep.jwk).expect("jwk");
+    let data: serde_json::Value =
+        serde_json::from_slice(&jwe::decrypt(&key, &jwe).expect("decrypts")).expect("json");
+    assert_eq!(data["submission_id"], accepted["submission_id"]);
+    assert_eq!(data["practitioner"]["slug"], "deliver-ok");
+    assert_eq!(data["patient"]["name"], "Zelda Canaryname");
+    assert_eq!(data["patient"]["phone"], "+155501007777");
+    assert_eq!(data["consent"]["given"], true);
+    assert_eq!(data["report"], accepted["report"]);
+    assert_eq!(data["engagement"]["time_on_tool_s"], 240);
+    assert!(
+        !r.body_str().contains("Canaryname"),
+        "the body on the wire is encrypted"
+    );
+
+    // Delivered means deleted.
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    assert!(app.deliver_pending().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_without_encryption_receives_the_payload_itself() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-plain", "none").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    let body = crm.requests()[0].json();
+    assert_eq!(body["data"]["patient"]["email"], "zelda.canary@example.com");
+}
+
+#[tokio::test]
+async fn each_enabled_endpoint_gets_its_own_message() {
+    let app = spawn_app().await;
+    let (p, _, crm_a) = app.practitioner_with_crm("deliver-two", "jwe").await;
+    let crm_b = crate::support::FakeCrm::start().await;
+    app.create_endpoint(&p.api_key, &crm_b.url(), "none").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await.len(), 2);
+    let (a, b) = (crm_a.requests(), crm_b.requests());
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_ne!(a[0].header("webhook-id"), b[0].header("webhook-id"));
+}
+
+#[tokio::test]
+async fn a_503_is_retried_within_10_seconds_with_the_same_webhook_id() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-retry", "jwe").await;
+    crm.push_response(FakeResponse::status(503));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    // Not due again yet.
+    assert!(app.deliver_pending().await.is_empty());
+    app.advance(Duration::from_secs(10));
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    let reqs = crm.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("webhook-id"), reqs[1].header("webhook-id"));
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+}
+
+#[tokio::test]
+async fn retry_after_on_a_429_is_honoured() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-429", "jwe").await;
+    crm.push_response(FakeResponse::status(429).header("Retry-After", "120"));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    app.advance(Duration::from_secs(100));
+    assert!(
+        app.deliver_pending().await.is_empty(),
+        "retried before Retry-After"
+    );
+    app.advance(Duration::from_secs(21));
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+}
+
+#[tokio::test]
+async fn failures_back_off_and_the_message_is_purged_at_its_expiry() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-expire", "jwe").await;
+    crm.set_default_status(500);
+    app.post_intake(&p.slug, &canary_intake()).await;
+    let started = app.now_ms();
+    let mut attempts_at = Vec::new();
+    for _ in 0..300 {
+        for outcome in app.deliver_pending().await {
+            assert_ne!(outcome, AttemptOutcome::Delivered);
+            attempts_at.push(app.now_ms() - started);
+        }
+        if app.store.queue_len().await.expect("q") == 0 {
+            break;
+        }
+        app.advance(Duration::from_secs(600));
+    }
+    let day_ms = 86_400_000;
+    assert!(attempts_at.len() >= 6, "{attempts_at:?}");
+    assert!(
+        attempts_at.iter().all(|t| *t < day_ms),
+        "an attempt after 24 h: {attempts_at:?}"
+    );
+    // Backing off: the gaps between attempts grow to hours.
+    let gaps: Vec<i64> = attempts_at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().max().copied().unwrap_or(0) >= 3_600_000,
+        "{gaps:?}"
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "{keys:?}");
+    // Nothing is sent after expiry.
+    let sent = crm.requests().len();
+    app.advance(Duration::from_secs(86_400));
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(crm.requests().len(), sent);
+}
+
+#[tokio::test]
+async fn a_410_disables_the_endpoint_and_drops_its_messages() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-410", "jwe").await;
+    crm.push_response(FakeResponse::status(410));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::EndpointDisabled]
+    );
+    let list: serde_json::Value = app
+        .get("/v1/endpoints", Some(&p.api_key))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["data"][0]["enabled"], false);
+    // New intakes queue nothing for a disabled endpoint.
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    assert_eq!(crm.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_count_as_failures() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-302", "jwe").await;
+    let elsewhere = crate::support::FakeCrm::start().await;
+    crm.push_response(FakeResponse::status(302).header("Location", &elsewhere.url()));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    assert!(elsewhere.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_receiver_that_times_out_is_retried() {
+    let app = spawn_app_with(AppOptions {
+        delivery_timeout: Duration::from_millis(300),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-slow", "jwe").await;
+    crm.push_response(FakeResponse::status(200).delay(Duration::from_secs(2)));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    app.advance(Duration::from_secs(10));
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+}
+
+#[tokio::test]
+async fn a_message_whose_worker_died_is_delivered_after_its_lease_lapses() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-lease", "jwe").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    // A worker claims the message and dies before acknowledging it.
+    let claimed = app
+        .store
+        .claim_due(app.now_ms(), Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        app.deliver_pending().await.is_empty(),
+        "leased messages are not handed out twice"
+    );
+    app.advance(Duration::from_secs(31));
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    assert_eq!(crm.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn delivery_through_the_in_memory_store_works_the_same() {
+    let app = spawn_app_with(AppOptions {
+        memory: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-mem", "jwe").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    assert_eq!(crm.requests().len(), 1);
+}

@@ -1,0 +1,260 @@
+//! The `spawn_app` harness: the real application on port 0, its own real Redis (or the
+//! in-memory store), a manual clock, and helpers that drive the delivery worker instead
+//! of sleeping.
+
+use crate::support::{FakeCrm, TestRedis};
+use gaprelay::clock::{Clock, ManualClock};
+use gaprelay::config::Settings;
+use gaprelay::crypto::api_key::AdminToken;
+use gaprelay::crypto::seal::MasterKey;
+use gaprelay::delivery::worker::{AttemptOutcome, Worker};
+use gaprelay::startup::{Application, Options};
+use gaprelay::store::memory::MemoryStore;
+use gaprelay::store::Store;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The operator token every test app uses.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// How the app under test is configured.
+pub struct AppOptions {
+    /// Use the embedded store instead of a real Redis.
+    pub memory: bool,
+    /// `GAPRELAY_ALLOW_PRIVATE_TARGETS` (true: the fake CRM lives on loopback).
+    pub allow_private_targets: bool,
+    /// Delivery timeout.
+    pub delivery_timeout: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            memory: false,
+            allow_private_targets: true,
+            delivery_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A running app under test.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// HTTP client for the test's requests.
+    pub client: reqwest::Client,
+    /// The app's Redis (None with the in-memory store).
+    pub redis: Option<TestRedis>,
+    /// The app's store, for direct inspection.
+    pub store: Arc<dyn Store>,
+    /// The app's clock.
+    pub clock: Arc<ManualClock>,
+    worker: Worker,
+}
+
+/// A practitioner created through the operator API.
+pub struct TestPractitioner {
+    /// `prac_…`.
+    pub id: String,
+    /// Slug.
+    pub slug: String,
+    /// Owner API key.
+    pub api_key: String,
+}
+
+/// An endpoint created through the API, with its secrets.
+pub struct TestEndpoint {
+    /// `ep_…`.
+    pub id: String,
+    /// `whsec_…`.
+    pub secret: String,
+    /// The JWK.
+    pub jwk: Value,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let mut rng = rand::rngs::OsRng;
+    let master_key = MasterKey::generate(&mut rng);
+    let mut settings = Settings::for_tests(master_key.clone());
+    settings.bind = "127.0.0.1:0".parse().expect("address");
+    settings.admin_token = Some(AdminToken::new(ADMIN_TOKEN.to_owned()));
+    settings.allow_private_targets = options.allow_private_targets;
+    settings.delivery.timeout = options.delivery_timeout;
+    settings.delivery.lease = options.delivery_timeout * 3;
+    let (redis, store): (Option<TestRedis>, Option<Arc<dyn Store>>) = if options.memory {
+        (None, Some(Arc::new(MemoryStore::new())))
+    } else {
+        let redis = TestRedis::start();
+        settings.redis_url = Some(redis.url());
+        (Some(redis), None)
+    };
+    let clock = Arc::new(ManualClock::new());
+    let app = Application::build(
+        settings,
+        Options {
+            run_workers: false,
+            clock: clock.clone(),
+            store,
+        },
+    )
+    .await
+    .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.services().store.clone();
+    let worker = app.worker();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        redis,
+        store,
+        clock,
+        worker,
+    }
+}
+
+/// A canary intake: every patient field carries a value no log, key or error may show.
+pub fn canary_intake() -> Value {
+    json!({
+        "contact": {"name": "Zelda Canaryname", "email": "zelda.canary@example.com", "phone": "+1 555 0100 7777"},
+        "sex": "female",
+        "age": 47,
+        "labs": [
+            {"marker": "3016-3", "value": 3.1337, "unit": "uIU/mL"},
+            {"marker": "glucose_fasting", "value": 5.4321, "unit": "mmol/L"},
+            {"marker": "vitamin_d_25oh", "value": 61.2345, "unit": "nmol/L"}
+        ],
+        "symptoms": ["fatigue", "cold_intolerance"],
+        "consent": true,
+        "engagement": {"time_on_tool_s": 240}
+    })
+}
+
+/// Strings from [`canary_intake`] that must never appear outside the encrypted payload.
+pub const CANARIES: &[&str] = &[
+    "Canaryname",
+    "zelda.canary",
+    "5550100",
+    "0100 7777",
+    "3.1337",
+    "5.4321",
+    "61.2345",
+];
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn create_practitioner(&self, slug: &str) -> TestPractitioner {
+        let res = self
+            .client
+            .post(self.url("/v1/practitioners"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({
+                "practice_name": format!("Practice {slug}"),
+                "doctor_name": "Dr. Test",
+                "email": "practice@example.com",
+                "website_url": "https://practice.example.com",
+                "slug": slug
+            }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["practitioner"]["slug"], slug);
+        TestPractitioner {
+            id: body["practitioner"]["id"].as_str().expect("id").to_owned(),
+            slug: body["practitioner"]["slug"]
+                .as_str()
+                .expect("slug")
+                .to_owned(),
+            api_key: body["api_key"].as_str().expect("api_key").to_owned(),
+        }
+    }
+
+    pub async fn create_endpoint(&self, key: &str, url: &str, encryption: &str) -> TestEndpoint {
+        let res = self
+            .client
+            .post(self.url("/v1/endpoints"))
+            .bearer_auth(key)
+            .json(&json!({"url": url, "format": "gaprelay.v1", "encryption": encryption}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        TestEndpoint {
+            id: body["id"].as_str().expect("id").to_owned(),
+            secret: body["secret"].as_str().expect("secret").to_owned(),
+            jwk: body["encryption_key"].clone(),
+        }
+    }
+
+    pub async fn post_intake(&self, slug: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/v1/intake/{slug}")))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Runs the worker until nothing is due now; returns every attempt's outcome.
+    pub async fn deliver_pending(&self) -> Vec<AttemptOutcome> {
+        let mut all = Vec::new();
+        loop {
+            let batch = self.worker.run_once().await.expect("the queue answers");
+            if batch.is_empty() {
+                return all;
+            }
+            all.extend(batch);
+        }
+    }
+
+    /// Moves the app's clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Now on the app's clock, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A practitioner with one endpoint at a fresh fake CRM.
+    pub async fn practitioner_with_crm(
+        &self,
+        slug: &str,
+        encryption: &str,
+    ) -> (TestPractitioner, TestEndpoint, FakeCrm) {
+        let p = self.create_practitioner(slug).await;
+        let crm = FakeCrm::start().await;
+        let ep = self
+            .create_endpoint(&p.api_key, &crm.url(), encryption)
+            .await;
+        (p, ep, crm)
+    }
+}
+
+/// The error body's `code`.
+pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("error body is JSON");
+    assert!(body["error"]["code"].is_string(), "error shape: {body}");
+    (status, body)
+}

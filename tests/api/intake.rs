@@ -1,0 +1,247 @@
+//! The public intake route: the report comes straight back, every bad field is named,
+//! and nothing is accepted unless it is safely queued.
+
+use crate::helpers::{canary_intake, error_code, spawn_app, spawn_app_with, AppOptions};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_valid_intake_is_accepted_with_its_gap_report_once_queued() {
+    let app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("intake-ok", "jwe").await;
+    let res = app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(res.status(), 202);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert!(body["submission_id"]
+        .as_str()
+        .expect("id")
+        .starts_with("sub_"));
+    let labs = body["report"]["labs"].as_array().expect("labs");
+    assert_eq!(labs.len(), 3);
+    assert_eq!(labs[0]["marker"], "tsh");
+    assert_eq!(labs[0]["input"], json!({"value": 3.1337, "unit": "mIU/L"}));
+    assert_eq!(labs[0]["zone"], "above_optimal");
+    assert_eq!(labs[1]["unit"], "mg/dL");
+    assert_eq!(labs[1]["input"]["unit"], "mmol/L");
+    assert_eq!(body["report"]["summary"]["labs"], 3);
+    assert_eq!(body["report"]["symptoms"][0]["id"], "fatigue");
+    // Accepted means queued: one message for the one endpoint.
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+}
+
+#[tokio::test]
+async fn every_bad_field_is_reported_at_once_with_its_path() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("intake-bad").await;
+    let res = app
+        .post_intake(
+            &p.slug,
+            &json!({
+                "contact": {"name": "A", "email": "nope"},
+                "labs": [
+                    {"marker": "3016-3", "value": 3.1, "unit": "mg/dL"},
+                    {"marker": "unknown", "value": 1, "unit": "mg/dL"},
+                    {"marker": "glucose_fasting", "value": 99999, "unit": "mg/dL"}
+                ],
+                "symptoms": ["telekinesis"],
+                "consent": false
+            }),
+        )
+        .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "validation_failed");
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| d["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "contact.email",
+            "labs[0].unit",
+            "labs[1].marker",
+            "labs[2].value",
+            "symptoms[0]",
+            "consent"
+        ]
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+}
+
+#[tokio::test]
+async fn malformed_json_unknown_fields_wrong_types_and_media_types_get_the_contract_codes() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("intake-shape").await;
+    let url = app.url(&format!("/v1/intake/{}", p.slug));
+
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"labs\": [")
+        .send()
+        .await
+        .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+
+    let res = app
+        .post_intake(&p.slug, &json!({"consent": true, "sneaky": 1}))
+        .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["details"][0]["field"], "sneaky");
+
+    let res = app
+        .post_intake(
+            &p.slug,
+            &json!({"labs": [{"marker": "tsh", "value": "SECRET-VALUE", "unit": "mIU/L"}]}),
+        )
+        .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["details"][0]["field"], "labs[0].value");
+    assert!(!body.to_string().contains("SECRET-VALUE"), "{body}");
+
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+
+    let huge = format!("{{\"symptoms\": [\"{}\"]}}", "x".repeat(100_000));
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_form_is_a_404_in_the_error_shape() {
+    let app = spawn_app().await;
+    let (status, body) =
+        error_code(app.post_intake("no-such-practice", &canary_intake()).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = error_code(app.get("/v1/forms/no-such-practice", None).await).await;
+    assert_eq!(status, 404);
+    let (status, _) = error_code(app.get("/v2/whatever", None).await).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_form_shows_markers_with_their_units_symptoms_and_consent() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("form-view").await;
+    let res = app.get(&format!("/v1/forms/{}", p.slug), None).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.expect("json");
+    let glucose = body["markers"]
+        .as_array()
+        .expect("markers")
+        .iter()
+        .find(|m| m["id"] == "glucose_fasting")
+        .cloned()
+        .expect("glucose");
+    assert_eq!(glucose["loinc"], "1558-6");
+    assert_eq!(glucose["units"], json!(["mg/dL", "mmol/L"]));
+    assert!(body["symptoms"]
+        .as_array()
+        .expect("symptoms")
+        .iter()
+        .any(|s| s["id"] == "fatigue"));
+    assert_eq!(body["consent"]["required"], true);
+    assert_eq!(body["contact_fields"]["email"], "required");
+}
+
+#[tokio::test]
+async fn when_redis_is_down_intake_answers_503_and_accepts_nothing() {
+    let mut app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("intake-down", "jwe").await;
+    app.redis.as_mut().expect("redis").stop();
+    let res = app.post_intake(&p.slug, &canary_intake()).await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("unavailable"))
+    );
+    assert!(!body.to_string().contains("Canaryname"));
+    let (status, _) = error_code(app.get("/readyz", None).await).await;
+    assert_eq!(status, 503);
+}
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_all_is_well() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+    let mem = spawn_app_with(AppOptions {
+        memory: true,
+        ..AppOptions::default()
+    })
+    .await;
+    assert_eq!(mem.get("/readyz", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn when_the_queue_refuses_writes_intake_answers_503_and_nothing_is_queued() {
+    let app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("intake-oom", "jwe").await;
+    // Reads still work but every write is refused, as when Redis is out of memory.
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .query_async(&mut redis)
+        .await
+        .expect("config");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query_async(&mut redis)
+        .await
+        .expect("config");
+    let res = app.post_intake(&p.slug, &canary_intake()).await;
+    let (status, _) = error_code(res).await;
+    assert_eq!(status, 503);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query_async(&mut redis)
+        .await
+        .expect("config");
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "{keys:?}");
+}

@@ -1,0 +1,15 @@
+//! The integration test binary: the real application over real HTTP, with a real Redis
+//! per test, a fake CRM and the Python interop libraries. One file per capability.
+
+mod helpers;
+mod support;
+
+mod delivery;
+mod endpoints;
+mod intake;
+mod interop;
+mod practitioners;
+mod ranges;
+mod store_conformance;
+mod tidy;
+mod zero_retention;

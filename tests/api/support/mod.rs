@@ -1,0 +1,13 @@
+//! Test support for the integration tests: a real Redis per test, a fake CRM receiver and the Python interop verifier.
+
+// Each test file uses its own subset of these helpers, and a helper that no test uses
+// yet must not fail `clippy -D warnings`; the self-tests in each module exercise them all.
+#![allow(dead_code, unused_imports)]
+
+pub mod fake_crm;
+pub mod python;
+pub mod redis;
+
+pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
+pub use self::python::{interop_python, verify_webhook_with_python};
+pub use self::redis::TestRedis;

@@ -1,0 +1,192 @@
+//! Zero retention, proved with canary values: while queued, Redis holds no plaintext
+//! patient data and every key holding it expires within 24 h; after delivery nothing of
+//! it is left; and nothing of it reaches the logs, even at `RUST_LOG=debug`.
+
+use crate::helpers::{canary_intake, spawn_app, ADMIN_TOKEN, CANARIES};
+use crate::support::{FakeCrm, TestRedis};
+use std::process::Stdio;
+use std::time::Duration;
+
+async fn all_keys(redis: &mut ::redis::aio::MultiplexedConnection) -> Vec<String> {
+    ::redis::cmd("KEYS")
+        .arg("*")
+        .query_async(redis)
+        .await
+        .expect("keys")
+}
+
+/// Every byte Redis holds for a key, as DUMP serializes it.
+async fn dump(redis: &mut ::redis::aio::MultiplexedConnection, key: &str) -> String {
+    let raw: Option<Vec<u8>> = ::redis::cmd("DUMP")
+        .arg(key)
+        .query_async(redis)
+        .await
+        .expect("dump");
+    String::from_utf8_lossy(&raw.unwrap_or_default()).into_owned()
+}
+
+#[tokio::test]
+async fn queued_patient_data_is_only_ciphertext_and_always_expires_within_24_hours() {
+    let app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("zr-queued", "none").await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys = all_keys(&mut redis).await;
+    let mut message_keys = 0;
+    for key in &keys {
+        let bytes = dump(&mut redis, key).await;
+        for canary in CANARIES {
+            assert!(
+                !bytes.contains(canary),
+                "{key} holds `{canary}` in plaintext"
+            );
+        }
+        if key.starts_with("gr:{q}:msg:") {
+            message_keys += 1;
+            let ttl_ms: i64 = ::redis::cmd("PTTL")
+                .arg(key)
+                .query_async(&mut redis)
+                .await
+                .expect("pttl");
+            assert!(
+                ttl_ms > 0 && ttl_ms <= 86_400_000,
+                "{key} has no expiry within 24 h: {ttl_ms}"
+            );
+        }
+    }
+    assert_eq!(message_keys, 1, "{keys:?}");
+}
+
+#[tokio::test]
+async fn after_delivery_no_patient_data_key_is_left() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("zr-delivered", "jwe").await;
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let before = all_keys(&mut redis).await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    assert_eq!(crm.requests().len(), 1);
+    let mut after = all_keys(&mut redis).await;
+    let mut before_sorted = before.clone();
+    before_sorted.sort();
+    after.sort();
+    // Only configuration (practitioner, slug, key hash, endpoints) remains: exactly
+    // what was there before the patient came.
+    assert_eq!(after, before_sorted);
+    assert!(after.iter().all(|k| !k.starts_with("gr:{q}")), "{after:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test]
+async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
+    let redis = TestRedis::start();
+    let crm = FakeCrm::start().await;
+    let port = free_port();
+    let master_key =
+        gaprelay::crypto::seal::MasterKey::generate(&mut rand::rngs::OsRng).to_base64();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_path = dir.path().join("gaprelay.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gaprelay"))
+        .arg("serve")
+        .env("RUST_LOG", "debug")
+        .env("GAPRELAY_BIND", format!("127.0.0.1:{port}"))
+        .env("GAPRELAY_REDIS_URL", redis.url())
+        .env("GAPRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("GAPRELAY_MASTER_KEY", master_key)
+        .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
+        .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        .stdout(log.try_clone().expect("clone"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start gaprelay");
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        up,
+        "gaprelay did not start: {}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+
+    let created: serde_json::Value = client
+        .post(format!("{base}/v1/practitioners"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"practice_name": "Log Test", "doctor_name": "Dr L", "email": "l@example.com",
+                                   "website_url": "https://l.example.com", "slug": "log-test"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let key = created["api_key"].as_str().expect("key").to_owned();
+    for encryption in ["jwe", "none"] {
+        let res = client
+            .post(format!("{base}/v1/endpoints"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"url": crm.url(), "encryption": encryption}))
+            .send()
+            .await
+            .expect("endpoint");
+        assert_eq!(res.status(), 201);
+    }
+    // One good submission, delivered, and one bad one that is refused.
+    let ok = client
+        .post(format!("{base}/v1/intake/log-test"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("intake");
+    assert_eq!(ok.status(), 202);
+    let mut bad = canary_intake();
+    bad["contact"]["email"] = serde_json::json!("zelda.canary@@broken");
+    bad["labs"][0]["value"] = serde_json::json!(31337.31337);
+    let refused = client
+        .post(format!("{base}/v1/intake/log-test"))
+        .json(&bad)
+        .send()
+        .await
+        .expect("intake");
+    assert_eq!(refused.status(), 422);
+    let refused_body = refused.text().await.expect("body");
+    for canary in CANARIES.iter().chain(&["31337"]) {
+        assert!(
+            !refused_body.contains(canary),
+            "the error echoes `{canary}`: {refused_body}"
+        );
+    }
+    crm.wait_for_requests(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let logs = std::fs::read_to_string(&log_path).expect("logs");
+    assert!(
+        logs.contains("delivery attempt"),
+        "the log shows deliveries: {logs}"
+    );
+    assert!(logs.contains("DEBUG"), "debug logging was on");
+    for canary in CANARIES.iter().chain(&["31337", key.as_str(), &key[4..]]) {
+        assert!(!logs.contains(canary), "the log contains `{canary}`");
+    }
+}
