@@ -34,7 +34,7 @@ help:
 	@echo "make clean  cargo clean and remove $(VENV)"
 
 run:
-	cargo run --release -- serve --demo
+	cargo run -- serve --demo
 
 test: redis venv
 	$(call section,cargo fmt --check)
