@@ -36,6 +36,10 @@ pub struct Settings {
     pub allow_private_targets: bool,
     /// Delivery tuning.
     pub delivery: DeliverySettings,
+    /// How long a public form's configuration is cached in-process
+    /// (`GAPRELAY_FORM_CACHE_TTL`, default 2s; `0s` disables). Configuration changed
+    /// through another instance reaches this one within this time.
+    pub form_cache_ttl: Duration,
     /// Log output format (`GAPRELAY_LOG_FORMAT`: `pretty` or `json`, default `pretty`).
     pub log_format: LogFormat,
 }
@@ -105,6 +109,7 @@ struct FileSettings {
     poll_interval: Option<String>,
     lease: Option<String>,
     log_format: Option<String>,
+    form_cache_ttl: Option<String>,
 }
 
 /// Environment variables this service reads (besides `RUST_LOG`).
@@ -122,6 +127,7 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_POLL_INTERVAL",
     "GAPRELAY_LEASE",
     "GAPRELAY_LOG_FORMAT",
+    "GAPRELAY_FORM_CACHE_TTL",
 ];
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -297,6 +303,16 @@ impl Settings {
                 "must be longer than GAPRELAY_DELIVERY_TIMEOUT, or a slow delivery could be sent twice",
             ));
         }
+        let form_cache_ttl = match pick("GAPRELAY_FORM_CACHE_TTL", from_file.form_cache_ttl) {
+            None => Duration::from_secs(2),
+            Some(s) => duration("GAPRELAY_FORM_CACHE_TTL", &s)?,
+        };
+        if form_cache_ttl > Duration::from_secs(300) {
+            return Err(invalid(
+                "GAPRELAY_FORM_CACHE_TTL",
+                "must be at most 5m, or configuration changes take too long to apply",
+            ));
+        }
         let log_format = match pick("GAPRELAY_LOG_FORMAT", from_file.log_format).as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -318,6 +334,7 @@ impl Settings {
                     poll_interval,
                     lease,
                 },
+                form_cache_ttl,
                 log_format,
             },
             warnings,

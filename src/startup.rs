@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::Worker;
 use crate::http::{self, error::ApiError, AppState};
+use crate::service::form_cache::FormCache;
 use crate::service::Services;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -75,12 +76,14 @@ impl Application {
             Some(s) => s,
             None => connect_store(&settings).await?,
         };
+        let forms = Arc::new(FormCache::new(settings.form_cache_ttl));
         let services = Services {
             store: store.clone(),
             master_key: master_key.clone(),
             clock: options.clock.clone(),
             allow_private_targets: settings.allow_private_targets,
             message_ttl: settings.delivery.message_ttl,
+            forms: forms.clone(),
         };
         if settings.allow_private_targets {
             tracing::warn!("GAPRELAY_ALLOW_PRIVATE_TARGETS is on: webhooks may target loopback and private addresses (development only)");
@@ -95,6 +98,7 @@ impl Application {
             master_key,
             options.clock,
             settings.delivery.clone(),
+            Some(forms),
         );
 
         let listener = TcpListener::bind(settings.bind)
@@ -187,6 +191,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         master_key,
         Arc::new(SystemClock),
         settings.delivery.clone(),
+        None,
     );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(worker.run(rx));

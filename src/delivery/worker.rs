@@ -10,6 +10,7 @@ use crate::config::DeliverySettings;
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
+use crate::service::form_cache::FormCache;
 use crate::store::{ClaimedMessage, EndpointRecord, Store, StoreError};
 use anyhow::Context;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ struct Inner {
     master_key: MasterKey,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
+    forms: Option<Arc<FormCache>>,
 }
 
 /// Delivers queued messages. Cheap to clone.
@@ -82,13 +84,15 @@ pub fn open_endpoint_secrets(
 }
 
 impl Worker {
-    /// A worker over `store`.
+    /// A worker over `store`; `forms` is this process's form cache, invalidated when an
+    /// endpoint is disabled.
     pub fn new(
         store: Arc<dyn Store>,
         sender: Sender,
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
+        forms: Option<Arc<FormCache>>,
     ) -> Worker {
         Worker {
             inner: Arc::new(Inner {
@@ -97,6 +101,7 @@ impl Worker {
                 master_key,
                 clock,
                 settings,
+                forms,
             }),
         }
     }
@@ -285,6 +290,12 @@ impl Worker {
                 record.enabled = false;
                 store.put_endpoint(&record).await?;
                 store.remove_message(&msg.id).await?;
+                // Intakes on this instance stop queueing for it at once; other
+                // instances' form caches catch up within their TTL (and the worker
+                // drops messages for disabled endpoints meanwhile).
+                if let Some(forms) = &self.inner.forms {
+                    forms.invalidate(&msg.practitioner_id);
+                }
                 tracing::warn!("endpoint answered 410 Gone; it is now disabled");
                 AttemptOutcome::EndpointDisabled
             }

@@ -87,6 +87,17 @@ pub struct EndpointRecord {
     pub sealed_key: Vec<u8>,
 }
 
+/// A practitioner with the configuration its public form needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormContext {
+    /// The practitioner.
+    pub practitioner: Practitioner,
+    /// Its range overrides.
+    pub ranges: Vec<RangeOverride>,
+    /// Its endpoints.
+    pub endpoints: Vec<EndpointRecord>,
+}
+
 /// A message to enqueue.
 #[derive(Clone, PartialEq)]
 pub struct NewMessage {
@@ -197,6 +208,22 @@ pub trait Store: Send + Sync + 'static {
         practitioner: &PractitionerId,
         id: &EndpointId,
     ) -> Result<bool, StoreError>;
+
+    /// Everything an intake needs about the practitioner behind a form: its record,
+    /// range overrides and endpoints. The Redis store reads the last three in one
+    /// pipelined round trip (they share a hash slot).
+    async fn form_context(&self, slug: &str) -> Result<Option<FormContext>, StoreError> {
+        let Some(practitioner) = self.practitioner_by_slug(slug).await? else {
+            return Ok(None);
+        };
+        let ranges = self.ranges(&practitioner.id).await?;
+        let endpoints = self.endpoints(&practitioner.id).await?;
+        Ok(Some(FormContext {
+            practitioner,
+            ranges,
+            endpoints,
+        }))
+    }
 
     /// Queues messages atomically, each with its expiry, in one round trip: either all
     /// are queued or none is.

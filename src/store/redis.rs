@@ -2,7 +2,9 @@
 //! keys, and the delivery queue as a sorted set of due times plus one expiring hash
 //! per message. See [`super::keys`] for every key.
 
-use super::{keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, NewMessage, Store, StoreError};
+use super::{
+    keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, FormContext, NewMessage, Store, StoreError,
+};
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
@@ -279,6 +281,45 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(n > 0)
+    }
+
+    async fn form_context(&self, slug: &str) -> Result<Option<FormContext>, StoreError> {
+        let id: Option<String> = self
+            .conn()
+            .get(keys::slug(slug))
+            .await
+            .map_err(unavailable)?;
+        let Some(id) = id else { return Ok(None) };
+        let id = PractitionerId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // One round trip: the three keys share the practitioner's hash slot.
+        let (practitioner, ranges, endpoints): (
+            Option<String>,
+            std::collections::BTreeMap<String, String>,
+            std::collections::HashMap<String, String>,
+        ) = redis::pipe()
+            .get(keys::practitioner(&id))
+            .hgetall(keys::ranges(&id))
+            .hgetall(keys::endpoints(&id))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let Some(practitioner) = practitioner else {
+            return Ok(None);
+        };
+        let ranges = ranges
+            .values()
+            .map(|v| serde_json::from_str(v))
+            .collect::<Result<Vec<RangeOverride>, _>>()?;
+        let mut endpoints = endpoints
+            .values()
+            .map(|v| serde_json::from_str(v))
+            .collect::<Result<Vec<EndpointRecord>, _>>()?;
+        endpoints.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(Some(FormContext {
+            practitioner: serde_json::from_str(&practitioner)?,
+            ranges,
+            endpoints,
+        }))
     }
 
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError> {

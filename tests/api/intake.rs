@@ -245,3 +245,64 @@ async fn when_the_queue_refuses_writes_intake_answers_503_and_nothing_is_queued(
         .expect("keys");
     assert!(keys.is_empty(), "{keys:?}");
 }
+
+async fn read_commands(redis: &mut ::redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(redis)
+        .await
+        .expect("info");
+    info.lines()
+        .filter(|l| {
+            ["cmdstat_get:", "cmdstat_hgetall:", "cmdstat_hget:"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn a_warm_form_costs_no_redis_reads_and_a_range_change_applies_at_once() {
+    let app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("intake-warm", "jwe").await;
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let before = read_commands(&mut redis).await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    assert_eq!(
+        read_commands(&mut redis).await,
+        before,
+        "the hot path read from Redis"
+    );
+
+    let res = app
+        .client
+        .put(app.url("/v1/ranges/tsh"))
+        .bearer_auth(&p.api_key)
+        .json(&json!({"unit": "mIU/L", "optimal": {"low": 3.0, "high": 3.5}}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = app
+        .post_intake(&p.slug, &canary_intake())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["report"]["labs"][0]["zone"], "optimal");
+}

@@ -4,6 +4,7 @@
 mod helpers;
 mod support;
 
+mod cli;
 mod delivery;
 mod endpoints;
 mod intake;

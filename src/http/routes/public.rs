@@ -14,7 +14,8 @@ pub async fn form(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (p, _) = state.services.form(&path).await?;
+    let ctx = state.services.form(&path).await?;
+    let p = &ctx.practitioner;
     let s = &p.settings;
     let offered: Vec<_> = symptoms::symptoms()
         .iter()

@@ -21,6 +21,11 @@ use crate::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod form_cache;
+
+use crate::store::FormContext;
+use form_cache::FormCache;
+
 /// What a use case can fail with; the HTTP layer maps each to a status and code.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -102,6 +107,8 @@ pub struct Services {
     pub allow_private_targets: bool,
     /// How long queued messages live.
     pub message_ttl: Duration,
+    /// Public forms' configuration, briefly cached.
+    pub forms: Arc<FormCache>,
 }
 
 impl Services {
@@ -160,6 +167,7 @@ impl Services {
         let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
         let range = RangeOverride::parse(marker, req).map_err(ServiceError::Validation)?;
         self.store.put_range(&who.practitioner_id, &range).await?;
+        self.forms.invalidate(&who.practitioner_id);
         Ok(range)
     }
 
@@ -226,6 +234,7 @@ impl Services {
             created_at: self.clock.now(),
         };
         self.store.put_endpoint(&record).await?;
+        self.forms.invalidate(&who.practitioner_id);
         Ok(CreatedEndpoint {
             record,
             secret,
@@ -255,18 +264,19 @@ impl Services {
         }
     }
 
-    /// The practitioner behind a public form, with its overrides.
-    pub async fn form(
-        &self,
-        slug: &str,
-    ) -> Result<(Practitioner, Vec<RangeOverride>), ServiceError> {
-        let p = self
-            .store
-            .practitioner_by_slug(slug)
-            .await?
-            .ok_or(ServiceError::NotFound("form"))?;
-        let ranges = self.store.ranges(&p.id).await?;
-        Ok((p, ranges))
+    /// The practitioner behind a public form, with its configuration (briefly cached).
+    pub async fn form(&self, slug: &str) -> Result<Arc<FormContext>, ServiceError> {
+        if let Some(ctx) = self.forms.get(slug) {
+            return Ok(ctx);
+        }
+        let ctx = Arc::new(
+            self.store
+                .form_context(slug)
+                .await?
+                .ok_or(ServiceError::NotFound("form"))?,
+        );
+        self.forms.put(slug, ctx.clone());
+        Ok(ctx)
     }
 
     /// Takes a patient's submission: validates it, builds the report, and queues one
@@ -277,20 +287,21 @@ impl Services {
         slug: &str,
         req: IntakeRequest,
     ) -> Result<(SubmissionId, Report), ServiceError> {
-        let (practitioner, ranges) = self.form(slug).await?;
+        let ctx = self.form(slug).await?;
+        let practitioner = &ctx.practitioner;
         let submission =
             Submission::parse(req, &practitioner.settings).map_err(ServiceError::Validation)?;
-        let report = report::build(&submission, &ranges);
-        let endpoints = self.store.endpoints(&practitioner.id).await?;
+        let report = report::build(&submission, &ctx.ranges);
         let mut rng = rand::rngs::OsRng;
         let submission_id = SubmissionId::generate(&mut rng);
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let expires_at_ms =
             now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
-        let event = payload::intake_event(&submission_id, now, &practitioner, &submission, &report);
+        let event = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
         let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
-        let messages: Vec<NewMessage> = endpoints
+        let messages: Vec<NewMessage> = ctx
+            .endpoints
             .iter()
             .filter(|e| e.enabled)
             .map(|e| {
