@@ -123,6 +123,10 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "no-referrer")),
                 )
+                .wrap(
+                    middleware::ErrorHandlers::new()
+                        .default_handler(http::error::ensure_error_shape),
+                )
                 .wrap(middleware::from_fn(http::logging::log_request))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))

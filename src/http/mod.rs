@@ -19,33 +19,36 @@ pub struct AppState {
     pub admin_token: Option<AdminToken>,
 }
 
-/// Registers every route.
+/// Registers every route. Each path is one resource, so a method it does not take is a
+/// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(routes::health::healthz))
-        .route("/readyz", web::get().to(routes::health::readyz))
+    use routes::{config, endpoints, health, operator, public};
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(
             web::scope("/v1")
-                .route(
-                    "/practitioners",
-                    web::post().to(routes::operator::create_practitioner),
+                .service(
+                    web::resource("/practitioners")
+                        .route(web::post().to(operator::create_practitioner)),
                 )
-                .route(
-                    "/practitioner",
-                    web::get().to(routes::config::get_practitioner),
+                .service(
+                    web::resource("/practitioner").route(web::get().to(config::get_practitioner)),
                 )
-                .route("/markers", web::get().to(routes::config::markers))
-                .route("/ranges/{marker}", web::put().to(routes::config::put_range))
-                .route(
-                    "/ranges/{marker}",
-                    web::delete().to(routes::config::delete_range),
+                .service(web::resource("/markers").route(web::get().to(config::markers)))
+                .service(
+                    web::resource("/ranges/{marker}")
+                        .route(web::put().to(config::put_range))
+                        .route(web::delete().to(config::delete_range)),
                 )
-                .route("/endpoints", web::post().to(routes::endpoints::create))
-                .route("/endpoints", web::get().to(routes::endpoints::list))
-                .route(
-                    "/endpoints/{id}",
-                    web::delete().to(routes::endpoints::delete),
+                .service(
+                    web::resource("/endpoints")
+                        .route(web::post().to(endpoints::create))
+                        .route(web::get().to(endpoints::list)),
                 )
-                .route("/forms/{slug}", web::get().to(routes::public::form))
-                .route("/intake/{slug}", web::post().to(routes::public::intake)),
+                .service(
+                    web::resource("/endpoints/{id}").route(web::delete().to(endpoints::delete)),
+                )
+                .service(web::resource("/forms/{slug}").route(web::get().to(public::form)))
+                .service(web::resource("/intake/{slug}").route(web::post().to(public::intake))),
         );
 }
