@@ -162,7 +162,7 @@ impl Store for MemoryStore {
             .get(practitioner)
             .map(|e| e.values().cloned().collect())
             .unwrap_or_default();
-        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        super::sort_endpoints(&mut list);
         Ok(list)
     }
 

@@ -245,6 +245,11 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_len(&self) -> Result<usize, StoreError>;
 }
 
+/// The order endpoints are listed in: oldest first, ties by id.
+fn sort_endpoints(list: &mut [EndpointRecord]) {
+    list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+}
+
 /// Serde helper: bytes as standard base64 in JSON.
 mod b64 {
     use base64::Engine;

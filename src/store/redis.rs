@@ -13,6 +13,7 @@ use crate::domain::ranges::RangeOverride;
 use anyhow::Context;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// Claims due messages under a lease, in one round trip. First purges every message past
@@ -216,14 +217,12 @@ impl Store for RedisStore {
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<RangeOverride>, StoreError> {
-        let all: std::collections::BTreeMap<String, String> = self
+        let all: BTreeMap<String, String> = self
             .conn()
             .hgetall(keys::ranges(practitioner))
             .await
             .map_err(unavailable)?;
-        all.values()
-            .map(|v| serde_json::from_str(v).map_err(Into::into))
-            .collect()
+        parse_ranges(&all)
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
@@ -257,17 +256,12 @@ impl Store for RedisStore {
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<EndpointRecord>, StoreError> {
-        let all: std::collections::HashMap<String, String> = self
+        let all: HashMap<String, String> = self
             .conn()
             .hgetall(keys::endpoints(practitioner))
             .await
             .map_err(unavailable)?;
-        let mut list = all
-            .values()
-            .map(|v| serde_json::from_str(v))
-            .collect::<Result<Vec<EndpointRecord>, _>>()?;
-        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(list)
+        parse_endpoints(&all)
     }
 
     async fn delete_endpoint(
@@ -294,8 +288,8 @@ impl Store for RedisStore {
         // One round trip: the three keys share the practitioner's hash slot.
         let (practitioner, ranges, endpoints): (
             Option<String>,
-            std::collections::BTreeMap<String, String>,
-            std::collections::HashMap<String, String>,
+            BTreeMap<String, String>,
+            HashMap<String, String>,
         ) = redis::pipe()
             .get(keys::practitioner(&id))
             .hgetall(keys::ranges(&id))
@@ -306,19 +300,10 @@ impl Store for RedisStore {
         let Some(practitioner) = practitioner else {
             return Ok(None);
         };
-        let ranges = ranges
-            .values()
-            .map(|v| serde_json::from_str(v))
-            .collect::<Result<Vec<RangeOverride>, _>>()?;
-        let mut endpoints = endpoints
-            .values()
-            .map(|v| serde_json::from_str(v))
-            .collect::<Result<Vec<EndpointRecord>, _>>()?;
-        endpoints.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(Some(FormContext {
             practitioner: serde_json::from_str(&practitioner)?,
-            ranges,
-            endpoints,
+            ranges: parse_ranges(&ranges)?,
+            endpoints: parse_endpoints(&endpoints)?,
         }))
     }
 
@@ -409,6 +394,23 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)
     }
+}
+
+/// Range overrides from their hash, ordered by field (`marker|sex`).
+fn parse_ranges(all: &BTreeMap<String, String>) -> Result<Vec<RangeOverride>, StoreError> {
+    all.values()
+        .map(|v| serde_json::from_str(v).map_err(Into::into))
+        .collect()
+}
+
+/// Endpoints from their hash, oldest first.
+fn parse_endpoints(all: &HashMap<String, String>) -> Result<Vec<EndpointRecord>, StoreError> {
+    let mut list = all
+        .values()
+        .map(|v| serde_json::from_str(v))
+        .collect::<Result<Vec<EndpointRecord>, _>>()?;
+    super::sort_endpoints(&mut list);
+    Ok(list)
 }
 
 fn parse_claimed(chunk: &[redis::Value]) -> Result<ClaimedMessage, StoreError> {
