@@ -29,7 +29,7 @@ help:
 	@echo "make fmt    format the code"
 	@echo "make venv   the Python venv with the webhook interop libraries ($(VENV))"
 	@echo "make redis  install redis-server if it is not on PATH (starts no service)"
-	@echo "make bench  cargo bench"
+	@echo "make bench  criterion benchmarks and a load test of the intake route (results: docs/performance.md)"
 	@echo "make fuzz   fuzz targets (not yet)"
 	@echo "make clean  cargo clean and remove $(VENV)"
 
@@ -78,7 +78,10 @@ redis:
 	fi
 
 bench:
-	cargo bench
+	$(call section,criterion: CPU cost of the hot paths)
+	cargo bench --bench intake
+	$(call section,load: intake throughput against a real Redis)
+	bash benches/load.sh
 
 fuzz:
 	@echo "No fuzz targets yet: they come later."
