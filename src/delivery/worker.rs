@@ -137,46 +137,57 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(s.concurrency));
         let mut in_flight = JoinSet::new();
         let mut backoff = s.poll_interval;
-        while !*shutdown.borrow() {
+        loop {
             while in_flight.try_join_next().is_some() {}
-            let free = permits.available_permits();
-            let idle_wait = if free == 0 {
-                s.poll_interval
-            } else {
-                match self
-                    .inner
-                    .store
-                    .claim_due(self.inner.clock.now_ms(), s.lease, free)
-                    .await
-                {
-                    Ok(batch) if batch.is_empty() => {
-                        backoff = s.poll_interval;
-                        s.poll_interval
+            // Wait for a free slot (not a poll interval): a busy worker claims again the
+            // moment an attempt ends.
+            let first = tokio::select! {
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = shutdown.changed() => break,
+            };
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = permits.available_permits() + 1;
+            let now = self.inner.clock.now_ms();
+            let idle_wait = match self.inner.store.claim_due(now, s.lease, free).await {
+                Ok(batch) if batch.is_empty() => {
+                    backoff = s.poll_interval;
+                    Some(s.poll_interval)
+                }
+                Ok(batch) => {
+                    backoff = s.poll_interval;
+                    let mut first = Some(first);
+                    for msg in batch {
+                        // The first message uses the slot waited for; the rest fit in the
+                        // slots counted free, so these acquisitions do not wait.
+                        let permit = match first.take() {
+                            Some(p) => p,
+                            None => match permits.clone().acquire_owned().await {
+                                Ok(p) => p,
+                                Err(_) => break,
+                            },
+                        };
+                        let me = self.clone();
+                        in_flight.spawn(async move {
+                            me.attempt(msg).await;
+                            drop(permit);
+                        });
                     }
-                    Ok(batch) => {
-                        backoff = s.poll_interval;
-                        for msg in batch {
-                            let Ok(permit) = permits.clone().acquire_owned().await else {
-                                break;
-                            };
-                            let me = self.clone();
-                            in_flight.spawn(async move {
-                                me.attempt(msg).await;
-                                drop(permit);
-                            });
-                        }
-                        Duration::ZERO
-                    }
-                    Err(e) => {
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; worker backing off");
-                        backoff
-                    }
+                    None
+                }
+                Err(e) => {
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; worker backing off");
+                    Some(backoff)
                 }
             };
-            if !idle_wait.is_zero() {
+            if let Some(wait) = idle_wait {
                 tokio::select! {
-                    _ = tokio::time::sleep(idle_wait) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = shutdown.changed() => {}
                 }
             }
