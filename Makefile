@@ -41,10 +41,10 @@ test: redis venv
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
 	cargo clippy --all-targets -- -D warnings
-	$(call section,build tests)
+	$(call section,build tests and benches)
 	$(TEST_ENV) cargo test --all-targets --no-run
 	$(call section,run tests)
-	$(TEST_ENV) cargo test --all-targets
+	$(TEST_ENV) cargo test --lib --bins --tests
 
 lint:
 	$(call section,cargo fmt --check)
