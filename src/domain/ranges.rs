@@ -5,46 +5,88 @@ use super::catalog::{self, Marker, Sex};
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
 
-/// A closed interval `low ≤ high` of finite numbers.
+/// An interval of finite numbers, `low ≤ high`, either end of which may be open
+/// (`None`: no bound on that side, e.g. folate has no upper reference limit). At least
+/// one end is set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Bounds {
-    low: f64,
-    high: f64,
+    low: Option<f64>,
+    high: Option<f64>,
 }
 
 impl Bounds {
-    /// A checked interval; `None` when either end is not finite or `low > high`.
+    /// A checked closed interval; `None` when either end is not finite or `low > high`.
     pub fn new(low: f64, high: f64) -> Option<Bounds> {
-        (low.is_finite() && high.is_finite() && low <= high).then_some(Bounds { low, high })
+        Bounds::open(Some(low), Some(high))
     }
 
-    /// The lower bound.
-    pub fn low(&self) -> f64 {
+    /// A checked interval whose ends may be open; `None` when both are open, an end is
+    /// not finite, or `low > high`.
+    pub fn open(low: Option<f64>, high: Option<f64>) -> Option<Bounds> {
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+        let ordered = match (low, high) {
+            (Some(l), Some(h)) => l <= h,
+            (None, None) => false,
+            _ => true,
+        };
+        (finite(low) && finite(high) && ordered).then_some(Bounds { low, high })
+    }
+
+    /// For the static catalog only, whose every entry a test checks; not validated.
+    pub const fn from_static(low: Option<f64>, high: Option<f64>) -> Bounds {
+        Bounds { low, high }
+    }
+
+    /// The lower bound, if any.
+    pub fn low(&self) -> Option<f64> {
         self.low
     }
 
-    /// The upper bound.
-    pub fn high(&self) -> f64 {
+    /// The upper bound, if any.
+    pub fn high(&self) -> Option<f64> {
         self.high
+    }
+
+    /// Whether `v` lies inside, bounds included.
+    pub fn contains(&self, v: f64) -> bool {
+        self.low.is_none_or(|l| l <= v) && self.high.is_none_or(|h| v <= h)
+    }
+
+    /// Whether this interval lies inside `outer`.
+    pub fn within(&self, outer: &Bounds) -> bool {
+        let low_ok = match (outer.low, self.low) {
+            (None, _) => true,
+            (Some(o), Some(i)) => o <= i,
+            (Some(_), None) => false,
+        };
+        let high_ok = match (outer.high, self.high) {
+            (None, _) => true,
+            (Some(o), Some(i)) => i <= o,
+            (Some(_), None) => false,
+        };
+        low_ok && high_ok
     }
 }
 
 impl<'de> Deserialize<'de> for Bounds {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let dto = BoundsDto::deserialize(d)?;
-        Bounds::new(dto.low, dto.high)
-            .ok_or_else(|| serde::de::Error::custom("low must not exceed high"))
+        Bounds::open(dto.low, dto.high).ok_or_else(|| {
+            serde::de::Error::custom("bounds must be finite, ordered, and at least one set")
+        })
     }
 }
 
-/// Wire form of a range bound pair.
+/// Wire form of a range: `low`, `high`, or both (a missing or null end is open).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoundsDto {
     /// Lower bound.
-    pub low: f64,
+    #[serde(default)]
+    pub low: Option<f64>,
     /// Upper bound.
-    pub high: f64,
+    #[serde(default)]
+    pub high: Option<f64>,
 }
 
 /// A practitioner's own wording for each side of the optimal range.
@@ -107,19 +149,27 @@ fn check_bounds(
 ) -> Option<Bounds> {
     let mut ok = true;
     for (name, v) in [("low", dto.low), ("high", dto.high)] {
-        if !v.is_finite() {
+        if v.is_some_and(|v| !v.is_finite()) {
             problems.add(format!("{field}.{name}"), "must be a finite number");
             ok = false;
         }
     }
-    if ok && dto.low > dto.high {
-        problems.add(format!("{field}.low"), "must not be greater than high");
-        ok = false;
+    match (dto.low, dto.high) {
+        (None, None) => {
+            problems.add(field.to_owned(), "needs low, high or both");
+            ok = false;
+        }
+        (Some(l), Some(h)) if ok && l > h => {
+            problems.add(format!("{field}.low"), "must not be greater than high");
+            ok = false;
+        }
+        _ => {}
     }
     if !ok {
         return None;
     }
-    Bounds::new(round_sig(convert(dto.low)), round_sig(convert(dto.high)))
+    let conv = |v: Option<f64>| v.map(|v| round_sig(convert(v)));
+    Bounds::open(conv(dto.low), conv(dto.high))
 }
 
 impl RangeOverride {
@@ -220,10 +270,7 @@ pub fn effective_range(
     };
     let chosen = sex.and_then(|s| own(Some(s))).or_else(|| own(None));
     let default = marker.default_ranges(sex);
-    let default_standard = Bounds {
-        low: default.standard.0,
-        high: default.standard.1,
-    };
+    let default_standard = default.standard;
     match chosen {
         Some(o) => EffectiveRange {
             unit: marker.range_unit().display,
@@ -237,10 +284,7 @@ pub fn effective_range(
             unit: marker.range_unit().display,
             sex: default.sex,
             standard: default_standard,
-            optimal: Bounds {
-                low: default.optimal.0,
-                high: default.optimal.1,
-            },
+            optimal: default.optimal,
             messages: RangeMessages::default(),
             source: RangeSource::Default,
         },
@@ -290,13 +334,13 @@ impl Zone {
 /// otherwise below/above optimal.
 pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
     let (o, s) = (range.optimal, range.standard);
-    if o.low <= value && value <= o.high {
+    if o.contains(value) {
         Zone::Optimal
-    } else if value < s.low {
+    } else if s.low.is_some_and(|l| value < l) {
         Zone::BelowStandard
-    } else if value > s.high {
+    } else if s.high.is_some_and(|h| value > h) {
         Zone::AboveStandard
-    } else if value < o.low {
+    } else if o.low.is_some_and(|l| value < l) {
         Zone::BelowOptimal
     } else {
         Zone::AboveOptimal
@@ -305,12 +349,10 @@ pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
 
 /// Distance from a value to the nearest optimal bound; exactly 0 inside.
 pub fn gap(value: f64, optimal: Bounds) -> f64 {
-    if value < optimal.low {
-        round_sig(optimal.low - value)
-    } else if value > optimal.high {
-        round_sig(value - optimal.high)
-    } else {
-        0.0
+    match (optimal.low, optimal.high) {
+        (Some(l), _) if value < l => round_sig(l - value),
+        (_, Some(h)) if value > h => round_sig(value - h),
+        _ => 0.0,
     }
 }
 
@@ -351,18 +393,16 @@ pub fn marker_for_route(id_or_loinc: &str) -> Result<&'static Marker, FieldProbl
 mod tests {
     use super::*;
 
+    fn b(low: f64, high: f64) -> Bounds {
+        Bounds::from_static(Some(low), Some(high))
+    }
+
     fn range(std: (f64, f64), opt: (f64, f64)) -> EffectiveRange {
         EffectiveRange {
             unit: "mIU/L",
             sex: None,
-            standard: Bounds {
-                low: std.0,
-                high: std.1,
-            },
-            optimal: Bounds {
-                low: opt.0,
-                high: opt.1,
-            },
+            standard: b(std.0, std.1),
+            optimal: b(opt.0, opt.1),
             messages: RangeMessages::default(),
             source: RangeSource::Default,
         }
@@ -389,10 +429,7 @@ mod tests {
 
     #[test]
     fn the_gap_is_the_distance_to_the_nearest_optimal_bound() {
-        let o = Bounds {
-            low: 1.0,
-            high: 2.0,
-        };
+        let o = b(1.0, 2.0);
         assert_eq!(gap(3.1, o), 1.1);
         assert_eq!(gap(0.4, o), 0.6);
         assert_eq!(gap(1.0, o), 0.0);
@@ -408,16 +445,10 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         let o = RangeOverride::parse(&m, req).unwrap_or_else(|e| panic!("{e:?}"));
-        assert!((o.optimal.low() - 75.6655).abs() < 0.01);
+        assert!((o.optimal.low().unwrap_or_default() - 75.6655).abs() < 0.01);
         let eff = effective_range(&m, None, &[o]);
         assert_eq!(eff.source, RangeSource::Practitioner);
-        assert_eq!(
-            eff.standard,
-            Bounds {
-                low: 65.0,
-                high: 99.0
-            }
-        );
+        assert_eq!(eff.standard, b(65.0, 99.0));
     }
 
     #[test]
@@ -443,18 +474,21 @@ mod tests {
         let mk = |sex, low| RangeOverride {
             marker: "tsh".into(),
             sex,
-            optimal: Bounds { low, high: 2.5 },
+            optimal: Bounds::from_static(Some(low), Some(2.5)),
             standard: None,
             messages: RangeMessages::default(),
         };
         let all = [mk(None, 1.1), mk(Some(Sex::Female), 1.2)];
         assert_eq!(
             effective_range(m, Some(Sex::Female), &all).optimal.low(),
-            1.2
+            Some(1.2)
         );
-        assert_eq!(effective_range(m, Some(Sex::Male), &all).optimal.low(), 1.1);
-        assert_eq!(effective_range(m, None, &all).optimal.low(), 1.1);
-        assert_eq!(effective_range(m, None, &[]).optimal.low(), 1.0);
+        assert_eq!(
+            effective_range(m, Some(Sex::Male), &all).optimal.low(),
+            Some(1.1)
+        );
+        assert_eq!(effective_range(m, None, &all).optimal.low(), Some(1.1));
+        assert_eq!(effective_range(m, None, &[]).optimal.low(), Some(1.0));
     }
 
     proptest::proptest! {
@@ -467,7 +501,7 @@ mod tests {
 
         #[test]
         fn gap_is_zero_exactly_inside_optimal(v in -10.0f64..20.0) {
-            let o = Bounds { low: 1.0, high: 2.0 };
+            let o = Bounds::from_static(Some(1.0), Some(2.0));
             let inside = (1.0..=2.0).contains(&v);
             proptest::prop_assert_eq!(gap(v, o) == 0.0, inside);
         }

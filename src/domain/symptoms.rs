@@ -14,6 +14,8 @@ pub struct Symptom {
     pub name: &'static str,
     /// Body systems it bears on.
     pub systems: &'static [BodySystem],
+    /// Catalog ids of the markers that bear on it.
+    pub markers: &'static [&'static str],
 }
 
 static SYMPTOMS: &[Symptom] = &[
@@ -21,61 +23,73 @@ static SYMPTOMS: &[Symptom] = &[
         id: "fatigue",
         name: "Fatigue",
         systems: &[Thyroid, Adrenal, Iron, BloodSugar],
+        markers: &[],
     },
     Symptom {
         id: "cold_intolerance",
         name: "Cold intolerance",
         systems: &[Thyroid, Iron],
+        markers: &[],
     },
     Symptom {
         id: "brain_fog",
         name: "Brain fog",
         systems: &[Thyroid, BloodSugar, Neuro],
+        markers: &[],
     },
     Symptom {
         id: "hair_loss",
         name: "Hair loss",
         systems: &[Thyroid, Iron, SexHormones],
+        markers: &[],
     },
     Symptom {
         id: "weight_gain",
         name: "Unexplained weight gain",
         systems: &[Thyroid, BloodSugar, Adrenal],
+        markers: &[],
     },
     Symptom {
         id: "sugar_cravings",
         name: "Sugar cravings",
         systems: &[BloodSugar, Adrenal],
+        markers: &[],
     },
     Symptom {
         id: "bloating",
         name: "Bloating",
         systems: &[Gut],
+        markers: &[],
     },
     Symptom {
         id: "poor_sleep",
         name: "Poor sleep",
         systems: &[Adrenal, Neuro],
+        markers: &[],
     },
     Symptom {
         id: "anxiety",
         name: "Anxiety",
         systems: &[Adrenal, Thyroid, Neuro],
+        markers: &[],
     },
     Symptom {
         id: "low_libido",
         name: "Low libido",
         systems: &[SexHormones, Thyroid],
+        markers: &[],
     },
     Symptom {
         id: "joint_pain",
         name: "Joint pain",
         systems: &[Inflammation],
+        markers: &[],
     },
     Symptom {
         id: "frequent_infections",
         name: "Frequent infections",
         systems: &[Immune, Nutrients],
+        markers: &[],
     },
 ];
 

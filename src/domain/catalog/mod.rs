@@ -5,6 +5,9 @@
 //! This is the minimal catalog of the walking skeleton (TSH, fasting glucose,
 //! vitamin D); docs/clinical-model.md lists the sources of every figure.
 
+mod markers;
+
+use super::ranges::Bounds;
 use serde::{Deserialize, Serialize};
 
 /// Sex as used for sex-specific ranges.
@@ -67,6 +70,14 @@ pub enum BodySystem {
 pub enum Conversion {
     /// Multiply by this factor (the unit's value times the factor is the range-unit value).
     Factor(f64),
+    /// `range = value × scale + offset`, for conversions that are not proportional
+    /// (HbA1c: NGSP % = IFCC mmol/mol ÷ 10.929 + 2.15). `scale` is positive.
+    Affine {
+        /// Multiplier.
+        scale: f64,
+        /// Added after multiplying.
+        offset: f64,
+    },
 }
 
 impl Conversion {
@@ -74,6 +85,7 @@ impl Conversion {
     pub fn to_range_unit(self, value: f64) -> f64 {
         match self {
             Conversion::Factor(f) => value * f,
+            Conversion::Affine { scale, offset } => value * scale + offset,
         }
     }
 
@@ -81,6 +93,7 @@ impl Conversion {
     pub fn from_range_unit(self, value: f64) -> f64 {
         match self {
             Conversion::Factor(f) => value / f,
+            Conversion::Affine { scale, offset } => (value - offset) / scale,
         }
     }
 }
@@ -103,10 +116,10 @@ pub struct UnitDef {
 pub struct DefaultRanges {
     /// `None` for everyone, else the sex these ranges are published for.
     pub sex: Option<Sex>,
-    /// Conventional laboratory reference interval (low, high), in the range unit.
-    pub standard: (f64, f64),
-    /// Functional "optimal" range (low, high), in the range unit.
-    pub optimal: (f64, f64),
+    /// Conventional laboratory reference interval, in the range unit.
+    pub standard: Bounds,
+    /// Functional "optimal" range, in the range unit.
+    pub optimal: Bounds,
     /// Where the figures come from (also in docs/clinical-model.md).
     pub source: &'static str,
 }
@@ -176,107 +189,22 @@ pub fn normalize_unit(s: &str) -> String {
         .collect()
 }
 
-/// Mass concentration of glucose: 1 mmol/L = 18.0156 mg/dL (molar mass 180.156 g/mol).
-const GLUCOSE_MG_DL_PER_MMOL_L: f64 = 18.0156;
-/// 25-hydroxyvitamin D: 1 ng/mL = 2.496 nmol/L (molar mass 400.64 g/mol).
-const VITAMIN_D_NMOL_L_PER_NG_ML: f64 = 2.496;
-
-static MARKERS: &[Marker] = &[
-    Marker {
-        id: "tsh",
-        loinc: "3016-3",
-        name: "TSH",
-        units: &[
-            UnitDef {
-                display: "mIU/L",
-                ucum: "m[IU]/L",
-                aliases: &["mU/L", "uIU/mL", "µIU/mL", "μIU/mL", "uU/mL", "µU/mL"],
-                conversion: Conversion::Factor(1.0),
-            },
-        ],
-        plausible: (0.001, 200.0),
-        defaults: &[DefaultRanges {
-            sex: None,
-            standard: (0.4, 4.2),
-            optimal: (1.0, 2.0),
-            source: "Standard: NLM LOINC flowsheet h17 (0.4-4.2). Optimal: common functional-medicine range 1.0-2.0 (sources disagree: 1.5-3.2, 1.8-3.0)",
-        }],
-        systems: &[BodySystem::Thyroid],
-    },
-    Marker {
-        id: "glucose_fasting",
-        loinc: "1558-6",
-        name: "Fasting glucose",
-        units: &[
-            UnitDef {
-                display: "mg/dL",
-                ucum: "mg/dL",
-                aliases: &["mg/dl", "mg%"],
-                conversion: Conversion::Factor(1.0),
-            },
-            UnitDef {
-                display: "mmol/L",
-                ucum: "mmol/L",
-                aliases: &["mmol/l", "mM"],
-                conversion: Conversion::Factor(GLUCOSE_MG_DL_PER_MMOL_L),
-            },
-        ],
-        plausible: (10.0, 1500.0),
-        defaults: &[DefaultRanges {
-            sex: None,
-            standard: (65.0, 99.0),
-            optimal: (75.0, 86.0),
-            source: "Standard: NLM LOINC flowsheet h17 (65-99 mg/dL). Optimal: OptimalDX 'Fasting Blood Glucose' (2022), 75-86 mg/dL",
-        }],
-        systems: &[BodySystem::BloodSugar],
-    },
-    Marker {
-        id: "vitamin_d_25oh",
-        loinc: "62292-8",
-        name: "Vitamin D, 25-hydroxy",
-        units: &[
-            UnitDef {
-                display: "ng/mL",
-                ucum: "ng/mL",
-                aliases: &["ng/ml", "ug/L", "µg/L"],
-                conversion: Conversion::Factor(1.0),
-            },
-            UnitDef {
-                display: "nmol/L",
-                ucum: "nmol/L",
-                aliases: &["nmol/l", "nM"],
-                conversion: Conversion::Factor(1.0 / VITAMIN_D_NMOL_L_PER_NG_ML),
-            },
-        ],
-        plausible: (1.0, 300.0),
-        defaults: &[DefaultRanges {
-            sex: None,
-            standard: (30.0, 100.0),
-            optimal: (50.0, 80.0),
-            source: "Standard: LabCorp / Endocrine Society 2011 (30-100 ng/mL). Optimal: functional-medicine consensus 50-80 ng/mL",
-        }],
-        systems: &[BodySystem::Nutrients, BodySystem::Immune],
-    },
-];
-
-/// The LOINC code of 25-OH vitamin D3 alone; accepted as an alias of the total marker
-/// because patients' reports often print it.
-const LOINC_ALIASES: &[(&str, &str)] = &[("1989-3", "vitamin_d_25oh")];
-
 /// All markers, in catalog order.
 pub fn markers() -> &'static [Marker] {
-    MARKERS
+    markers::MARKERS
 }
 
 /// Finds a marker by catalog id or LOINC code.
 pub fn find(id_or_loinc: &str) -> Option<&'static Marker> {
     let key = id_or_loinc.trim();
-    let by_alias = LOINC_ALIASES
+    let by_alias = markers::LOINC_ALIASES
         .iter()
         .find(|(loinc, _)| *loinc == key)
         .map(|(_, id)| *id);
     let key = by_alias.unwrap_or(key);
-    MARKERS.iter().find(|m| m.id == key || m.loinc == key)
+    markers::MARKERS
+        .iter()
+        .find(|m| m.id == key || m.loinc == key)
 }
 
 #[cfg(test)]
@@ -330,8 +258,18 @@ mod tests {
         for m in markers() {
             assert!(m.defaults.iter().any(|d| d.sex.is_none()), "{}", m.id);
             for d in m.defaults {
-                assert!(d.standard.0 <= d.standard.1 && d.optimal.0 <= d.optimal.1);
-                assert!(m.plausible.0 <= d.standard.0 && d.standard.1 <= m.plausible.1);
+                let plausible = Bounds::new(m.plausible.0, m.plausible.1);
+                assert!(plausible.is_some(), "{}: plausible bounds", m.id);
+                for b in [d.standard, d.optimal] {
+                    assert!(Bounds::open(b.low(), b.high()).is_some(), "{}: {b:?}", m.id);
+                    assert!(
+                        plausible.is_some_and(|p| b.within(&p))
+                            || b.low().is_none()
+                            || b.high().is_none(),
+                        "{}: {b:?} beyond plausible",
+                        m.id
+                    );
+                }
             }
         }
     }
