@@ -63,6 +63,36 @@ pub enum BodySystem {
     Immune,
     /// Sleep, mood and cognition.
     Neuro,
+    /// Cholesterol and triglycerides (cardiometabolic risk).
+    Lipids,
+    /// Liver function.
+    Liver,
+    /// Kidney function.
+    Kidney,
+    /// Blood cells (haemoglobin, white cells, platelets).
+    Blood,
+}
+
+impl BodySystem {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodySystem::Thyroid => "thyroid",
+            BodySystem::Adrenal => "adrenal",
+            BodySystem::BloodSugar => "blood_sugar",
+            BodySystem::Iron => "iron",
+            BodySystem::Gut => "gut",
+            BodySystem::SexHormones => "sex_hormones",
+            BodySystem::Inflammation => "inflammation",
+            BodySystem::Nutrients => "nutrients",
+            BodySystem::Immune => "immune",
+            BodySystem::Neuro => "neuro",
+            BodySystem::Lipids => "lipids",
+            BodySystem::Liver => "liver",
+            BodySystem::Kidney => "kidney",
+            BodySystem::Blood => "blood",
+        }
+    }
 }
 
 /// How a value typed in one unit becomes a value in the range's unit.
