@@ -31,6 +31,7 @@ fn practitioner() -> Practitioner {
             email: "b@example.com".into(),
             website_url: "https://bench.example.com".into(),
             slug: Some("bench".into()),
+            phone_region: None,
         },
         PractitionerId::generate(&mut rand::rngs::OsRng),
         OffsetDateTime::UNIX_EPOCH,
@@ -54,14 +55,14 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let req: IntakeRequest = serde_json::from_str(black_box(INTAKE)).expect("json");
-                let sub = Submission::parse(req, &p.settings).expect("valid");
+                let sub = Submission::parse(req, &p.settings, &[]).expect("valid");
                 black_box(report::build(&sub, &[]))
             })
         },
     );
 
     let req: IntakeRequest = serde_json::from_str(INTAKE).expect("json");
-    let sub = Submission::parse(req, &p.settings).expect("valid");
+    let sub = Submission::parse(req, &p.settings, &[]).expect("valid");
     let rep = report::build(&sub, &[]);
     let sid = SubmissionId::generate(&mut rng);
     c.bench_function("intake: render event + seal for the queue", |b| {

@@ -130,6 +130,7 @@ async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()
             email: "demo@example.com".into(),
             website_url: "https://demo.example.com".into(),
             slug: Some("demo".into()),
+            phone_region: Some("US".into()),
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod custom;
 pub mod endpoint;
 pub mod ids;
 pub mod practitioner;

@@ -1,6 +1,7 @@
 //! Practitioners: the account record, its form settings, and the validated request
 //! that creates one.
 
+use super::custom::SymptomSettings;
 use super::ids::PractitionerId;
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
@@ -120,8 +121,13 @@ pub struct FormSettings {
     pub branding: Branding,
     /// Origins allowed to embed the form.
     pub allowed_origins: Vec<String>,
-    /// Symptom ids the form offers; `None` offers the whole catalog.
-    pub symptoms: Option<Vec<String>>,
+    /// Region whose national phone numbers the form accepts without a country code
+    /// (`US`, `GB`, …); `None`: numbers without `+` are kept as digits.
+    #[serde(default)]
+    pub phone_region: Option<String>,
+    /// Symptoms the form offers and the practitioner's own; `None` offers the whole
+    /// catalog.
+    pub symptoms: Option<SymptomSettings>,
 }
 
 /// A practice's account.
@@ -161,6 +167,9 @@ pub struct NewPractitionerRequest {
     /// Desired slug; derived from the practice name when absent.
     #[serde(default)]
     pub slug: Option<String>,
+    /// Default region for patients' phone numbers (`US`, `GB`, …).
+    #[serde(default)]
+    pub phone_region: Option<String>,
 }
 
 const MAX_NAME_LEN: usize = 200;
@@ -196,6 +205,13 @@ impl Practitioner {
                 None
             }
         };
+        let phone_region = req.phone_region.map(|r| r.trim().to_ascii_uppercase());
+        if phone_region
+            .as_deref()
+            .is_some_and(|r| !super::submission::is_phone_region(r))
+        {
+            problems.add("phone_region", "is not a region code such as US, GB or DE");
+        }
         let slug = match req.slug.as_deref() {
             Some(s) => Slug::parse(s).map_err(|why| problems.add("slug", why)).ok(),
             None => Some(Slug::derive(&req.practice_name)),
@@ -214,6 +230,7 @@ impl Practitioner {
                     consent_text: DEFAULT_CONSENT_TEXT.to_owned(),
                     branding: Branding::default(),
                     allowed_origins: vec![origin],
+                    phone_region,
                     symptoms: None,
                 },
                 created_at: now,
@@ -251,6 +268,7 @@ mod tests {
             email: "nope".into(),
             website_url: "ftp://x".into(),
             slug: Some("BAD".into()),
+            phone_region: Some("XX".into()),
         };
         let mut rng = rand::thread_rng();
         let err = Practitioner::create(
@@ -261,6 +279,15 @@ mod tests {
         .err()
         .unwrap_or_default();
         let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["practice_name", "email", "website_url", "slug"]);
+        assert_eq!(
+            fields,
+            [
+                "practice_name",
+                "email",
+                "website_url",
+                "phone_region",
+                "slug"
+            ]
+        );
     }
 }

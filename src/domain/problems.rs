@@ -40,6 +40,11 @@ impl Problems {
         self.0.push(FieldProblem::new(field, problem));
     }
 
+    /// How many problems were recorded.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -194,6 +194,27 @@ impl RangeOverride {
         let standard = req
             .standard
             .map(|s| check_bounds(&mut problems, "standard", s, convert));
+        // A range beyond what a result can plausibly be is almost always a unit mix-up
+        // (mg/dL figures entered as mmol/L): refuse it rather than judge every patient
+        // against it. Only checked when the unit was understood.
+        if unit.is_some() {
+            if let Some(plausible) = marker.plausible_bounds() {
+                let u = marker.range_unit().display;
+                for (field, b) in [("optimal", optimal), ("standard", standard.flatten())] {
+                    // Each end that is set must be plausible; an open end is fine.
+                    let implausible = |v: Option<f64>| v.is_some_and(|v| !plausible.contains(v));
+                    if b.is_some_and(|b| implausible(b.low()) || implausible(b.high())) {
+                        problems.add(
+                            field,
+                            format!(
+                                "lies outside what is plausible for {} ({} to {} {u}); check the unit",
+                                marker.name, marker.plausible.0, marker.plausible.1
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         let messages = req.messages.unwrap_or_default();
         for (name, m) in [
             ("low", &messages.low),
@@ -236,11 +257,11 @@ pub enum RangeSource {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EffectiveRange {
     /// Range unit.
-    pub unit: &'static str,
+    pub unit: String,
     /// Population (`None`: everyone).
     pub sex: Option<Sex>,
-    /// Standard range.
-    pub standard: Bounds,
+    /// Standard range (`None` only for a practitioner's custom marker without one).
+    pub standard: Option<Bounds>,
     /// Optimal range.
     pub optimal: Bounds,
     /// The practitioner's wording.
@@ -273,17 +294,17 @@ pub fn effective_range(
     let default_standard = default.standard;
     match chosen {
         Some(o) => EffectiveRange {
-            unit: marker.range_unit().display,
+            unit: marker.range_unit().display.to_owned(),
             sex: o.sex,
-            standard: o.standard.unwrap_or(default_standard),
+            standard: Some(o.standard.unwrap_or(default_standard)),
             optimal: o.optimal,
             messages: o.messages.clone(),
             source: RangeSource::Practitioner,
         },
         None => EffectiveRange {
-            unit: marker.range_unit().display,
+            unit: marker.range_unit().display.to_owned(),
             sex: default.sex,
-            standard: default_standard,
+            standard: Some(default_standard),
             optimal: default.optimal,
             messages: RangeMessages::default(),
             source: RangeSource::Default,
@@ -333,12 +354,14 @@ impl Zone {
 /// included); otherwise below/above standard when strictly outside the standard range;
 /// otherwise below/above optimal.
 pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
-    let (o, s) = (range.optimal, range.standard);
+    let o = range.optimal;
+    let s_low = range.standard.and_then(|s| s.low);
+    let s_high = range.standard.and_then(|s| s.high);
     if o.contains(value) {
         Zone::Optimal
-    } else if s.low.is_some_and(|l| value < l) {
+    } else if s_low.is_some_and(|l| value < l) {
         Zone::BelowStandard
-    } else if s.high.is_some_and(|h| value > h) {
+    } else if s_high.is_some_and(|h| value > h) {
         Zone::AboveStandard
     } else if o.low.is_some_and(|l| value < l) {
         Zone::BelowOptimal
@@ -399,9 +422,9 @@ mod tests {
 
     fn range(std: (f64, f64), opt: (f64, f64)) -> EffectiveRange {
         EffectiveRange {
-            unit: "mIU/L",
+            unit: "mIU/L".into(),
             sex: None,
-            standard: b(std.0, std.1),
+            standard: Some(b(std.0, std.1)),
             optimal: b(opt.0, opt.1),
             messages: RangeMessages::default(),
             source: RangeSource::Default,
@@ -428,6 +451,55 @@ mod tests {
     }
 
     #[test]
+    fn open_ended_ranges_have_no_limit_on_their_open_side() {
+        let r = EffectiveRange {
+            unit: "ng/mL".into(),
+            sex: None,
+            standard: Some(Bounds::from_static(Some(5.4), None)),
+            optimal: Bounds::from_static(Some(15.0), None),
+            messages: RangeMessages::default(),
+            source: RangeSource::Default,
+        };
+        let cases = [
+            (5.3, Zone::BelowStandard),
+            (5.4, Zone::BelowOptimal),
+            (14.99, Zone::BelowOptimal),
+            (15.0, Zone::Optimal),
+            (1e6, Zone::Optimal),
+        ];
+        for (v, z) in cases {
+            assert_eq!(zone(v, &r), z, "value {v}");
+        }
+        assert_eq!(gap(10.0, r.optimal), 5.0);
+        assert_eq!(gap(1e6, r.optimal), 0.0);
+        let no_standard = EffectiveRange {
+            standard: None,
+            ..r
+        };
+        assert_eq!(zone(0.1, &no_standard), Zone::BelowOptimal);
+    }
+
+    #[test]
+    fn a_range_beyond_plausible_values_is_refused_as_a_unit_mix_up() {
+        let Some(m) = catalog::find("glucose_fasting") else {
+            panic!("catalog")
+        };
+        let req: RangeRequest = serde_json::from_value(serde_json::json!({
+            "unit": "mmol/L", "optimal": {"low": 75.0, "high": 86.0}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = RangeOverride::parse(m, req).err().unwrap_or_default();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].field, "optimal");
+        // Open ends are not implausible.
+        let req: RangeRequest = serde_json::from_value(serde_json::json!({
+            "unit": "mg/dL", "optimal": {"low": 75.0}, "standard": {"high": 99.0}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(RangeOverride::parse(m, req).is_ok());
+    }
+
+    #[test]
     fn the_gap_is_the_distance_to_the_nearest_optimal_bound() {
         let o = b(1.0, 2.0);
         assert_eq!(gap(3.1, o), 1.1);
@@ -448,7 +520,7 @@ mod tests {
         assert!((o.optimal.low().unwrap_or_default() - 75.6655).abs() < 0.01);
         let eff = effective_range(&m, None, &[o]);
         assert_eq!(eff.source, RangeSource::Practitioner);
-        assert_eq!(eff.standard, b(65.0, 99.0));
+        assert_eq!(eff.standard, Some(b(65.0, 99.0)));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! their body systems, and a summary. Deterministic: the same submission and ranges
 //! always give the same report.
 
-use super::catalog::{BodySystem, Sex};
+use super::catalog::BodySystem;
 use super::ranges::{self, Bounds, RangeOverride, Zone};
-use super::submission::Submission;
+use super::submission::{LabMarker, Submission};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -14,27 +14,27 @@ use std::collections::BTreeMap;
 pub struct Input {
     /// Value as typed.
     pub value: f64,
-    /// Unit as accepted (its display spelling).
-    pub unit: &'static str,
+    /// Unit as accepted (its canonical spelling).
+    pub unit: String,
 }
 
 /// One judged lab.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabResult {
-    /// Catalog id.
-    pub marker: &'static str,
-    /// LOINC code.
-    pub loinc: &'static str,
+    /// Marker id (catalog or the practitioner's own).
+    pub marker: String,
+    /// LOINC code (`null` for a custom marker without one).
+    pub loinc: Option<String>,
     /// Human name.
-    pub name: &'static str,
+    pub name: String,
     /// Value in the range's unit.
     pub value: f64,
     /// The range's unit.
-    pub unit: &'static str,
+    pub unit: String,
     /// As submitted.
     pub input: Input,
-    /// Standard range.
-    pub standard: Bounds,
+    /// Standard range (`null` only for a custom marker without one).
+    pub standard: Option<Bounds>,
     /// Optimal range.
     pub optimal: Bounds,
     /// Where the value sits.
@@ -50,11 +50,25 @@ pub struct LabResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SymptomResult {
     /// Symptom id.
-    pub id: &'static str,
+    pub id: String,
     /// Human name.
-    pub name: &'static str,
+    pub name: String,
     /// Body systems it bears on.
-    pub systems: &'static [BodySystem],
+    pub systems: Vec<BodySystem>,
+}
+
+/// What points to one body system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemSummary {
+    /// The body system.
+    pub system: BodySystem,
+    /// How much attention it needs: 3 per marker outside the standard range, 1 per
+    /// marker outside optimal but within standard, 1 per symptom.
+    pub attention: u32,
+    /// Ids of its markers that are out of optimal, in submission order.
+    pub markers: Vec<String>,
+    /// Ids of the selected symptoms that point to it, in submission order.
+    pub symptoms: Vec<String>,
 }
 
 /// Counts and per-system attention.
@@ -66,6 +80,9 @@ pub struct Summary {
     pub zones: BTreeMap<&'static str, usize>,
     /// Labs outside optimal.
     pub out_of_optimal: usize,
+    /// Body systems with out-of-optimal markers or symptoms, most attention first
+    /// (ties in catalog order of the systems).
+    pub systems: Vec<SystemSummary>,
 }
 
 /// The report shown to the patient and forwarded to the practitioner.
@@ -79,41 +96,75 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// Weight of a marker outside the standard range in [`SystemSummary::attention`].
+const OUTSIDE_STANDARD_WEIGHT: u32 = 3;
+
+fn system_entry(
+    map: &mut BTreeMap<BodySystem, SystemSummary>,
+    system: BodySystem,
+) -> &mut SystemSummary {
+    map.entry(system).or_insert_with(|| SystemSummary {
+        system,
+        attention: 0,
+        markers: Vec::new(),
+        symptoms: Vec::new(),
+    })
+}
+
 /// Builds the report for a validated submission under a practitioner's overrides.
 pub fn build(submission: &Submission, overrides: &[RangeOverride]) -> Report {
-    let sex: Option<Sex> = submission.sex;
-    let labs: Vec<LabResult> = submission
-        .labs
-        .iter()
-        .map(|lab| {
-            let range = ranges::effective_range(lab.marker, sex, overrides);
-            let value = ranges::round_sig(lab.unit.conversion.to_range_unit(lab.value));
-            let zone = ranges::zone(value, &range);
-            LabResult {
-                marker: lab.marker.id,
-                loinc: lab.marker.loinc,
-                name: lab.marker.name,
-                value,
-                unit: range.unit,
-                input: Input {
-                    value: lab.value,
-                    unit: lab.unit.display,
-                },
-                standard: range.standard,
-                optimal: range.optimal,
-                zone,
-                gap: ranges::gap(value, range.optimal),
-                message: ranges::message_for(zone, &range.messages).map(str::to_owned),
+    let mut by_system: BTreeMap<BodySystem, SystemSummary> = BTreeMap::new();
+    let mut labs = Vec::with_capacity(submission.labs.len());
+    for lab in &submission.labs {
+        let range = match &lab.marker {
+            LabMarker::Catalog(m) => ranges::effective_range(m, submission.sex, overrides),
+            LabMarker::Custom(c) => c.effective_range(),
+        };
+        let value = lab.range_value;
+        let zone = ranges::zone(value, &range);
+        let weight = match zone {
+            Zone::Optimal => 0,
+            Zone::BelowOptimal | Zone::AboveOptimal => 1,
+            Zone::BelowStandard | Zone::AboveStandard => OUTSIDE_STANDARD_WEIGHT,
+        };
+        if weight > 0 {
+            for system in lab.marker.systems() {
+                let e = system_entry(&mut by_system, *system);
+                e.attention += weight;
+                e.markers.push(lab.marker.id().to_owned());
             }
-        })
-        .collect();
-    let symptoms = submission
+        }
+        labs.push(LabResult {
+            marker: lab.marker.id().to_owned(),
+            loinc: lab.marker.loinc().map(str::to_owned),
+            name: lab.marker.name().to_owned(),
+            value,
+            input: Input {
+                value: lab.value,
+                unit: lab.unit.clone(),
+            },
+            standard: range.standard,
+            optimal: range.optimal,
+            zone,
+            gap: ranges::gap(value, range.optimal),
+            message: ranges::message_for(zone, &range.messages).map(str::to_owned),
+            unit: range.unit,
+        });
+    }
+    let symptoms: Vec<SymptomResult> = submission
         .symptoms
         .iter()
-        .map(|s| SymptomResult {
-            id: s.id,
-            name: s.name,
-            systems: s.systems,
+        .map(|s| {
+            for system in &s.systems {
+                let e = system_entry(&mut by_system, *system);
+                e.attention += 1;
+                e.symptoms.push(s.id.clone());
+            }
+            SymptomResult {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                systems: s.systems.clone(),
+            }
         })
         .collect();
     let mut zones: BTreeMap<&'static str, usize> =
@@ -122,11 +173,16 @@ pub fn build(submission: &Submission, overrides: &[RangeOverride]) -> Report {
         *zones.entry(l.zone.as_str()).or_default() += 1;
     }
     let out_of_optimal = labs.iter().filter(|l| l.zone != Zone::Optimal).count();
+    // BTreeMap iteration is in system order; a stable sort by attention keeps that
+    // order among ties, so the summary is deterministic.
+    let mut systems: Vec<SystemSummary> = by_system.into_values().collect();
+    systems.sort_by_key(|s| std::cmp::Reverse(s.attention));
     Report {
         summary: Summary {
             labs: labs.len(),
             zones,
             out_of_optimal,
+            systems,
         },
         labs,
         symptoms,
@@ -148,13 +204,14 @@ mod tests {
             consent_text: String::new(),
             branding: Branding::default(),
             allowed_origins: vec![],
+            phone_region: None,
             symptoms: None,
         };
         let req: IntakeRequest = serde_json::from_value(json!({
             "contact": {"name": "A", "email": "a@b.co"}, "labs": labs, "symptoms": ["fatigue"]
         }))
         .unwrap_or_else(|e| panic!("{e}"));
-        Submission::parse(req, &form).unwrap_or_else(|e| panic!("{e:?}"))
+        Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     #[test]

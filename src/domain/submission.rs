@@ -2,10 +2,12 @@
 //! that downstream code never re-checks. Every problem is reported at once, each with
 //! its field path, and no problem text repeats what the patient typed.
 
-use super::catalog::{self, Marker, Sex, UnitDef};
+use super::catalog::{self, BodySystem, Marker, Sex};
+use super::custom::CustomMarker;
 use super::practitioner::{FieldMode, FormSettings};
 use super::problems::{FieldProblem, Problems, Redacted};
-use super::symptoms::{self, Symptom};
+use super::ranges::round_sig;
+use super::symptoms;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -106,23 +108,81 @@ pub struct Contact {
     pub phone: Option<Redacted<String>>,
 }
 
-/// A validated lab value.
+/// The marker a lab value is for: from the catalog, or the practitioner's own.
+#[derive(Debug, Clone)]
+pub enum LabMarker {
+    /// A catalog marker.
+    Catalog(&'static Marker),
+    /// A practitioner's custom marker.
+    Custom(Box<CustomMarker>),
+}
+
+impl LabMarker {
+    /// The marker's id.
+    pub fn id(&self) -> &str {
+        match self {
+            LabMarker::Catalog(m) => m.id,
+            LabMarker::Custom(c) => &c.id,
+        }
+    }
+
+    /// The marker's name.
+    pub fn name(&self) -> &str {
+        match self {
+            LabMarker::Catalog(m) => m.name,
+            LabMarker::Custom(c) => &c.name,
+        }
+    }
+
+    /// Its LOINC code, if any.
+    pub fn loinc(&self) -> Option<&str> {
+        match self {
+            LabMarker::Catalog(m) => Some(m.loinc),
+            LabMarker::Custom(c) => c.loinc.as_deref(),
+        }
+    }
+
+    /// Body systems it bears on.
+    pub fn systems(&self) -> &[BodySystem] {
+        match self {
+            LabMarker::Catalog(m) => m.systems,
+            LabMarker::Custom(c) => &c.systems,
+        }
+    }
+}
+
+/// A validated lab value. `Debug` never shows the value.
 #[derive(Clone)]
 pub struct Lab {
     /// The marker.
-    pub marker: &'static Marker,
+    pub marker: LabMarker,
     /// The value as typed.
     pub value: f64,
-    /// The unit it was typed in.
-    pub unit: &'static UnitDef,
+    /// The unit as typed, in its canonical spelling.
+    pub unit: String,
+    /// The value in the marker's range unit (rounded to 6 significant digits).
+    pub range_value: f64,
+    /// The UCUM code of the range unit, when known (catalog markers).
+    pub ucum: Option<&'static str>,
 }
 
 impl fmt::Debug for Lab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lab")
-            .field("marker", &self.marker.id)
+            .field("marker", &self.marker.id())
             .finish_non_exhaustive()
     }
+}
+
+/// A selected symptom (from the catalog or the practitioner's own).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChosenSymptom {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Body systems it bears on.
+    pub systems: Vec<BodySystem>,
 }
 
 /// A validated submission.
@@ -137,7 +197,7 @@ pub struct Submission {
     /// Labs, in submission order.
     pub labs: Vec<Lab>,
     /// Selected symptoms, in submission order.
-    pub symptoms: Vec<&'static Symptom>,
+    pub symptoms: Vec<ChosenSymptom>,
     /// Consent given.
     pub consent: bool,
     /// Engagement signals.
@@ -178,9 +238,12 @@ pub fn is_plausible_email(s: &str) -> bool {
     local_ok && domain_ok && s.len() <= 254
 }
 
-/// Normalises a phone number: separators go; `+` and 8 to 15 digits is E.164;
-/// otherwise 6 to 15 digits are kept as a national number.
-pub fn normalize_phone(s: &str) -> Option<String> {
+/// Normalises a phone number with libphonenumber's metadata (the `phonenumber` crate):
+/// a number written with its country code (`+44 20 7946 0958`) becomes E.164 anywhere;
+/// a national number (`(201) 555-0123`) becomes E.164 when the form has a default
+/// region; without one it is kept as its digits, since its country cannot be known.
+/// `None` when it is not a valid number.
+pub fn normalize_phone(s: &str, region: Option<&str>) -> Option<String> {
     let trimmed = s.trim();
     let (plus, rest) = match trimmed.strip_prefix('+') {
         Some(r) => (true, r),
@@ -194,11 +257,23 @@ pub fn normalize_phone(s: &str) -> Option<String> {
             _ => return None,
         }
     }
-    match (plus, digits.len()) {
-        (true, 8..=15) if !digits.starts_with('0') => Some(format!("+{digits}")),
-        (false, 6..=15) => Some(digits),
-        _ => None,
+    if !(6..=15).contains(&digits.len()) {
+        return None;
     }
+    let country = match (plus, region) {
+        (true, _) => None,
+        (false, Some(r)) => Some(r.parse::<phonenumber::country::Id>().ok()?),
+        (false, None) => return Some(digits),
+    };
+    let text = if plus { format!("+{digits}") } else { digits };
+    let number = phonenumber::parse(country, &text).ok()?;
+    phonenumber::is_valid(&number)
+        .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Whether `region` is a region code libphonenumber knows (`US`, `GB`, `DE`, …).
+pub fn is_phone_region(region: &str) -> bool {
+    region.parse::<phonenumber::country::Id>().is_ok()
 }
 
 fn contact_field(
@@ -231,7 +306,11 @@ fn contact_field(
 
 impl Submission {
     /// Validates a request against the form's settings and the catalog.
-    pub fn parse(req: IntakeRequest, form: &FormSettings) -> Result<Submission, Vec<FieldProblem>> {
+    pub fn parse(
+        req: IntakeRequest,
+        form: &FormSettings,
+        custom_markers: &[CustomMarker],
+    ) -> Result<Submission, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         let modes = form.contact_fields;
         let contact = Contact {
@@ -269,7 +348,9 @@ impl Submission {
                 modes.phone,
                 req.contact.phone,
                 |v| {
-                    normalize_phone(v).ok_or("is not a valid phone number (digits, optionally starting with + and the country code)")
+                    normalize_phone(v, form.phone_region.as_deref()).ok_or(
+                        "is not a valid phone number (include the country code, e.g. +44 20 7946 0958)",
+                    )
                 },
             ),
         };
@@ -297,50 +378,86 @@ impl Submission {
         if req.labs.len() > MAX_LABS {
             problems.add("labs", format!("at most {MAX_LABS} labs per submission"));
         }
-        let mut labs = Vec::with_capacity(req.labs.len().min(MAX_LABS));
+        let mut labs: Vec<Lab> = Vec::with_capacity(req.labs.len().min(MAX_LABS));
         for (i, lab) in req.labs.iter().enumerate().take(MAX_LABS) {
-            let Some(marker) = catalog::find(&lab.marker) else {
-                problems.add(
-                    format!("labs[{i}].marker"),
-                    "is not a marker this form accepts",
-                );
-                continue;
+            let key = lab.marker.trim();
+            let marker = match catalog::find(key) {
+                Some(m) => LabMarker::Catalog(m),
+                None => match custom_markers
+                    .iter()
+                    .find(|c| c.id == key || c.loinc.as_deref() == Some(key))
+                {
+                    Some(c) => LabMarker::Custom(Box::new(c.clone())),
+                    None => {
+                        problems.add(
+                            format!("labs[{i}].marker"),
+                            "is not a marker this form accepts",
+                        );
+                        continue;
+                    }
+                },
             };
-            if let Some(first) = labs.iter().position(|l: &Lab| l.marker.id == marker.id) {
+            if let Some(first) = labs.iter().position(|l| l.marker.id() == marker.id()) {
                 problems.add(
                     format!("labs[{i}].marker"),
                     format!(
                         "{} appears more than once (also labs[{first}])",
-                        marker.name
+                        marker.name()
                     ),
                 );
                 continue;
             }
-            let Some(unit) = marker.unit(&lab.unit) else {
-                let accepted: Vec<&str> = marker.units.iter().map(|u| u.display).collect();
-                problems.add(
-                    format!("labs[{i}].unit"),
-                    format!(
-                        "is not a unit {} is reported in (accepted: {})",
-                        marker.name,
-                        accepted.join(", ")
-                    ),
-                );
-                continue;
-            };
-            let converted = unit.conversion.to_range_unit(lab.value);
-            let (lo, hi) = marker.plausible;
-            if !lab.value.is_finite() || !converted.is_finite() {
+            if !lab.value.is_finite() {
                 problems.add(format!("labs[{i}].value"), "must be a finite number");
                 continue;
             }
-            if !(lo..=hi).contains(&converted) {
-                let u = marker.range_unit().display;
+            let converted = match &marker {
+                LabMarker::Catalog(m) => match m.unit(&lab.unit) {
+                    Some(u) => Ok((
+                        u.display.to_owned(),
+                        u.conversion.to_range_unit(lab.value),
+                        m.plausible_bounds(),
+                        Some(m.range_unit().ucum),
+                    )),
+                    None => Err(m
+                        .units
+                        .iter()
+                        .map(|u| u.display)
+                        .collect::<Vec<_>>()
+                        .join(", ")),
+                },
+                LabMarker::Custom(c) if c.accepts_unit(&lab.unit) => {
+                    Ok((c.unit.clone(), lab.value, c.plausible, None))
+                }
+                LabMarker::Custom(c) => Err(c.unit.clone()),
+            };
+            let (unit, value, plausible, ucum) = match converted {
+                Ok(v) => v,
+                Err(accepted) => {
+                    problems.add(
+                        format!("labs[{i}].unit"),
+                        format!(
+                            "is not a unit {} is reported in (accepted: {accepted})",
+                            marker.name()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if !value.is_finite() {
+                problems.add(format!("labs[{i}].value"), "must be a finite number");
+                continue;
+            }
+            if let Some(p) = plausible.filter(|p| !p.contains(value)) {
+                let show =
+                    |b: Option<f64>| b.map(|v| v.to_string()).unwrap_or_else(|| "any".to_owned());
                 problems.add(
                     format!("labs[{i}].value"),
                     format!(
-                        "is outside what is plausible for {} ({lo} to {hi} {u}); check for a typo or the unit",
-                        marker.name
+                        "is outside what is plausible for {} ({} to {}); check for a typo or the unit",
+                        marker.name(),
+                        show(p.low()),
+                        show(p.high())
                     ),
                 );
                 continue;
@@ -349,6 +466,8 @@ impl Submission {
                 marker,
                 value: lab.value,
                 unit,
+                range_value: round_sig(value),
+                ucum,
             });
         }
 
@@ -358,13 +477,28 @@ impl Submission {
                 format!("at most {MAX_SYMPTOMS} symptoms per submission"),
             );
         }
-        let mut chosen: Vec<&'static Symptom> = Vec::new();
+        let settings = form.symptoms.as_ref();
+        let mut chosen: Vec<ChosenSymptom> = Vec::new();
         for (i, id) in req.symptoms.iter().enumerate().take(MAX_SYMPTOMS) {
-            let offered = form
-                .symptoms
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|s| s == id));
-            match symptoms::find(id).filter(|_| offered) {
+            let offered = settings.is_none_or(|s| s.offered.iter().any(|o| o == id));
+            let found = symptoms::find(id)
+                .map(|s| ChosenSymptom {
+                    id: s.id.to_owned(),
+                    name: s.name.to_owned(),
+                    systems: s.systems.to_vec(),
+                })
+                .or_else(|| {
+                    settings?
+                        .custom
+                        .iter()
+                        .find(|c| &c.id == id)
+                        .map(|c| ChosenSymptom {
+                            id: c.id.clone(),
+                            name: c.name.clone(),
+                            systems: c.systems.clone(),
+                        })
+                });
+            match found.filter(|_| offered) {
                 None => problems.add(
                     format!("symptoms[{i}]"),
                     "is not a symptom this form offers",
@@ -407,28 +541,29 @@ mod tests {
             consent_text: "ok".into(),
             branding: Branding::default(),
             allowed_origins: vec![],
+            phone_region: None,
             symptoms: None,
         }
     }
 
     fn parse(v: serde_json::Value) -> Result<Submission, Vec<FieldProblem>> {
         let req: IntakeRequest = serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"));
-        Submission::parse(req, &form())
+        Submission::parse(req, &form(), &[])
     }
 
     #[test]
     fn a_good_submission_parses() {
         let s = parse(json!({
-            "contact": {"name": "Ann", "email": "ann@example.com", "phone": "+1 (555) 010-9999"},
+            "contact": {"name": "Ann", "email": "ann@example.com", "phone": "+1 (201) 555-0123"},
             "sex": "female", "age": 42,
             "labs": [{"marker": "3016-3", "value": 3.1, "unit": "uIU/mL"}],
             "symptoms": ["fatigue"], "consent": true
         }))
         .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(s.labs[0].marker.id, "tsh");
+        assert_eq!(s.labs[0].marker.id(), "tsh");
         assert_eq!(
             s.contact.phone.as_ref().map(|p| p.expose().as_str()),
-            Some("+15550109999")
+            Some("+12015550123")
         );
         assert_eq!(s.sex, Some(Sex::Female));
     }
@@ -504,15 +639,25 @@ mod tests {
         for bad in ["a@b", "@b.co", "a b@c.co", "a@-b.co", "a@b..co"] {
             assert!(!is_plausible_email(bad), "{bad}");
         }
-        assert_eq!(
-            normalize_phone("+44 20 7946 0958").as_deref(),
-            Some("+442079460958")
-        );
-        assert_eq!(
-            normalize_phone("(555) 010-9999").as_deref(),
-            Some("5550109999")
-        );
-        assert_eq!(normalize_phone("+0123456789"), None);
-        assert_eq!(normalize_phone("12ab"), None);
+        let cases = [
+            ("+44 20 7946 0958", None, Some("+442079460958")),
+            ("+1 (201) 555-0123", None, Some("+12015550123")),
+            ("(201) 555-0123", Some("US"), Some("+12015550123")),
+            ("020 7946 0958", Some("GB"), Some("+442079460958")),
+            ("030 901820", Some("DE"), Some("+4930901820")),
+            ("(201) 555-0123", None, Some("2015550123")),
+            ("+1 555 0100 7777", None, None),
+            ("+0123456789", None, None),
+            ("12ab", None, None),
+            ("123", Some("US"), None),
+        ];
+        for (typed, region, want) in cases {
+            assert_eq!(
+                normalize_phone(typed, region).as_deref(),
+                want,
+                "{typed} {region:?}"
+            );
+        }
+        assert!(is_phone_region("GB") && !is_phone_region("XX"));
     }
 }

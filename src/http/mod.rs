@@ -36,6 +36,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/markers").route(web::get().to(config::markers)))
                 .service(
+                    web::resource("/markers/{id}")
+                        .route(web::put().to(config::put_custom_marker))
+                        .route(web::delete().to(config::delete_custom_marker)),
+                )
+                .service(
+                    web::resource("/symptoms")
+                        .route(web::get().to(config::symptoms))
+                        .route(web::put().to(config::put_symptoms)),
+                )
+                .service(
                     web::resource("/ranges/{marker}")
                         .route(web::put().to(config::put_range))
                         .route(web::delete().to(config::delete_range)),

@@ -10,6 +10,9 @@ use crate::crypto::webhook::WebhookSecret;
 use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
 use crate::domain::catalog::{self, Sex};
+use crate::domain::custom::{
+    CustomMarker, CustomMarkerRequest, SymptomSettings, SymptomSettingsRequest, MAX_CUSTOM_MARKERS,
+};
 use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{NewPractitionerRequest, Practitioner};
@@ -197,6 +200,81 @@ impl Services {
         Ok(self.store.ranges(&who.practitioner_id).await?)
     }
 
+    /// Defines (or replaces) one of the caller's custom markers.
+    pub async fn put_custom_marker(
+        &self,
+        who: &Principal,
+        id: &str,
+        req: CustomMarkerRequest,
+    ) -> Result<CustomMarker, ServiceError> {
+        who.require(Access::Configure)?;
+        let marker = CustomMarker::parse(id, req).map_err(ServiceError::Validation)?;
+        let existing = self.store.custom_markers(&who.practitioner_id).await?;
+        let replaces = existing.iter().any(|m| m.id == marker.id);
+        if !replaces && existing.len() >= MAX_CUSTOM_MARKERS {
+            return Err(ServiceError::Validation(vec![FieldProblem::new(
+                "id",
+                format!("at most {MAX_CUSTOM_MARKERS} custom markers; delete one first"),
+            )]));
+        }
+        if let Some(loinc) = &marker.loinc {
+            if existing
+                .iter()
+                .any(|m| m.id != marker.id && m.loinc.as_ref() == Some(loinc))
+            {
+                return Err(ServiceError::Validation(vec![FieldProblem::new(
+                    "loinc",
+                    "is already used by another of your custom markers",
+                )]));
+            }
+        }
+        self.store
+            .put_custom_marker(&who.practitioner_id, &marker)
+            .await?;
+        self.forms.invalidate(&who.practitioner_id);
+        Ok(marker)
+    }
+
+    /// Deletes one of the caller's custom markers.
+    pub async fn delete_custom_marker(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        who.require(Access::Configure)?;
+        let deleted = self
+            .store
+            .delete_custom_marker(&who.practitioner_id, id)
+            .await?;
+        self.forms.invalidate(&who.practitioner_id);
+        if deleted {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("custom marker"))
+        }
+    }
+
+    /// The caller's custom markers.
+    pub async fn custom_markers(&self, who: &Principal) -> Result<Vec<CustomMarker>, ServiceError> {
+        who.require(Access::Read)?;
+        Ok(self.store.custom_markers(&who.practitioner_id).await?)
+    }
+
+    /// Sets which symptoms the caller's form offers, and its own symptoms.
+    pub async fn put_symptoms(
+        &self,
+        who: &Principal,
+        req: SymptomSettingsRequest,
+    ) -> Result<Practitioner, ServiceError> {
+        who.require(Access::Configure)?;
+        let settings = SymptomSettings::parse(req).map_err(ServiceError::Validation)?;
+        let mut p = self.practitioner(who).await?;
+        p.settings.symptoms = Some(settings);
+        self.store.put_practitioner(&p).await?;
+        self.forms.invalidate(&who.practitioner_id);
+        Ok(p)
+    }
+
     /// Creates an endpoint with a fresh secret and content key, both sealed at rest.
     pub async fn create_endpoint(
         &self,
@@ -289,8 +367,8 @@ impl Services {
     ) -> Result<(SubmissionId, Report), ServiceError> {
         let ctx = self.form(slug).await?;
         let practitioner = &ctx.practitioner;
-        let submission =
-            Submission::parse(req, &practitioner.settings).map_err(ServiceError::Validation)?;
+        let submission = Submission::parse(req, &practitioner.settings, &ctx.custom_markers)
+            .map_err(ServiceError::Validation)?;
         let report = report::build(&submission, &ctx.ranges);
         let mut rng = rand::rngs::OsRng;
         let submission_id = SubmissionId::generate(&mut rng);

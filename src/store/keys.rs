@@ -19,6 +19,11 @@ pub fn ranges(id: &PractitionerId) -> String {
     format!("{PREFIX}:{{{id}}}:ranges")
 }
 
+/// Custom markers (hash: marker id → JSON). No expiry.
+pub fn custom_markers(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:markers")
+}
+
 /// Endpoints (hash: endpoint id → JSON with sealed secrets). No expiry.
 pub fn endpoints(id: &PractitionerId) -> String {
     format!("{PREFIX}:{{{id}}}:endpoints")

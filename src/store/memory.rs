@@ -5,6 +5,7 @@
 use super::{keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, NewMessage, Store, StoreError};
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
+use crate::domain::custom::CustomMarker;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
@@ -28,6 +29,7 @@ struct Inner {
     api_keys: HashMap<String, ApiKeyRecord>,
     ranges: HashMap<PractitionerId, BTreeMap<String, RangeOverride>>,
     endpoints: HashMap<PractitionerId, BTreeMap<EndpointId, EndpointRecord>>,
+    custom_markers: HashMap<PractitionerId, BTreeMap<String, CustomMarker>>,
     queue: HashMap<MessageId, QueuedEntry>,
 }
 
@@ -86,6 +88,11 @@ impl Store for MemoryStore {
             .cloned())
     }
 
+    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {
+        self.lock().practitioners.insert(p.id.clone(), p.clone());
+        Ok(())
+    }
+
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         let record = self.lock().api_keys.get(&hash.to_hex()).cloned();
         Ok(record.filter(|r| ApiKeyHash::from_hex(&r.hash).is_some_and(|h| h.ct_eq(hash))))
@@ -127,6 +134,44 @@ impl Store for MemoryStore {
             .ranges
             .get(practitioner)
             .map(|r| r.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn put_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &CustomMarker,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .custom_markers
+            .entry(practitioner.clone())
+            .or_default()
+            .insert(marker.id.clone(), marker.clone());
+        Ok(())
+    }
+
+    async fn delete_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .custom_markers
+            .get_mut(practitioner)
+            .and_then(|m| m.remove(id))
+            .is_some())
+    }
+
+    async fn custom_markers(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<CustomMarker>, StoreError> {
+        Ok(self
+            .lock()
+            .custom_markers
+            .get(practitioner)
+            .map(|m| m.values().cloned().collect())
             .unwrap_or_default())
     }
 

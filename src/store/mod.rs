@@ -12,6 +12,7 @@ pub mod redis;
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
+use crate::domain::custom::CustomMarker;
 use crate::domain::endpoint::{Encryption, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::Practitioner;
@@ -96,6 +97,8 @@ pub struct FormContext {
     pub ranges: Vec<RangeOverride>,
     /// Its endpoints.
     pub endpoints: Vec<EndpointRecord>,
+    /// Its custom markers.
+    pub custom_markers: Vec<CustomMarker>,
 }
 
 /// A message to enqueue.
@@ -169,6 +172,9 @@ pub trait Store: Send + Sync + 'static {
     /// A practitioner by slug.
     async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError>;
 
+    /// Replaces a practitioner's record (its slug does not change).
+    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError>;
+
     /// The key record with this hash.
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
 
@@ -188,6 +194,24 @@ pub trait Store: Send + Sync + 'static {
     /// All overrides, ordered by marker then sex.
     async fn ranges(&self, practitioner: &PractitionerId)
         -> Result<Vec<RangeOverride>, StoreError>;
+
+    /// Stores (replaces) a custom marker.
+    async fn put_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &CustomMarker,
+    ) -> Result<(), StoreError>;
+    /// Removes a custom marker; true if it existed.
+    async fn delete_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+    /// All custom markers, ordered by id.
+    async fn custom_markers(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<CustomMarker>, StoreError>;
 
     /// Stores a new endpoint.
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
@@ -218,10 +242,12 @@ pub trait Store: Send + Sync + 'static {
         };
         let ranges = self.ranges(&practitioner.id).await?;
         let endpoints = self.endpoints(&practitioner.id).await?;
+        let custom_markers = self.custom_markers(&practitioner.id).await?;
         Ok(Some(FormContext {
             practitioner,
             ranges,
             endpoints,
+            custom_markers,
         }))
     }
 

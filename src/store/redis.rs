@@ -7,6 +7,7 @@ use super::{
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
+use crate::domain::custom::CustomMarker;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
@@ -176,6 +177,14 @@ impl Store for RedisStore {
         self.practitioner(&id).await
     }
 
+    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {
+        let json = serde_json::to_string(p)?;
+        self.conn()
+            .set::<_, _, ()>(keys::practitioner(&p.id), json)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         let record: Option<ApiKeyRecord> = self.get_json(&keys::api_key(&hash.to_hex())).await?;
         // The lookup is by hash; the stored hash is compared again in constant time so a
@@ -222,7 +231,44 @@ impl Store for RedisStore {
             .hgetall(keys::ranges(practitioner))
             .await
             .map_err(unavailable)?;
-        parse_ranges(&all)
+        parse_json_values(&all)
+    }
+
+    async fn put_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        marker: &CustomMarker,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(marker)?;
+        self.conn()
+            .hset::<_, _, _, ()>(keys::custom_markers(practitioner), &marker.id, json)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn delete_custom_marker(
+        &self,
+        practitioner: &PractitionerId,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let n: u32 = self
+            .conn()
+            .hdel(keys::custom_markers(practitioner), id)
+            .await
+            .map_err(unavailable)?;
+        Ok(n > 0)
+    }
+
+    async fn custom_markers(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<CustomMarker>, StoreError> {
+        let all: BTreeMap<String, String> = self
+            .conn()
+            .hgetall(keys::custom_markers(practitioner))
+            .await
+            .map_err(unavailable)?;
+        parse_json_values(&all)
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
@@ -286,14 +332,16 @@ impl Store for RedisStore {
         let Some(id) = id else { return Ok(None) };
         let id = PractitionerId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // One round trip: the three keys share the practitioner's hash slot.
-        let (practitioner, ranges, endpoints): (
+        let (practitioner, ranges, endpoints, custom): (
             Option<String>,
             BTreeMap<String, String>,
             HashMap<String, String>,
+            BTreeMap<String, String>,
         ) = redis::pipe()
             .get(keys::practitioner(&id))
             .hgetall(keys::ranges(&id))
             .hgetall(keys::endpoints(&id))
+            .hgetall(keys::custom_markers(&id))
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -302,8 +350,9 @@ impl Store for RedisStore {
         };
         Ok(Some(FormContext {
             practitioner: serde_json::from_str(&practitioner)?,
-            ranges: parse_ranges(&ranges)?,
+            ranges: parse_json_values(&ranges)?,
             endpoints: parse_endpoints(&endpoints)?,
+            custom_markers: parse_json_values(&custom)?,
         }))
     }
 
@@ -396,8 +445,10 @@ impl Store for RedisStore {
     }
 }
 
-/// Range overrides from their hash, ordered by field (`marker|sex`).
-fn parse_ranges(all: &BTreeMap<String, String>) -> Result<Vec<RangeOverride>, StoreError> {
+/// JSON records from a hash, ordered by field.
+fn parse_json_values<T: serde::de::DeserializeOwned>(
+    all: &BTreeMap<String, String>,
+) -> Result<Vec<T>, StoreError> {
     all.values()
         .map(|v| serde_json::from_str(v).map_err(Into::into))
         .collect()

@@ -50,7 +50,7 @@ async fn an_intake_is_delivered_signed_and_encrypted_then_deleted() {
     assert_eq!(data["submission_id"], accepted["submission_id"]);
     assert_eq!(data["practitioner"]["slug"], "deliver-ok");
     assert_eq!(data["patient"]["name"], "Zelda Canaryname");
-    assert_eq!(data["patient"]["phone"], "+155501007777");
+    assert_eq!(data["patient"]["phone"], "+442079460958");
     assert_eq!(data["consent"]["given"], true);
     assert_eq!(data["report"], accepted["report"]);
     assert_eq!(data["engagement"]["time_on_tool_s"], 240);

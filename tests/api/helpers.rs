@@ -121,7 +121,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 /// A canary intake: every patient field carries a value no log, key or error may show.
 pub fn canary_intake() -> Value {
     json!({
-        "contact": {"name": "Zelda Canaryname", "email": "zelda.canary@example.com", "phone": "+1 555 0100 7777"},
+        "contact": {"name": "Zelda Canaryname", "email": "zelda.canary@example.com", "phone": "+44 20 7946 0958"},
         "sex": "female",
         "age": 47,
         "labs": [
@@ -139,8 +139,8 @@ pub fn canary_intake() -> Value {
 pub const CANARIES: &[&str] = &[
     "Canaryname",
     "zelda.canary",
-    "5550100",
-    "0100 7777",
+    "79460958",
+    "7946 0958",
     "3.1337",
     "5.4321",
     "61.2345",

@@ -5,6 +5,7 @@ mod helpers;
 mod support;
 
 mod cli;
+mod clinical;
 mod delivery;
 mod endpoints;
 mod intake;

@@ -112,6 +112,25 @@ async fn nonsense_ranges_unknown_markers_and_read_only_keys_are_refused() {
     assert_eq!(body["error"]["details"][1]["field"], "optimal.low");
 
     let res = put(
+        "glucose_fasting",
+        json!({"unit": "mmol/L", "optimal": {"low": 75.0, "high": 86.0}}),
+    )
+    .await
+    .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 422, "mg/dL figures given as mmol/L");
+    assert_eq!(body["error"]["details"][0]["field"], "optimal");
+
+    let res = put("tsh", json!({"unit": "mIU/L", "optimal": {}}))
+        .await
+        .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (422, Some("optimal"))
+    );
+
+    let res = put(
         "unobtainium",
         json!({"unit": "g", "optimal": {"low": 1.0, "high": 2.0}}),
     )

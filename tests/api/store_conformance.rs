@@ -26,6 +26,7 @@ fn practitioner(slug: &str) -> Practitioner {
             email: "c@example.com".into(),
             website_url: "https://c.example.com".into(),
             slug: Some(slug.into()),
+            phone_region: None,
         },
         PractitionerId::generate(&mut rand::rngs::OsRng),
         OffsetDateTime::UNIX_EPOCH,

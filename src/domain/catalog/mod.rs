@@ -189,6 +189,11 @@ impl Marker {
         })
     }
 
+    /// The plausibility bounds as an interval.
+    pub fn plausible_bounds(&self) -> Option<Bounds> {
+        Bounds::new(self.plausible.0, self.plausible.1)
+    }
+
     /// The default ranges for `sex`, falling back to the ones for everyone.
     pub fn default_ranges(&self, sex: Option<Sex>) -> &'static DefaultRanges {
         let everyone = self

@@ -2,6 +2,9 @@
 
 use crate::domain::access::Access;
 use crate::domain::catalog::{self, Sex};
+use crate::domain::custom::{
+    symptom_listing, CustomMarker, CustomMarkerRequest, SymptomSettingsRequest,
+};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{effective_range, EffectiveRange, RangeOverride, RangeRequest};
@@ -53,13 +56,32 @@ pub async fn get_practitioner(
     Ok(HttpResponse::Ok().json(practitioner_view(&p)))
 }
 
+/// A custom marker as listed to its practitioner.
+fn custom_marker_view(c: &CustomMarker) -> Value {
+    json!({
+        "id": c.id,
+        "loinc": c.loinc,
+        "name": c.name,
+        "unit": c.unit,
+        "units": [c.unit],
+        "custom": true,
+        "plausible": c.plausible,
+        "systems": c.systems,
+        "ranges": [{
+            "marker": c.id, "loinc": c.loinc, "sex": null, "unit": c.unit,
+            "standard": c.standard, "optimal": c.optimal, "messages": c.messages, "source": "practitioner",
+        }],
+    })
+}
+
 /// `GET /v1/markers`: the catalog with this practitioner's effective ranges (for
-/// everyone, and per sex where they differ).
+/// everyone, and per sex where they differ), then the practitioner's own markers.
 pub async fn markers(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let overrides = state.services.ranges(&auth.0).await?;
+    let custom = state.services.custom_markers(&auth.0).await?;
     let list: Vec<Value> = catalog::markers()
         .iter()
         .map(|m| {
@@ -77,11 +99,61 @@ pub async fn markers(
                 "name": m.name,
                 "unit": m.range_unit().display,
                 "units": m.units.iter().map(|u| u.display).collect::<Vec<_>>(),
+                "custom": false,
+                "systems": m.systems,
                 "ranges": ranges,
             })
         })
+        .chain(custom.iter().map(custom_marker_view))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"data": list})))
+}
+
+/// `PUT /v1/markers/{id}`: defines (or replaces) a custom marker.
+pub async fn put_custom_marker(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    ApiJson(req): ApiJson<CustomMarkerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let marker = state
+        .services
+        .put_custom_marker(&auth.0, &path, req)
+        .await?;
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = %marker.id, "custom marker set");
+    Ok(HttpResponse::Ok().json(custom_marker_view(&marker)))
+}
+
+/// `DELETE /v1/markers/{id}`: removes a custom marker.
+pub async fn delete_custom_marker(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.delete_custom_marker(&auth.0, &path).await?;
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, "custom marker deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v1/symptoms`: every symptom the form can offer, with whether it does.
+pub async fn symptoms(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.0.require(Access::Read)?;
+    let p = state.services.practitioner(&auth.0).await?;
+    Ok(HttpResponse::Ok().json(json!({"data": symptom_listing(p.settings.symptoms.as_ref())})))
+}
+
+/// `PUT /v1/symptoms`: which symptoms the form offers, in order, and the practitioner's own.
+pub async fn put_symptoms(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    ApiJson(req): ApiJson<SymptomSettingsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let p = state.services.put_symptoms(&auth.0, req).await?;
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, "symptoms set");
+    Ok(HttpResponse::Ok().json(json!({"data": symptom_listing(p.settings.symptoms.as_ref())})))
 }
 
 /// `PUT /v1/ranges/{marker}`: sets the practitioner's range; answers the effective range.

@@ -1,8 +1,8 @@
 //! Public routes used by the patient's form: no credentials.
 
 use crate::domain::catalog;
+use crate::domain::custom::symptom_listing;
 use crate::domain::submission::IntakeRequest;
-use crate::domain::symptoms;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::AppState;
@@ -17,16 +17,12 @@ pub async fn form(
     let ctx = state.services.form(&path).await?;
     let p = &ctx.practitioner;
     let s = &p.settings;
-    let offered: Vec<_> = symptoms::symptoms()
-        .iter()
-        .filter(|sym| {
-            s.symptoms
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|id| id == sym.id))
-        })
+    let offered: Vec<_> = symptom_listing(s.symptoms.as_ref())
+        .into_iter()
+        .filter(|sym| sym.offered)
         .map(|sym| json!({"id": sym.id, "name": sym.name}))
         .collect();
-    let markers: Vec<_> = catalog::markers()
+    let mut markers: Vec<_> = catalog::markers()
         .iter()
         .map(|m| {
             json!({
@@ -37,6 +33,11 @@ pub async fn form(
             })
         })
         .collect();
+    markers.extend(
+        ctx.custom_markers
+            .iter()
+            .map(|c| json!({"id": c.id, "loinc": c.loinc, "name": c.name, "units": [c.unit]})),
+    );
     Ok(HttpResponse::Ok().json(json!({
         "practitioner": {"slug": p.slug, "practice_name": p.practice_name, "doctor_name": p.doctor_name},
         "markers": markers,
