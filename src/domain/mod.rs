@@ -12,5 +12,6 @@ pub mod practitioner;
 pub mod problems;
 pub mod ranges;
 pub mod report;
+pub mod settings;
 pub mod submission;
 pub mod symptoms;

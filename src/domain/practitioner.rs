@@ -77,6 +77,7 @@ pub enum FieldMode {
 
 /// Which contact fields the form asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ContactFields {
     /// Patient's name.
     pub name: FieldMode,
@@ -98,11 +99,38 @@ impl Default for ContactFields {
 
 /// The practice's branding on the form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Branding {
-    /// Logo image URL.
+    /// Logo image URL (`https://…`).
+    #[serde(default)]
     pub logo_url: Option<String>,
-    /// Primary colour (`#RRGGBB`).
+    /// Primary colour (`#RGB` or `#RRGGBB`).
+    #[serde(default)]
     pub primary_color: Option<String>,
+    /// Secondary colour (`#RGB` or `#RRGGBB`).
+    #[serde(default)]
+    pub secondary_color: Option<String>,
+}
+
+/// The button the form shows after the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallToAction {
+    /// Button label ("Book a consultation").
+    pub label: String,
+    /// Where it leads (`https://…`).
+    pub url: String,
+}
+
+/// Whether an account may be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// In use.
+    #[default]
+    Active,
+    /// Suspended by the operator: keys are refused and the form takes nothing.
+    Suspended,
 }
 
 /// Default consent wording shown on the form.
@@ -117,8 +145,18 @@ pub struct FormSettings {
     pub consent_required: bool,
     /// Consent wording.
     pub consent_text: String,
+    /// Version of the consent wording, raised each time it changes; each webhook
+    /// carries the version the patient agreed to.
+    #[serde(default = "one")]
+    pub consent_version: u32,
     /// Branding.
     pub branding: Branding,
+    /// The button shown after the report.
+    #[serde(default)]
+    pub call_to_action: Option<CallToAction>,
+    /// Whether the form takes submissions (false: restricted by the practitioner).
+    #[serde(default = "yes")]
+    pub accepting_submissions: bool,
     /// Origins allowed to embed the form.
     pub allowed_origins: Vec<String>,
     /// Region whose national phone numbers the form accepts without a country code
@@ -150,6 +188,37 @@ pub struct Practitioner {
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Suspended by the operator or not.
+    #[serde(default)]
+    pub status: AccountStatus,
+    /// When the account and everything about it will be erased, if scheduled.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub erase_at: Option<OffsetDateTime>,
+    /// Raised on every change; the `ETag` of the settings.
+    #[serde(default)]
+    pub version: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Practitioner {
+    /// Whether the public form takes submissions now.
+    pub fn accepts_submissions(&self) -> bool {
+        self.status == AccountStatus::Active
+            && self.settings.accepting_submissions
+            && self.erase_at.is_none()
+    }
+
+    /// The `ETag` of the settings (a strong validator of this version).
+    pub fn etag(&self) -> String {
+        format!("\"v{}\"", self.version)
+    }
 }
 
 /// Body of `POST /v1/practitioners`.
@@ -228,12 +297,18 @@ impl Practitioner {
                     contact_fields: ContactFields::default(),
                     consent_required: true,
                     consent_text: DEFAULT_CONSENT_TEXT.to_owned(),
+                    consent_version: 1,
                     branding: Branding::default(),
+                    call_to_action: None,
+                    accepting_submissions: true,
                     allowed_origins: vec![origin],
                     phone_region,
                     symptoms: None,
                 },
                 created_at: now,
+                status: AccountStatus::Active,
+                erase_at: None,
+                version: 1,
             }),
             _ => Err(problems.into_vec()),
         }

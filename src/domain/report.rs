@@ -206,6 +206,9 @@ mod tests {
             allowed_origins: vec![],
             phone_region: None,
             symptoms: None,
+            consent_version: 1,
+            call_to_action: None,
+            accepting_submissions: true,
         };
         let req: IntakeRequest = serde_json::from_value(json!({
             "contact": {"name": "A", "email": "a@b.co"}, "labs": labs, "symptoms": ["fatigue"]

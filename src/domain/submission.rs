@@ -543,6 +543,9 @@ mod tests {
             allowed_origins: vec![],
             phone_region: None,
             symptoms: None,
+            consent_version: 1,
+            call_to_action: None,
+            accepting_submissions: true,
         }
     }
 

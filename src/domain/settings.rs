@@ -1,0 +1,280 @@
+//! Correcting a practice's profile and form settings (`PATCH /v1/practitioner`):
+//! the partial update, validated field by field and applied all at once or not at all.
+
+use super::practitioner::{Branding, CallToAction, ContactFields, Practitioner};
+use super::problems::{FieldProblem, Problems};
+use super::submission::{is_phone_region, is_plausible_email};
+use serde::{Deserialize, Deserializer};
+
+/// Most origins a form may be embedded on.
+pub const MAX_ORIGINS: usize = 20;
+/// Longest consent wording.
+pub const MAX_CONSENT_LEN: usize = 4000;
+
+/// Lets a field tell "absent" (`None`) from "set to null" (`Some(None)`).
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Body of `PATCH /v1/practitioner`: every field optional; absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PractitionerPatch {
+    /// Practice name.
+    #[serde(default)]
+    pub practice_name: Option<String>,
+    /// Doctor's name.
+    #[serde(default)]
+    pub doctor_name: Option<String>,
+    /// Practice contact email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Practice website.
+    #[serde(default)]
+    pub website_url: Option<String>,
+    /// Branding (replaced as a whole).
+    #[serde(default)]
+    pub branding: Option<Branding>,
+    /// Contact fields (replaced as a whole).
+    #[serde(default)]
+    pub contact_fields: Option<ContactFields>,
+    /// Whether consent is required.
+    #[serde(default)]
+    pub consent_required: Option<bool>,
+    /// Consent wording (a change raises the consent version).
+    #[serde(default)]
+    pub consent_text: Option<String>,
+    /// Call to action; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub call_to_action: Option<Option<CallToAction>>,
+    /// Origins allowed to embed the form (replaced as a whole).
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Default phone region; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub phone_region: Option<Option<String>>,
+    /// Restriction: `false` pauses the form (nothing is accepted or queued).
+    #[serde(default)]
+    pub accepting_submissions: Option<bool>,
+}
+
+fn text(problems: &mut Problems, field: &str, value: &str, max: usize) -> String {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 {
+        problems.add(field, "must not be empty");
+    } else if n > max {
+        problems.add(field, format!("must be at most {max} characters"));
+    } else if v.chars().any(|c| c.is_control() && c != '\n') {
+        problems.add(field, "must not contain control characters");
+    }
+    v.to_owned()
+}
+
+fn web_url(problems: &mut Problems, field: &str, value: &str, https_only: bool) -> String {
+    let v = value.trim();
+    match url::Url::parse(v) {
+        Ok(u) if (u.scheme() == "https" || (!https_only && u.scheme() == "http")) && u.host().is_some() => {}
+        _ if https_only => problems.add(field, "must be an absolute https:// URL"),
+        _ => problems.add(field, "must be an absolute http(s) URL"),
+    }
+    v.to_owned()
+}
+
+/// Whether `s` is a colour as `#RGB` or `#RRGGBB`.
+pub fn is_hex_colour(s: &str) -> bool {
+    s.strip_prefix('#')
+        .is_some_and(|h| (h.len() == 3 || h.len() == 6) && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Parses an origin (`https://clinic.example.com[:port]`), refusing paths and queries.
+pub fn parse_origin(s: &str) -> Option<String> {
+    let u = url::Url::parse(s.trim()).ok()?;
+    let plain = matches!(u.scheme(), "https" | "http")
+        && u.host().is_some()
+        && (u.path() == "/" || u.path().is_empty())
+        && u.query().is_none()
+        && u.fragment().is_none()
+        && u.username().is_empty();
+    plain.then(|| u.origin().ascii_serialization())
+}
+
+impl Practitioner {
+    /// Applies a patch: validates every field, then changes all or nothing. Returns the
+    /// names of the fields that changed (for the audit log), and raises the version
+    /// (and the consent version when the wording changed).
+    pub fn apply(&mut self, patch: PractitionerPatch) -> Result<Vec<&'static str>, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        let mut next = self.clone();
+        let mut changed = Vec::new();
+        if let Some(v) = patch.practice_name {
+            next.practice_name = text(&mut problems, "practice_name", &v, 200);
+            changed.push("practice_name");
+        }
+        if let Some(v) = patch.doctor_name {
+            next.doctor_name = text(&mut problems, "doctor_name", &v, 200);
+            changed.push("doctor_name");
+        }
+        if let Some(v) = patch.email {
+            if !is_plausible_email(v.trim()) {
+                problems.add("email", "is not a valid email address");
+            }
+            next.email = v.trim().to_owned();
+            changed.push("email");
+        }
+        if let Some(v) = patch.website_url {
+            next.website_url = web_url(&mut problems, "website_url", &v, false);
+            changed.push("website_url");
+        }
+        if let Some(b) = patch.branding {
+            if let Some(u) = &b.logo_url {
+                web_url(&mut problems, "branding.logo_url", u, true);
+            }
+            for (field, c) in [("branding.primary_color", &b.primary_color), ("branding.secondary_color", &b.secondary_color)] {
+                if c.as_deref().is_some_and(|c| !is_hex_colour(c)) {
+                    problems.add(field, "must be a colour such as #1a7f5a or #fff");
+                }
+            }
+            next.settings.branding = b;
+            changed.push("branding");
+        }
+        if let Some(c) = patch.contact_fields {
+            next.settings.contact_fields = c;
+            changed.push("contact_fields");
+        }
+        if let Some(c) = patch.consent_required {
+            next.settings.consent_required = c;
+            changed.push("consent_required");
+        }
+        if let Some(t) = patch.consent_text {
+            let t = text(&mut problems, "consent_text", &t, MAX_CONSENT_LEN);
+            if t != next.settings.consent_text {
+                next.settings.consent_text = t;
+                next.settings.consent_version += 1;
+            }
+            changed.push("consent_text");
+        }
+        if let Some(cta) = patch.call_to_action {
+            if let Some(c) = &cta {
+                text(&mut problems, "call_to_action.label", &c.label, 60);
+                web_url(&mut problems, "call_to_action.url", &c.url, false);
+            }
+            next.settings.call_to_action = cta.map(|c| CallToAction {
+                label: c.label.trim().to_owned(),
+                url: c.url.trim().to_owned(),
+            });
+            changed.push("call_to_action");
+        }
+        if let Some(origins) = patch.allowed_origins {
+            if origins.len() > MAX_ORIGINS {
+                problems.add("allowed_origins", format!("at most {MAX_ORIGINS} origins"));
+            }
+            let mut parsed = Vec::new();
+            for (i, o) in origins.iter().enumerate().take(MAX_ORIGINS) {
+                match parse_origin(o) {
+                    Some(o) if !parsed.contains(&o) => parsed.push(o),
+                    Some(_) => problems.add(format!("allowed_origins[{i}]"), "is listed more than once"),
+                    None => problems.add(
+                        format!("allowed_origins[{i}]"),
+                        "must be an origin such as https://clinic.example.com (no path)",
+                    ),
+                }
+            }
+            next.settings.allowed_origins = parsed;
+            changed.push("allowed_origins");
+        }
+        if let Some(region) = patch.phone_region {
+            let region = region.map(|r| r.trim().to_ascii_uppercase());
+            if region.as_deref().is_some_and(|r| !is_phone_region(r)) {
+                problems.add("phone_region", "is not a region code such as US, GB or DE");
+            }
+            next.settings.phone_region = region;
+            changed.push("phone_region");
+        }
+        if let Some(a) = patch.accepting_submissions {
+            next.settings.accepting_submissions = a;
+            changed.push("accepting_submissions");
+        }
+        if !problems.is_empty() {
+            return Err(problems.into_vec());
+        }
+        if !changed.is_empty() {
+            next.version += 1;
+        }
+        *self = next;
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::PractitionerId;
+    use crate::domain::practitioner::NewPractitionerRequest;
+    use serde_json::json;
+
+    fn practitioner() -> Practitioner {
+        Practitioner::create(
+            NewPractitionerRequest {
+                practice_name: "P".into(),
+                doctor_name: "D".into(),
+                email: "p@example.com".into(),
+                website_url: "https://p.example.com".into(),
+                slug: Some("patch-me".into()),
+                phone_region: None,
+            },
+            PractitionerId::generate(&mut rand::thread_rng()),
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn patch(v: serde_json::Value) -> PractitionerPatch {
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_raises_the_version() {
+        let mut p = practitioner();
+        let changed = p
+            .apply(patch(json!({"branding": {"primary_color": "#1a7f5a"}, "consent_text": "New words.",
+                                "call_to_action": {"label": "Book now", "url": "https://p.example.com/book"},
+                                "allowed_origins": ["https://p.example.com/", "http://localhost:3000"]})))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(changed, ["branding", "consent_text", "call_to_action", "allowed_origins"]);
+        assert_eq!(p.version, 2);
+        assert_eq!(p.settings.consent_version, 2);
+        assert_eq!(p.settings.allowed_origins, ["https://p.example.com", "http://localhost:3000"]);
+        assert_eq!(p.practice_name, "P");
+        p.apply(patch(json!({"call_to_action": null}))).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(p.settings.call_to_action, None);
+        assert_eq!(p.settings.consent_version, 2, "unchanged wording keeps its version");
+    }
+
+    #[test]
+    fn a_bad_patch_changes_nothing_and_names_every_field() {
+        let mut p = practitioner();
+        let before = p.clone();
+        let err = p
+            .apply(patch(json!({"practice_name": "Fine", "email": "x", "branding": {"primary_color": "green", "logo_url": "http://x"},
+                                "allowed_origins": ["https://a.example.com/path"], "phone_region": "ZZ",
+                                "call_to_action": {"label": "", "url": "nope"}})))
+            .err()
+            .unwrap_or_default();
+        let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["email", "branding.logo_url", "branding.primary_color", "call_to_action.label", "call_to_action.url", "allowed_origins[0]", "phone_region"]
+        );
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn colours_and_origins() {
+        assert!(is_hex_colour("#fff") && is_hex_colour("#1A7F5A"));
+        assert!(!is_hex_colour("fff") && !is_hex_colour("#ffff") && !is_hex_colour("#ggg"));
+        assert_eq!(parse_origin("https://a.example.com:8443").as_deref(), Some("https://a.example.com:8443"));
+        assert_eq!(parse_origin("https://a.example.com/x"), None);
+        assert_eq!(parse_origin("ftp://a.example.com"), None);
+    }
+}
