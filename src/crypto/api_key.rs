@@ -59,6 +59,12 @@ impl ApiKey {
     }
 
     /// The key itself, for showing it once to its owner; never log or store it.
+    /// The key's first 8 characters (`grk_` and 4 more): enough for its owner to tell
+    /// keys apart in a list, far too few to guess the rest from.
+    pub fn prefix(&self) -> String {
+        self.expose().chars().take(8).collect()
+    }
+
     pub fn expose(&self) -> &str {
         self.0.expose()
     }

@@ -12,7 +12,9 @@ pub const MAX_ORIGINS: usize = 20;
 pub const MAX_CONSENT_LEN: usize = 4000;
 
 /// Lets a field tell "absent" (`None`) from "set to null" (`Some(None)`).
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -74,7 +76,9 @@ fn text(problems: &mut Problems, field: &str, value: &str, max: usize) -> String
 fn web_url(problems: &mut Problems, field: &str, value: &str, https_only: bool) -> String {
     let v = value.trim();
     match url::Url::parse(v) {
-        Ok(u) if (u.scheme() == "https" || (!https_only && u.scheme() == "http")) && u.host().is_some() => {}
+        Ok(u)
+            if (u.scheme() == "https" || (!https_only && u.scheme() == "http"))
+                && u.host().is_some() => {}
         _ if https_only => problems.add(field, "must be an absolute https:// URL"),
         _ => problems.add(field, "must be an absolute http(s) URL"),
     }
@@ -103,7 +107,10 @@ impl Practitioner {
     /// Applies a patch: validates every field, then changes all or nothing. Returns the
     /// names of the fields that changed (for the audit log), and raises the version
     /// (and the consent version when the wording changed).
-    pub fn apply(&mut self, patch: PractitionerPatch) -> Result<Vec<&'static str>, Vec<FieldProblem>> {
+    pub fn apply(
+        &mut self,
+        patch: PractitionerPatch,
+    ) -> Result<Vec<&'static str>, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         let mut next = self.clone();
         let mut changed = Vec::new();
@@ -130,7 +137,10 @@ impl Practitioner {
             if let Some(u) = &b.logo_url {
                 web_url(&mut problems, "branding.logo_url", u, true);
             }
-            for (field, c) in [("branding.primary_color", &b.primary_color), ("branding.secondary_color", &b.secondary_color)] {
+            for (field, c) in [
+                ("branding.primary_color", &b.primary_color),
+                ("branding.secondary_color", &b.secondary_color),
+            ] {
                 if c.as_deref().is_some_and(|c| !is_hex_colour(c)) {
                     problems.add(field, "must be a colour such as #1a7f5a or #fff");
                 }
@@ -173,7 +183,9 @@ impl Practitioner {
             for (i, o) in origins.iter().enumerate().take(MAX_ORIGINS) {
                 match parse_origin(o) {
                     Some(o) if !parsed.contains(&o) => parsed.push(o),
-                    Some(_) => problems.add(format!("allowed_origins[{i}]"), "is listed more than once"),
+                    Some(_) => {
+                        problems.add(format!("allowed_origins[{i}]"), "is listed more than once")
+                    }
                     None => problems.add(
                         format!("allowed_origins[{i}]"),
                         "must be an origin such as https://clinic.example.com (no path)",
@@ -241,14 +253,29 @@ mod tests {
                                 "call_to_action": {"label": "Book now", "url": "https://p.example.com/book"},
                                 "allowed_origins": ["https://p.example.com/", "http://localhost:3000"]})))
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(changed, ["branding", "consent_text", "call_to_action", "allowed_origins"]);
+        assert_eq!(
+            changed,
+            [
+                "branding",
+                "consent_text",
+                "call_to_action",
+                "allowed_origins"
+            ]
+        );
         assert_eq!(p.version, 2);
         assert_eq!(p.settings.consent_version, 2);
-        assert_eq!(p.settings.allowed_origins, ["https://p.example.com", "http://localhost:3000"]);
+        assert_eq!(
+            p.settings.allowed_origins,
+            ["https://p.example.com", "http://localhost:3000"]
+        );
         assert_eq!(p.practice_name, "P");
-        p.apply(patch(json!({"call_to_action": null}))).unwrap_or_else(|e| panic!("{e:?}"));
+        p.apply(patch(json!({"call_to_action": null})))
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(p.settings.call_to_action, None);
-        assert_eq!(p.settings.consent_version, 2, "unchanged wording keeps its version");
+        assert_eq!(
+            p.settings.consent_version, 2,
+            "unchanged wording keeps its version"
+        );
     }
 
     #[test]
@@ -264,7 +291,15 @@ mod tests {
         let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["email", "branding.logo_url", "branding.primary_color", "call_to_action.label", "call_to_action.url", "allowed_origins[0]", "phone_region"]
+            [
+                "email",
+                "branding.logo_url",
+                "branding.primary_color",
+                "call_to_action.label",
+                "call_to_action.url",
+                "allowed_origins[0]",
+                "phone_region"
+            ]
         );
         assert_eq!(p, before);
     }
@@ -273,7 +308,10 @@ mod tests {
     fn colours_and_origins() {
         assert!(is_hex_colour("#fff") && is_hex_colour("#1A7F5A"));
         assert!(!is_hex_colour("fff") && !is_hex_colour("#ffff") && !is_hex_colour("#ggg"));
-        assert_eq!(parse_origin("https://a.example.com:8443").as_deref(), Some("https://a.example.com:8443"));
+        assert_eq!(
+            parse_origin("https://a.example.com:8443").as_deref(),
+            Some("https://a.example.com:8443")
+        );
         assert_eq!(parse_origin("https://a.example.com/x"), None);
         assert_eq!(parse_origin("ftp://a.example.com"), None);
     }

@@ -131,6 +131,7 @@ impl Services {
             hash: key.hash().to_hex(),
             label: Some("initial owner key".to_owned()),
             created_at: self.clock.now(),
+            prefix: key.prefix(),
         };
         self.store.create_practitioner(&p, &record).await?;
         Ok((p, key, record))
@@ -310,6 +311,8 @@ impl Services {
             description: spec.description,
             enabled: true,
             created_at: self.clock.now(),
+            previous_sealed_secret: None,
+            previous_secret_until: None,
         };
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);

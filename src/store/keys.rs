@@ -29,6 +29,32 @@ pub fn endpoints(id: &PractitionerId) -> String {
     format!("{PREFIX}:{{{id}}}:endpoints")
 }
 
+/// A practitioner's key records (hash: key id → JSON, the hash inside). No expiry.
+pub fn api_keys(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:keys")
+}
+
+/// When each key was last used (hash: key id → Unix ms). No expiry.
+pub fn api_keys_used(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:keys_used")
+}
+
+/// A practitioner's audit log (stream; entries older than the retention are trimmed
+/// on every append). Never patient data.
+pub fn audit(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:audit")
+}
+
+/// The operator's audit log (stream): practitioners created, suspended, erased. The
+/// erasure entry is the only trace a practitioner leaves.
+pub const OPERATOR_AUDIT: &str = "gr:audit:operator";
+
+/// Every practitioner (sorted set: id → creation time, Unix ms).
+pub const PRACTITIONERS: &str = "gr:practitioners";
+
+/// Scheduled erasures (sorted set: practitioner id → when, Unix ms).
+pub const ERASURES: &str = "gr:erasures";
+
 /// Slug → practitioner id (string). No expiry. `SET NX` enforces uniqueness.
 pub fn slug(slug: &str) -> String {
     format!("{PREFIX}:slug:{slug}")

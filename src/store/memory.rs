@@ -2,11 +2,15 @@
 //! run`, demos and development; behaves like the Redis store (the conformance suite
 //! runs against both), expiry included.
 
-use super::{keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, NewMessage, Store, StoreError};
+use super::{
+    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, EndpointRecord, NewMessage, Page, Revocation,
+    Store, StoreError,
+};
 use crate::crypto::api_key::ApiKeyHash;
+use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
-use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +34,11 @@ struct Inner {
     ranges: HashMap<PractitionerId, BTreeMap<String, RangeOverride>>,
     endpoints: HashMap<PractitionerId, BTreeMap<EndpointId, EndpointRecord>>,
     custom_markers: HashMap<PractitionerId, BTreeMap<String, CustomMarker>>,
+    keys_used: HashMap<ApiKeyId, i64>,
+    erasures: HashMap<PractitionerId, i64>,
+    /// Audit logs by practitioner (`None`: the operator's), with their sequence numbers.
+    audit: HashMap<Option<PractitionerId>, Vec<(u64, i64, AuditEntry)>>,
+    audit_seq: u64,
     queue: HashMap<MessageId, QueuedEntry>,
 }
 
@@ -86,6 +95,185 @@ impl Store for MemoryStore {
             .get(slug)
             .and_then(|id| inner.practitioners.get(id))
             .cloned())
+    }
+
+    async fn practitioners(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Practitioner>, StoreError> {
+        let inner = self.lock();
+        let mut all: Vec<&Practitioner> = inner.practitioners.values().collect();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let start = match cursor {
+            Some(c) => all
+                .iter()
+                .position(|p| p.id.as_str() == c)
+                .map(|i| i + 1)
+                .unwrap_or(all.len()),
+            None => 0,
+        };
+        let items: Vec<Practitioner> = all
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|p| (*p).clone())
+            .collect();
+        let more = start + items.len() < all.len();
+        let next_cursor = if more {
+            items.last().map(|p| p.id.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn schedule_erasure(
+        &self,
+        p: &Practitioner,
+        at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.practitioners.insert(p.id.clone(), p.clone());
+        match at_ms {
+            Some(at) => inner.erasures.insert(p.id.clone(), at),
+            None => inner.erasures.remove(&p.id),
+        };
+        Ok(())
+    }
+
+    async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError> {
+        let mut due: Vec<(i64, PractitionerId)> = self
+            .lock()
+            .erasures
+            .iter()
+            .filter(|(_, at)| **at <= now_ms)
+            .map(|(id, at)| (*at, id.clone()))
+            .collect();
+        due.sort();
+        Ok(due.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn erase_practitioner(&self, id: &PractitionerId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(p) = inner.practitioners.remove(id) {
+            inner.slugs.remove(p.slug.as_str());
+        }
+        let hashes: Vec<String> = inner
+            .api_keys
+            .iter()
+            .filter(|(_, r)| &r.practitioner_id == id)
+            .map(|(h, _)| h.clone())
+            .collect();
+        for h in hashes {
+            if let Some(r) = inner.api_keys.remove(&h) {
+                inner.keys_used.remove(&r.id);
+            }
+        }
+        inner.ranges.remove(id);
+        inner.endpoints.remove(id);
+        inner.custom_markers.remove(id);
+        inner.erasures.remove(id);
+        inner.audit.remove(&Some(id.clone()));
+        Ok(())
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.lock().api_keys.insert(key.hash.clone(), key.clone());
+        Ok(())
+    }
+
+    async fn api_keys(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<(ApiKeyRecord, Option<i64>)>, StoreError> {
+        let inner = self.lock();
+        let mut keys: Vec<(ApiKeyRecord, Option<i64>)> = inner
+            .api_keys
+            .values()
+            .filter(|r| &r.practitioner_id == practitioner)
+            .map(|r| (r.clone(), inner.keys_used.get(&r.id).copied()))
+            .collect();
+        keys.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        practitioner: &PractitionerId,
+        id: &ApiKeyId,
+    ) -> Result<Revocation, StoreError> {
+        let mut inner = self.lock();
+        let mine: Vec<ApiKeyRecord> = inner
+            .api_keys
+            .values()
+            .filter(|r| &r.practitioner_id == practitioner)
+            .cloned()
+            .collect();
+        let Some(record) = mine.iter().find(|r| &r.id == id).cloned() else {
+            return Ok(Revocation::NotFound);
+        };
+        let owners = mine.iter().filter(|r| r.role == Role::Owner).count();
+        if record.role == Role::Owner && owners <= 1 {
+            return Ok(Revocation::LastOwner);
+        }
+        inner.api_keys.remove(&record.hash);
+        inner.keys_used.remove(&record.id);
+        Ok(Revocation::Revoked(record))
+    }
+
+    async fn touch_api_key(&self, key: &ApiKeyRecord, at_ms: i64) -> Result<(), StoreError> {
+        self.lock().keys_used.insert(key.id.clone(), at_ms);
+        Ok(())
+    }
+
+    async fn append_audit(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        entry: &AuditEntry,
+        now_ms: i64,
+        retain_after_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.audit_seq += 1;
+        let seq = inner.audit_seq;
+        let log = inner.audit.entry(practitioner.cloned()).or_default();
+        log.retain(|(_, at, _)| *at >= retain_after_ms);
+        log.push((seq, now_ms, entry.clone()));
+        Ok(())
+    }
+
+    async fn audit_log(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let inner = self.lock();
+        let before: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(u64::MAX);
+        let newest_first: Vec<&(u64, i64, AuditEntry)> = inner
+            .audit
+            .get(&practitioner.cloned())
+            .map(|log| {
+                log.iter()
+                    .rev()
+                    .filter(|(seq, _, _)| *seq < before)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let items: Vec<AuditEntry> = newest_first
+            .iter()
+            .take(limit)
+            .map(|(_, _, e)| e.clone())
+            .collect();
+        let next_cursor = if newest_first.len() > limit {
+            newest_first
+                .get(limit - 1)
+                .map(|(seq, _, _)| seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
     }
 
     async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {

@@ -57,6 +57,48 @@ pub struct ApiKeyRecord {
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The key's first characters (`grk_AbCd`), so its owner can tell keys apart.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// What revoking a key did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revocation {
+    /// Revoked: it no longer authenticates.
+    Revoked(ApiKeyRecord),
+    /// No such key for this practitioner.
+    NotFound,
+    /// Refused: it is the practitioner's last owner key.
+    LastOwner,
+}
+
+/// One audit-log entry: who did what to what, when, and how it ended. Never holds
+/// patient data or secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The API key id, or `operator`.
+    pub actor: String,
+    /// What was done (`api_key.created`, `endpoint.rotated`, …).
+    pub action: String,
+    /// What it was done to (an id or a name).
+    pub target: String,
+    /// `success` or `denied`.
+    pub outcome: String,
+    /// Changed field names and similar metadata.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// A page of a list and the cursor of the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Items, newest first where time-ordered.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `None` at the end.
+    pub next_cursor: Option<String>,
 }
 
 /// A webhook endpoint as stored. Its secret and content key are sealed under the
@@ -86,6 +128,13 @@ pub struct EndpointRecord {
     /// Sealed JWE content key (its JWK JSON inside).
     #[serde(with = "b64")]
     pub sealed_key: Vec<u8>,
+    /// After a rotation: the previous secret, sealed, which keeps signing alongside
+    /// until `previous_secret_until`.
+    #[serde(default, with = "b64_opt")]
+    pub previous_sealed_secret: Option<Vec<u8>>,
+    /// When the previous secret stops signing.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub previous_secret_until: Option<OffsetDateTime>,
 }
 
 /// A practitioner with the configuration its public form needs.
@@ -171,6 +220,59 @@ pub trait Store: Send + Sync + 'static {
     async fn practitioner(&self, id: &PractitionerId) -> Result<Option<Practitioner>, StoreError>;
     /// A practitioner by slug.
     async fn practitioner_by_slug(&self, slug: &str) -> Result<Option<Practitioner>, StoreError>;
+
+    /// Practitioners, oldest first, `limit` after `cursor`.
+    async fn practitioners(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Practitioner>, StoreError>;
+    /// Schedules (`Some`) or cancels (`None`) a practitioner's erasure, and stores the
+    /// record that says so.
+    async fn schedule_erasure(
+        &self,
+        p: &Practitioner,
+        at_ms: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Practitioners whose erasure is due at `now_ms`.
+    async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError>;
+    /// Erases every trace of a practitioner: record, slug, keys, ranges, markers,
+    /// endpoints, audit log.
+    async fn erase_practitioner(&self, id: &PractitionerId) -> Result<(), StoreError>;
+
+    /// Adds a key for an existing practitioner.
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// A practitioner's keys (never the keys themselves), oldest first, with when each
+    /// was last used (Unix ms).
+    async fn api_keys(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<(ApiKeyRecord, Option<i64>)>, StoreError>;
+    /// Revokes a key at once, unless it is the last owner key.
+    async fn revoke_api_key(
+        &self,
+        practitioner: &PractitionerId,
+        id: &ApiKeyId,
+    ) -> Result<Revocation, StoreError>;
+    /// Records that a key was used.
+    async fn touch_api_key(&self, key: &ApiKeyRecord, at_ms: i64) -> Result<(), StoreError>;
+
+    /// Appends to a practitioner's audit log (or the operator's, with `None`), dropping
+    /// entries older than `retain_after_ms`.
+    async fn append_audit(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        entry: &AuditEntry,
+        now_ms: i64,
+        retain_after_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// A page of an audit log, newest first.
+    async fn audit_log(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, StoreError>;
 
     /// Replaces a practitioner's record (its slug does not change).
     async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError>;
@@ -274,6 +376,29 @@ pub trait Store: Send + Sync + 'static {
 /// The order endpoints are listed in: oldest first, ties by id.
 fn sort_endpoints(list: &mut [EndpointRecord]) {
     list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+}
+
+/// Serde helper: optional bytes as standard base64 in JSON.
+mod b64_opt {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
 }
 
 /// Serde helper: bytes as standard base64 in JSON.

@@ -3,12 +3,13 @@
 //! per message. See [`super::keys`] for every key.
 
 use super::{
-    keys, ApiKeyRecord, ClaimedMessage, EndpointRecord, FormContext, NewMessage, Store, StoreError,
+    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, EndpointRecord, FormContext, NewMessage, Page,
+    Revocation, Store, StoreError,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
-use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
 use anyhow::Context;
@@ -67,12 +68,31 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
 ";
 
+/// Revokes a key unless it is the practitioner's last owner key, atomically (the index
+/// and the last-used hash share the practitioner's slot). Returns `{0}` (no such key),
+/// `{2}` (last owner) or `{1, record}` (revoked; the caller then deletes the lookup key).
+const REVOKE_SCRIPT: &str = r"
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if not rec then return {0} end
+if cjson.decode(rec).role == 'owner' then
+  local owners = 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+    if cjson.decode(v).role == 'owner' then owners = owners + 1 end
+  end
+  if owners <= 1 then return {2} end
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return {1, rec}
+";
+
 /// Redis-backed [`Store`].
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
     claim: redis::Script,
     reschedule: redis::Script,
+    revoke: redis::Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -97,6 +117,7 @@ impl RedisStore {
             conn,
             claim: redis::Script::new(CLAIM_SCRIPT),
             reschedule: redis::Script::new(RESCHEDULE_SCRIPT),
+            revoke: redis::Script::new(REVOKE_SCRIPT),
         })
     }
 
@@ -145,12 +166,18 @@ impl Store for RedisStore {
         // The slug is reserved; the records go in one transaction (one hash slot each
         // would be needed for a cross-key transaction on Cluster, so this is a pipeline
         // that is atomic on a single node and undone below on failure).
+        let key_json = serde_json::to_string(owner_key)?;
         let result: Result<(), _> = redis::pipe()
             .set(keys::practitioner(&p.id), serde_json::to_string(p)?)
             .ignore()
-            .set(
-                keys::api_key(&owner_key.hash),
-                serde_json::to_string(owner_key)?,
+            .hset(keys::api_keys(&p.id), owner_key.id.as_str(), &key_json)
+            .ignore()
+            .set(keys::api_key(&owner_key.hash), &key_json)
+            .ignore()
+            .zadd(
+                keys::PRACTITIONERS,
+                p.id.as_str(),
+                p.created_at.unix_timestamp() * 1000,
             )
             .ignore()
             .query_async(&mut self.conn())
@@ -175,6 +202,271 @@ impl Store for RedisStore {
         let Some(id) = id else { return Ok(None) };
         let id = PractitionerId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.practitioner(&id).await
+    }
+
+    async fn practitioners(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Practitioner>, StoreError> {
+        let start: isize = match cursor {
+            None => 0,
+            Some(c) => {
+                let rank: Option<isize> = self
+                    .conn()
+                    .zrank(keys::PRACTITIONERS, c)
+                    .await
+                    .map_err(unavailable)?;
+                match rank {
+                    Some(r) => r + 1,
+                    None => {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        })
+                    }
+                }
+            }
+        };
+        let limit_i = isize::try_from(limit).unwrap_or(isize::MAX);
+        // One more than asked tells whether there is a next page.
+        let ids: Vec<String> = self
+            .conn()
+            .zrange(keys::PRACTITIONERS, start, start + limit_i)
+            .await
+            .map_err(unavailable)?;
+        let more = ids.len() > limit;
+        let mut pipe = redis::pipe();
+        for id in ids.iter().take(limit) {
+            let id = PractitionerId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            pipe.get(keys::practitioner(&id));
+        }
+        let raw: Vec<Option<String>> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let items = raw
+            .into_iter()
+            .flatten()
+            .map(|s| serde_json::from_str(&s))
+            .collect::<Result<Vec<Practitioner>, _>>()?;
+        let next_cursor = if more {
+            items.last().map(|p| p.id.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn schedule_erasure(
+        &self,
+        p: &Practitioner,
+        at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.set(keys::practitioner(&p.id), serde_json::to_string(p)?)
+            .ignore();
+        match at_ms {
+            Some(at) => pipe.zadd(keys::ERASURES, p.id.as_str(), at).ignore(),
+            None => pipe.zrem(keys::ERASURES, p.id.as_str()).ignore(),
+        };
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError> {
+        let ids: Vec<String> = self
+            .conn()
+            .zrangebyscore(keys::ERASURES, "-inf", now_ms)
+            .await
+            .map_err(unavailable)?;
+        ids.iter()
+            .map(|id| PractitionerId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    async fn erase_practitioner(&self, id: &PractitionerId) -> Result<(), StoreError> {
+        let practitioner = self.practitioner(id).await?;
+        let key_records: Vec<(ApiKeyRecord, Option<i64>)> = self.api_keys(id).await?;
+        // The practitioner's own keys share its slot and go together; the slug, key
+        // look-ups and indexes live elsewhere and follow.
+        redis::pipe()
+            .del(&[
+                keys::practitioner(id),
+                keys::ranges(id),
+                keys::custom_markers(id),
+                keys::endpoints(id),
+                keys::api_keys(id),
+                keys::api_keys_used(id),
+                keys::audit(id),
+            ])
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut pipe = redis::pipe();
+        if let Some(p) = practitioner {
+            pipe.del(keys::slug(p.slug.as_str())).ignore();
+        }
+        for (r, _) in &key_records {
+            pipe.del(keys::api_key(&r.hash)).ignore();
+        }
+        pipe.zrem(keys::PRACTITIONERS, id.as_str()).ignore();
+        pipe.zrem(keys::ERASURES, id.as_str()).ignore();
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(key)?;
+        self.conn()
+            .hset::<_, _, _, ()>(keys::api_keys(&key.practitioner_id), key.id.as_str(), &json)
+            .await
+            .map_err(unavailable)?;
+        self.conn()
+            .set::<_, _, ()>(keys::api_key(&key.hash), &json)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn api_keys(
+        &self,
+        practitioner: &PractitionerId,
+    ) -> Result<Vec<(ApiKeyRecord, Option<i64>)>, StoreError> {
+        let (records, used): (HashMap<String, String>, HashMap<String, i64>) = redis::pipe()
+            .hgetall(keys::api_keys(practitioner))
+            .hgetall(keys::api_keys_used(practitioner))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut list = records
+            .values()
+            .map(|v| serde_json::from_str::<ApiKeyRecord>(v))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|r| {
+                let at = used.get(r.id.as_str()).copied();
+                (r, at)
+            })
+            .collect::<Vec<_>>();
+        list.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+        Ok(list)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        practitioner: &PractitionerId,
+        id: &ApiKeyId,
+    ) -> Result<Revocation, StoreError> {
+        let reply: Vec<redis::Value> = self
+            .revoke
+            .key(keys::api_keys(practitioner))
+            .key(keys::api_keys_used(practitioner))
+            .arg(id.as_str())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let code: i64 = reply
+            .first()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .unwrap_or_default();
+        match code {
+            1 => {
+                let json: String = reply
+                    .get(1)
+                    .and_then(|v| redis::from_redis_value(v).ok())
+                    .ok_or_else(|| StoreError::Corrupt("revoked key record".into()))?;
+                let record: ApiKeyRecord = serde_json::from_str(&json)?;
+                self.conn()
+                    .del::<_, ()>(keys::api_key(&record.hash))
+                    .await
+                    .map_err(unavailable)?;
+                Ok(Revocation::Revoked(record))
+            }
+            2 => Ok(Revocation::LastOwner),
+            _ => Ok(Revocation::NotFound),
+        }
+    }
+
+    async fn touch_api_key(&self, key: &ApiKeyRecord, at_ms: i64) -> Result<(), StoreError> {
+        self.conn()
+            .hset::<_, _, _, ()>(
+                keys::api_keys_used(&key.practitioner_id),
+                key.id.as_str(),
+                at_ms,
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn append_audit(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        entry: &AuditEntry,
+        _now_ms: i64,
+        retain_after_ms: i64,
+    ) -> Result<(), StoreError> {
+        let key = practitioner
+            .map(keys::audit)
+            .unwrap_or_else(|| keys::OPERATOR_AUDIT.to_owned());
+        redis::cmd("XADD")
+            .arg(&key)
+            .arg("MINID")
+            .arg("~")
+            .arg(retain_after_ms.max(0))
+            .arg("*")
+            .arg("entry")
+            .arg(serde_json::to_string(entry)?)
+            .query_async::<String>(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn audit_log(
+        &self,
+        practitioner: Option<&PractitionerId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let key = practitioner
+            .map(keys::audit)
+            .unwrap_or_else(|| keys::OPERATOR_AUDIT.to_owned());
+        let end = match cursor {
+            Some(c) if c.bytes().all(|b| b.is_ascii_digit() || b == b'-') => format!("({c}"),
+            Some(_) => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                })
+            }
+            None => "+".to_owned(),
+        };
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&key)
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit + 1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let more = reply.ids.len() > limit;
+        let mut items = Vec::new();
+        let mut last_id = None;
+        for sid in reply.ids.into_iter().take(limit) {
+            let json: String = sid
+                .get("entry")
+                .ok_or_else(|| StoreError::Corrupt("audit entry".into()))?;
+            items.push(serde_json::from_str(&json)?);
+            last_id = Some(sid.id);
+        }
+        Ok(Page {
+            items,
+            next_cursor: if more { last_id } else { None },
+        })
     }
 
     async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {

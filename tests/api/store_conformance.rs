@@ -11,7 +11,9 @@ use gaprelay::domain::practitioner::{NewPractitionerRequest, Practitioner};
 use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
-use gaprelay::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
+use gaprelay::store::{
+    ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Revocation, Store, StoreError,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -43,6 +45,7 @@ fn key_for(p: &Practitioner) -> (ApiKey, ApiKeyRecord) {
         hash: key.hash().to_hex(),
         label: None,
         created_at: OffsetDateTime::UNIX_EPOCH,
+        prefix: key.prefix(),
     };
     (key, record)
 }
@@ -144,6 +147,8 @@ async fn endpoints_are_scoped_to_their_practitioner(store: Arc<dyn Store>) {
         created_at: OffsetDateTime::from_unix_timestamp(secs).expect("t"),
         sealed_secret: vec![1, 2, 3],
         sealed_key: vec![4, 5, 6],
+        previous_sealed_secret: Some(vec![7, 8]),
+        previous_secret_until: Some(OffsetDateTime::UNIX_EPOCH),
     };
     let (a, b) = (rec(2), rec(1));
     store.put_endpoint(&a).await.expect("put");
@@ -264,7 +269,191 @@ async fn claims_respect_the_limit(store: Arc<dyn Store>) {
     );
 }
 
+async fn keys_are_listed_revoked_at_once_and_the_last_owner_stays(store: Arc<dyn Store>) {
+    let p = practitioner("conf-keys");
+    let (owner, owner_rec) = key_for(&p);
+    store
+        .create_practitioner(&p, &owner_rec)
+        .await
+        .expect("create");
+    let (viewer, mut viewer_rec) = key_for(&p);
+    viewer_rec.role = Role::Viewer;
+    viewer_rec.created_at = OffsetDateTime::from_unix_timestamp(10).expect("t");
+    store.create_api_key(&viewer_rec).await.expect("key");
+    store.touch_api_key(&viewer_rec, 1234).await.expect("touch");
+    let list = store.api_keys(&p.id).await.expect("list");
+    assert_eq!(
+        list,
+        vec![(owner_rec.clone(), None), (viewer_rec.clone(), Some(1234))]
+    );
+    assert_eq!(
+        store
+            .revoke_api_key(&p.id, &owner_rec.id)
+            .await
+            .expect("revoke"),
+        Revocation::LastOwner
+    );
+    assert!(store
+        .api_key_by_hash(&owner.hash())
+        .await
+        .expect("get")
+        .is_some());
+    assert_eq!(
+        store
+            .revoke_api_key(&p.id, &viewer_rec.id)
+            .await
+            .expect("revoke"),
+        Revocation::Revoked(viewer_rec.clone())
+    );
+    assert!(
+        store
+            .api_key_by_hash(&viewer.hash())
+            .await
+            .expect("get")
+            .is_none(),
+        "revoked at once"
+    );
+    assert_eq!(
+        store
+            .revoke_api_key(&p.id, &viewer_rec.id)
+            .await
+            .expect("revoke"),
+        Revocation::NotFound
+    );
+    let other = PractitionerId::generate(&mut rand::rngs::OsRng);
+    assert_eq!(
+        store
+            .revoke_api_key(&other, &owner_rec.id)
+            .await
+            .expect("revoke"),
+        Revocation::NotFound
+    );
+}
+
+fn entry(n: usize) -> AuditEntry {
+    AuditEntry {
+        at: format!("2026-01-01T00:00:{n:02}Z"),
+        actor: "key_x".into(),
+        action: format!("thing.{n}"),
+        target: "t".into(),
+        outcome: "success".into(),
+        details: vec![],
+    }
+}
+
+async fn audit_logs_page_newest_first_and_stay_apart(store: Arc<dyn Store>) {
+    let p = PractitionerId::generate(&mut rand::rngs::OsRng);
+    for n in 0..5 {
+        store
+            .append_audit(Some(&p), &entry(n), NOW, 0)
+            .await
+            .expect("append");
+    }
+    store
+        .append_audit(None, &entry(9), NOW, 0)
+        .await
+        .expect("operator");
+    let first = store.audit_log(Some(&p), None, 2).await.expect("page");
+    assert_eq!(first.items, vec![entry(4), entry(3)]);
+    let second = store
+        .audit_log(Some(&p), first.next_cursor.as_deref(), 2)
+        .await
+        .expect("page");
+    assert_eq!(second.items, vec![entry(2), entry(1)]);
+    let third = store
+        .audit_log(Some(&p), second.next_cursor.as_deref(), 2)
+        .await
+        .expect("page");
+    assert_eq!((third.items, third.next_cursor), (vec![entry(0)], None));
+    assert_eq!(
+        store
+            .audit_log(None, None, 10)
+            .await
+            .expect("operator")
+            .items,
+        vec![entry(9)]
+    );
+}
+
+async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
+    let mut made = Vec::new();
+    for (i, slug) in ["conf-p1", "conf-p2", "conf-p3"].iter().enumerate() {
+        let mut p = practitioner(slug);
+        p.created_at = OffsetDateTime::from_unix_timestamp(i as i64 + 1).expect("t");
+        let (_, k) = key_for(&p);
+        store.create_practitioner(&p, &k).await.expect("create");
+        made.push((p, k));
+    }
+    let page = store.practitioners(None, 2).await.expect("page");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|p| p.slug.as_str())
+            .collect::<Vec<_>>(),
+        ["conf-p1", "conf-p2"]
+    );
+    let page = store
+        .practitioners(page.next_cursor.as_deref(), 2)
+        .await
+        .expect("page");
+    assert_eq!((page.items.len(), page.next_cursor), (1, None));
+
+    let (p, k) = &made[0];
+    store
+        .schedule_erasure(p, Some(NOW + 1000))
+        .await
+        .expect("schedule");
+    assert!(store.erasures_due(NOW).await.expect("due").is_empty());
+    assert_eq!(
+        store.erasures_due(NOW + 1000).await.expect("due"),
+        vec![p.id.clone()]
+    );
+    store
+        .append_audit(Some(&p.id), &entry(1), NOW, 0)
+        .await
+        .expect("audit");
+    store.erase_practitioner(&p.id).await.expect("erase");
+    assert!(store.practitioner(&p.id).await.expect("get").is_none());
+    assert!(store
+        .practitioner_by_slug("conf-p1")
+        .await
+        .expect("get")
+        .is_none());
+    let hash = gaprelay::crypto::api_key::ApiKeyHash::from_hex(&k.hash).expect("hash");
+    assert!(store.api_key_by_hash(&hash).await.expect("get").is_none());
+    assert!(store
+        .audit_log(Some(&p.id), None, 10)
+        .await
+        .expect("audit")
+        .items
+        .is_empty());
+    assert!(store
+        .erasures_due(NOW + 1000)
+        .await
+        .expect("due")
+        .is_empty());
+    assert_eq!(
+        store
+            .practitioners(None, 10)
+            .await
+            .expect("page")
+            .items
+            .len(),
+        2
+    );
+    // The slug is free again.
+    let again = practitioner("conf-p1");
+    let (_, k2) = key_for(&again);
+    store
+        .create_practitioner(&again, &k2)
+        .await
+        .expect("slug reusable");
+}
+
 async fn run_suite(make: impl Fn() -> Arc<dyn Store>) {
+    keys_are_listed_revoked_at_once_and_the_last_owner_stays(make()).await;
+    audit_logs_page_newest_first_and_stay_apart(make()).await;
+    practitioners_page_and_erasure_leaves_nothing(make()).await;
     practitioners_keys_and_slugs(make()).await;
     ranges_are_kept_per_marker_and_sex(make()).await;
     endpoints_are_scoped_to_their_practitioner(make()).await;
@@ -282,7 +471,7 @@ async fn the_redis_store_conforms() {
     // A fresh Redis per scenario keeps them independent.
     let mut redises = Vec::new();
     let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..8 {
         let redis = TestRedis::start();
         stores.push(Arc::new(
             RedisStore::connect(&redis.url()).await.expect("connect"),
