@@ -40,6 +40,9 @@ pub struct Settings {
     /// (`GAPRELAY_FORM_CACHE_TTL`, default 2s; `0s` disables). Configuration changed
     /// through another instance reaches this one within this time.
     pub form_cache_ttl: Duration,
+    /// How long audit-log entries are kept (`GAPRELAY_AUDIT_RETENTION`, default 730
+    /// days, i.e. two years).
+    pub audit_retention: Duration,
     /// Log output format (`GAPRELAY_LOG_FORMAT`: `pretty` or `json`, default `pretty`).
     pub log_format: LogFormat,
 }
@@ -110,6 +113,7 @@ struct FileSettings {
     lease: Option<String>,
     log_format: Option<String>,
     form_cache_ttl: Option<String>,
+    audit_retention: Option<String>,
 }
 
 /// Environment variables this service reads (besides `RUST_LOG`).
@@ -128,6 +132,7 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_LEASE",
     "GAPRELAY_LOG_FORMAT",
     "GAPRELAY_FORM_CACHE_TTL",
+    "GAPRELAY_AUDIT_RETENTION",
 ];
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -313,6 +318,16 @@ impl Settings {
                 "must be at most 5m, or configuration changes take too long to apply",
             ));
         }
+        let audit_retention = match pick("GAPRELAY_AUDIT_RETENTION", from_file.audit_retention) {
+            None => Duration::from_secs(730 * 24 * 60 * 60),
+            Some(s) => duration("GAPRELAY_AUDIT_RETENTION", &s)?,
+        };
+        if audit_retention < Duration::from_secs(24 * 60 * 60) {
+            return Err(invalid(
+                "GAPRELAY_AUDIT_RETENTION",
+                "must be at least 1d (e.g. 730d for two years)",
+            ));
+        }
         let log_format = match pick("GAPRELAY_LOG_FORMAT", from_file.log_format).as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -335,6 +350,7 @@ impl Settings {
                     lease,
                 },
                 form_cache_ttl,
+                audit_retention,
                 log_format,
             },
             warnings,

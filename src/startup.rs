@@ -84,6 +84,8 @@ impl Application {
             allow_private_targets: settings.allow_private_targets,
             message_ttl: settings.delivery.message_ttl,
             forms: forms.clone(),
+            audit_retention: settings.audit_retention,
+            key_touches: Arc::default(),
         };
         if settings.allow_private_targets {
             tracing::warn!("GAPRELAY_ALLOW_PRIVATE_TARGETS is on: webhooks may target loopback and private addresses (development only)");
@@ -137,7 +139,8 @@ impl Application {
 
         let worker_task = options.run_workers.then(|| {
             let (tx, rx) = watch::channel(false);
-            let handle = tokio::spawn(worker.clone().run(rx));
+            let handle = tokio::spawn(worker.clone().run(rx.clone()));
+            tokio::spawn(housekeeping(services.clone(), rx));
             (tx, handle)
         });
         Ok(Application {
@@ -175,6 +178,22 @@ impl Application {
             }
         }
         result.context("HTTP server failed")
+    }
+}
+
+/// How often scheduled erasures are looked for.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// Periodic chores of `serve` instances: erasing practitioners whose 30 days are up.
+async fn housekeeping(services: Services, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(e) = services.run_due_erasures().await {
+            tracing::warn!(error = %e, "scheduled erasures failed; retrying later");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }
 

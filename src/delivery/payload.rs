@@ -71,7 +71,11 @@ pub fn intake_event(
             "sex": submission.sex,
             "age": submission.age,
         },
-        "consent": {"given": submission.consent, "at": submission.consent.then(|| at.clone())},
+        "consent": {
+            "given": submission.consent,
+            "at": submission.consent.then(|| at.clone()),
+            "version": submission.consent.then_some(practitioner.settings.consent_version),
+        },
         "report": report,
         "engagement": submission.engagement,
     });

@@ -55,6 +55,7 @@ pub struct Worker {
 struct OpenedEndpoint {
     record: EndpointRecord,
     secret: WebhookSecret,
+    previous: Option<WebhookSecret>,
     key: ContentKey,
 }
 
@@ -208,9 +209,24 @@ impl Worker {
             return Ok(None);
         }
         let (secret, key) = open_endpoint_secrets(&self.inner.master_key, &record)?;
+        // During the 24 h after a rotation the previous secret signs alongside.
+        let previous = match (&record.previous_sealed_secret, record.previous_secret_until) {
+            (Some(sealed), Some(until)) if self.inner.clock.now() < until => {
+                let raw = seal::open(
+                    &self.inner.master_key,
+                    &payload::endpoint_secret_aad(&record.id, "secret"),
+                    sealed,
+                )
+                .context("cannot open the endpoint's previous secret")?;
+                let text = String::from_utf8(raw).context("previous secret is not text")?;
+                Some(WebhookSecret::from_whsec(&text).context("previous secret is malformed")?)
+            }
+            _ => None,
+        };
         Ok(Some(OpenedEndpoint {
             record,
             secret,
+            previous,
             key,
         }))
     }
@@ -277,7 +293,9 @@ impl Worker {
             &msg.id,
             endpoint.record.encryption,
             &endpoint.key,
-            &[&endpoint.secret],
+            &std::iter::once(&endpoint.secret)
+                .chain(endpoint.previous.as_ref())
+                .collect::<Vec<_>>(),
             now,
             &mut rand::rngs::OsRng,
         )?;

@@ -156,6 +156,21 @@ impl From<ServiceError> for ApiError {
                     "the service cannot store this right now; nothing was accepted, please retry",
                 )
             }
+            ServiceError::PreconditionFailed => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "the settings changed since you read them: GET them again and retry with the new ETag",
+            ),
+            ServiceError::AccountSuspended => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "account_suspended",
+                "this account is suspended; contact the operator",
+            ),
+            ServiceError::NotAccepting => ApiError::new(
+                StatusCode::CONFLICT,
+                "not_accepting_submissions",
+                "this practice is not accepting submissions right now",
+            ),
             ServiceError::Internal(cause) => ApiError::internal(&cause),
         }
     }

@@ -22,18 +22,53 @@ pub struct AppState {
 /// Registers every route. Each path is one resource, so a method it does not take is a
 /// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{config, endpoints, health, operator, public};
+    use routes::{account, config, endpoints, health, operator, public};
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(
             web::scope("/v1")
                 .service(
                     web::resource("/practitioners")
-                        .route(web::post().to(operator::create_practitioner)),
+                        .route(web::post().to(operator::create_practitioner))
+                        .route(web::get().to(operator::list_practitioners)),
                 )
                 .service(
-                    web::resource("/practitioner").route(web::get().to(config::get_practitioner)),
+                    web::resource("/practitioners/{id}/suspend")
+                        .route(web::post().to(operator::suspend)),
                 )
+                .service(
+                    web::resource("/practitioners/{id}/reinstate")
+                        .route(web::post().to(operator::reinstate)),
+                )
+                .service(
+                    web::resource("/operator/audit-log").route(web::get().to(operator::audit_log)),
+                )
+                .service(
+                    web::resource("/practitioner")
+                        .route(web::get().to(account::get_practitioner))
+                        .route(web::patch().to(account::patch_practitioner))
+                        .route(web::delete().to(account::delete_practitioner)),
+                )
+                .service(
+                    web::resource("/practitioner/restore")
+                        .route(web::post().to(account::restore_practitioner)),
+                )
+                .service(
+                    web::resource("/practitioner/export").route(web::get().to(account::export)),
+                )
+                .service(
+                    web::resource("/practitioner/import").route(web::post().to(account::import)),
+                )
+                .service(
+                    web::resource("/api-keys")
+                        .route(web::post().to(account::create_api_key))
+                        .route(web::get().to(account::list_api_keys)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}")
+                        .route(web::delete().to(account::revoke_api_key)),
+                )
+                .service(web::resource("/audit-log").route(web::get().to(account::audit_log)))
                 .service(web::resource("/markers").route(web::get().to(config::markers)))
                 .service(
                     web::resource("/markers/{id}")
@@ -56,7 +91,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(endpoints::list)),
                 )
                 .service(
-                    web::resource("/endpoints/{id}").route(web::delete().to(endpoints::delete)),
+                    web::resource("/endpoints/{id}")
+                        .route(web::patch().to(endpoints::update))
+                        .route(web::delete().to(endpoints::delete)),
+                )
+                .service(
+                    web::resource("/endpoints/{id}/rotate")
+                        .route(web::post().to(endpoints::rotate)),
+                )
+                .service(
+                    web::resource("/endpoints/{id}/test").route(web::post().to(endpoints::test)),
                 )
                 .service(web::resource("/forms/{slug}").route(web::get().to(public::form)))
                 .service(web::resource("/intake/{slug}").route(web::post().to(public::intake))),

@@ -15,7 +15,7 @@ use crate::domain::custom::{
 };
 use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::{NewPractitionerRequest, Practitioner};
+use crate::domain::practitioner::{AccountStatus, NewPractitionerRequest, Practitioner};
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{RangeOverride, RangeRequest};
 use crate::domain::report::{self, Report};
@@ -24,6 +24,7 @@ use crate::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod account;
 pub mod form_cache;
 
 use crate::store::FormContext;
@@ -50,6 +51,15 @@ pub enum ServiceError {
     /// Storage (the queue) is unreachable; nothing was changed or accepted.
     #[error("storage is unavailable")]
     Unavailable(#[source] StoreError),
+    /// `If-Match` named a version that is no longer current.
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
+    /// The operator suspended the account.
+    #[error("the account is suspended")]
+    AccountSuspended,
+    /// The practice's form is not taking submissions (paused, suspended or being deleted).
+    #[error("not accepting submissions")]
+    NotAccepting,
     /// Anything else: an internal failure, reported opaquely.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -112,7 +122,14 @@ pub struct Services {
     pub message_ttl: Duration,
     /// Public forms' configuration, briefly cached.
     pub forms: Arc<FormCache>,
+    /// How long audit-log entries are kept.
+    pub audit_retention: Duration,
+    /// When each key's last use was last recorded (recorded at most once a minute).
+    pub key_touches: Arc<std::sync::Mutex<std::collections::HashMap<ApiKeyId, std::time::Instant>>>,
 }
+
+/// How often a key's "last used" time is written.
+const KEY_TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 impl Services {
     /// Creates a practitioner and its first owner key (returned once, never stored).
@@ -134,10 +151,28 @@ impl Services {
             prefix: key.prefix(),
         };
         self.store.create_practitioner(&p, &record).await?;
+        self.audit(
+            account::Actor::Operator,
+            Some(&p.id),
+            "practitioner.created",
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
+        self.audit(
+            account::Actor::Operator,
+            None,
+            "practitioner.created",
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
         Ok((p, key, record))
     }
 
-    /// Authenticates a practitioner's bearer token.
+    /// Authenticates a practitioner's bearer token; a suspended account's keys are refused.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, ServiceError> {
         let key = ApiKey::parse(bearer).map_err(|_| ServiceError::Unauthorized)?;
         let record = self
@@ -145,6 +180,29 @@ impl Services {
             .api_key_by_hash(&key.hash())
             .await?
             .ok_or(ServiceError::Unauthorized)?;
+        let practitioner = self
+            .store
+            .practitioner(&record.practitioner_id)
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
+        if practitioner.status == AccountStatus::Suspended {
+            return Err(ServiceError::AccountSuspended);
+        }
+        let touch = {
+            let mut touches = self.key_touches.lock().unwrap_or_else(|p| p.into_inner());
+            let due = touches
+                .get(&record.id)
+                .is_none_or(|t| t.elapsed() >= KEY_TOUCH_EVERY);
+            if due {
+                touches.insert(record.id.clone(), std::time::Instant::now());
+            }
+            due
+        };
+        if touch {
+            self.store
+                .touch_api_key(&record, self.clock.now_ms())
+                .await?;
+        }
         Ok(Principal {
             practitioner_id: record.practitioner_id,
             key_id: record.id,
@@ -167,11 +225,19 @@ impl Services {
         marker: &str,
         req: RangeRequest,
     ) -> Result<RangeOverride, ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "range.set", marker)
+            .await?;
         let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
         let range = RangeOverride::parse(marker, req).map_err(ServiceError::Validation)?;
         self.store.put_range(&who.practitioner_id, &range).await?;
         self.forms.invalidate(&who.practitioner_id);
+        let detail = range
+            .sex
+            .map(|s| format!("sex={}", s.as_str()))
+            .into_iter()
+            .collect();
+        self.audit_ok(who, "range.set", &range.marker, detail)
+            .await?;
         Ok(range)
     }
 
@@ -182,13 +248,15 @@ impl Services {
         marker: &str,
         sex: Option<Sex>,
     ) -> Result<(), ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "range.reset", marker)
+            .await?;
         let marker = catalog::find(marker).ok_or(ServiceError::NotFound("marker"))?;
         if self
             .store
             .delete_range(&who.practitioner_id, marker.id, sex)
             .await?
         {
+            self.audit_ok(who, "range.reset", marker.id, vec![]).await?;
             Ok(())
         } else {
             Err(ServiceError::NotFound("range override"))
@@ -208,7 +276,7 @@ impl Services {
         id: &str,
         req: CustomMarkerRequest,
     ) -> Result<CustomMarker, ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "marker.set", id).await?;
         let marker = CustomMarker::parse(id, req).map_err(ServiceError::Validation)?;
         let existing = self.store.custom_markers(&who.practitioner_id).await?;
         let replaces = existing.iter().any(|m| m.id == marker.id);
@@ -233,6 +301,7 @@ impl Services {
             .put_custom_marker(&who.practitioner_id, &marker)
             .await?;
         self.forms.invalidate(&who.practitioner_id);
+        self.audit_ok(who, "marker.set", &marker.id, vec![]).await?;
         Ok(marker)
     }
 
@@ -242,13 +311,15 @@ impl Services {
         who: &Principal,
         id: &str,
     ) -> Result<(), ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "marker.deleted", id)
+            .await?;
         let deleted = self
             .store
             .delete_custom_marker(&who.practitioner_id, id)
             .await?;
         self.forms.invalidate(&who.practitioner_id);
         if deleted {
+            self.audit_ok(who, "marker.deleted", id, vec![]).await?;
             Ok(())
         } else {
             Err(ServiceError::NotFound("custom marker"))
@@ -267,12 +338,15 @@ impl Services {
         who: &Principal,
         req: SymptomSettingsRequest,
     ) -> Result<Practitioner, ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "symptoms.set", "")
+            .await?;
         let settings = SymptomSettings::parse(req).map_err(ServiceError::Validation)?;
         let mut p = self.practitioner(who).await?;
         p.settings.symptoms = Some(settings);
         self.store.put_practitioner(&p).await?;
         self.forms.invalidate(&who.practitioner_id);
+        self.audit_ok(who, "symptoms.set", who.practitioner_id.as_str(), vec![])
+            .await?;
         Ok(p)
     }
 
@@ -282,27 +356,18 @@ impl Services {
         who: &Principal,
         req: NewEndpointRequest,
     ) -> Result<CreatedEndpoint, ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "endpoint.created", "")
+            .await?;
         let spec = EndpointSpec::parse(req, self.allow_private_targets)
             .map_err(ServiceError::Validation)?;
         let mut rng = rand::rngs::OsRng;
         let id = EndpointId::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
         let key = ContentKey::generate(&mut rng);
-        let jwk = serde_json::to_vec(&key.to_jwk()).map_err(anyhow::Error::new)?;
+        let (sealed_secret, sealed_key) = self.seal_endpoint_secrets(&id, &secret, &key)?;
         let record = EndpointRecord {
-            sealed_secret: seal::seal(
-                &self.master_key,
-                &payload::endpoint_secret_aad(&id, "secret"),
-                secret.to_whsec().as_bytes(),
-                &mut rng,
-            ),
-            sealed_key: seal::seal(
-                &self.master_key,
-                &payload::endpoint_secret_aad(&id, "key"),
-                &jwk,
-                &mut rng,
-            ),
+            sealed_secret,
+            sealed_key,
             id,
             practitioner_id: who.practitioner_id.clone(),
             url: spec.url.to_string(),
@@ -316,6 +381,8 @@ impl Services {
         };
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);
+        self.audit_ok(who, "endpoint.created", record.id.as_str(), vec![])
+            .await?;
         Ok(CreatedEndpoint {
             record,
             secret,
@@ -332,7 +399,8 @@ impl Services {
     /// Deletes one of the caller's endpoints (queued messages for it are dropped when
     /// they come due).
     pub async fn delete_endpoint(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
-        who.require(Access::Configure)?;
+        self.allow(who, Access::Configure, "endpoint.deleted", id)
+            .await?;
         let id = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
         if self
             .store
@@ -370,6 +438,9 @@ impl Services {
     ) -> Result<(SubmissionId, Report), ServiceError> {
         let ctx = self.form(slug).await?;
         let practitioner = &ctx.practitioner;
+        if !practitioner.accepts_submissions() {
+            return Err(ServiceError::NotAccepting);
+        }
         let submission = Submission::parse(req, &practitioner.settings, &ctx.custom_markers)
             .map_err(ServiceError::Validation)?;
         let report = report::build(&submission, &ctx.ranges);

@@ -151,7 +151,7 @@ async fn an_unknown_form_is_a_404_in_the_error_shape() {
     assert_eq!(status, 404);
     let (status, _) = error_code(app.get("/v2/whatever", None).await).await;
     assert_eq!(status, 404);
-    let (status, body) = error_code(app.get("/v1/practitioners", None).await).await;
+    let (status, body) = error_code(app.get("/v1/intake/some-form", None).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (405, Some("method_not_allowed"))

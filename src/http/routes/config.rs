@@ -29,6 +29,13 @@ pub fn practitioner_view(p: &Practitioner) -> Value {
         "consent_text": p.settings.consent_text,
         "branding": p.settings.branding,
         "allowed_origins": p.settings.allowed_origins,
+        "consent_version": p.settings.consent_version,
+        "call_to_action": p.settings.call_to_action,
+        "phone_region": p.settings.phone_region,
+        "accepting_submissions": p.settings.accepting_submissions,
+        "status": p.status,
+        "erase_at": p.erase_at.map(crate::delivery::payload::rfc3339),
+        "version": p.version,
         "created_at": crate::delivery::payload::rfc3339(p.created_at),
     })
 }
@@ -44,16 +51,6 @@ fn range_view(marker: &catalog::Marker, r: &EffectiveRange) -> Value {
         "messages": r.messages,
         "source": r.source,
     })
-}
-
-/// `GET /v1/practitioner`.
-pub async fn get_practitioner(
-    auth: PractitionerAuth,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    auth.0.require(Access::Read)?;
-    let p = state.services.practitioner(&auth.0).await?;
-    Ok(HttpResponse::Ok().json(practitioner_view(&p)))
 }
 
 /// A custom marker as listed to its practitioner.

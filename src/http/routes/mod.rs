@@ -1,5 +1,6 @@
 //! Route handlers, grouped by who calls them.
 
+pub mod account;
 pub mod config;
 pub mod endpoints;
 pub mod health;

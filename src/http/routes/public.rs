@@ -43,8 +43,10 @@ pub async fn form(
         "markers": markers,
         "symptoms": offered,
         "contact_fields": s.contact_fields,
-        "consent": {"required": s.consent_required, "text": s.consent_text},
+        "consent": {"required": s.consent_required, "text": s.consent_text, "version": s.consent_version},
         "branding": s.branding,
+        "call_to_action": s.call_to_action,
+        "accepting_submissions": p.accepts_submissions(),
     })))
 }
 

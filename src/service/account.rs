@@ -1,0 +1,796 @@
+//! Account use cases: profile and settings, API keys, endpoint maintenance (update,
+//! rotate, test), the audit log, the practice's data rights (export, import,
+//! restriction, erasure) and the operator's view of practitioners.
+
+use super::{CreatedEndpoint, Principal, ServiceError, Services};
+use crate::crypto::api_key::ApiKey;
+use crate::crypto::jwe::ContentKey;
+use crate::crypto::seal;
+use crate::crypto::webhook::WebhookSecret;
+use crate::delivery::payload;
+use crate::domain::access::{Access, Role};
+use crate::domain::custom::CustomMarker;
+use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
+use crate::domain::practitioner::{AccountStatus, Practitioner};
+use crate::domain::problems::FieldProblem;
+use crate::domain::ranges::RangeOverride;
+use crate::domain::settings::PractitionerPatch;
+use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Page, Revocation};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How long a rotated-out webhook secret keeps signing alongside the new one.
+pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long after a deletion request the account is erased (cancellable until then).
+pub const ERASURE_DELAY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Largest page of any list.
+pub const MAX_PAGE: usize = 100;
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone)]
+pub enum Actor<'a> {
+    /// A practitioner's key.
+    Key(&'a Principal),
+    /// The operator.
+    Operator,
+}
+
+/// Body of `POST /v1/api-keys`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKeyRequest {
+    /// Role.
+    pub role: Role,
+    /// Label.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// Body of `PATCH /v1/endpoints/{id}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    /// Enable or disable deliveries.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Target URL.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// An endpoint in an export: no secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedEndpoint {
+    /// Id.
+    pub id: EndpointId,
+    /// URL.
+    pub url: String,
+    /// Format.
+    pub format: crate::domain::endpoint::Format,
+    /// Encryption.
+    pub encryption: crate::domain::endpoint::Encryption,
+    /// Description.
+    pub description: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+}
+
+/// A key in an export: metadata only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedKey {
+    /// Id.
+    pub id: ApiKeyId,
+    /// Role.
+    pub role: Role,
+    /// Label.
+    pub label: Option<String>,
+    /// First characters.
+    pub prefix: String,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything held about a practice, without secrets: `GET /v1/practitioner/export`,
+/// accepted by `POST /v1/practitioner/import` on another instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportDocument {
+    /// Always `gaprelay.export.v1`.
+    pub format: String,
+    /// When it was made.
+    pub exported_at: String,
+    /// The account and its settings.
+    pub practitioner: Practitioner,
+    /// Range overrides.
+    pub ranges: Vec<RangeOverride>,
+    /// Custom markers.
+    pub custom_markers: Vec<CustomMarker>,
+    /// Endpoints, without secrets.
+    pub endpoints: Vec<ExportedEndpoint>,
+    /// API keys, metadata only.
+    pub api_keys: Vec<ExportedKey>,
+    /// The audit log, newest first.
+    pub audit_log: Vec<AuditEntry>,
+}
+
+/// The format tag of export documents.
+pub const EXPORT_FORMAT: &str = "gaprelay.export.v1";
+
+impl Services {
+    fn ms(d: Duration) -> i64 {
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Appends to the audit log. An action that cannot be audited fails.
+    pub async fn audit(
+        &self,
+        actor: Actor<'_>,
+        practitioner: Option<&PractitionerId>,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        details: Vec<String>,
+    ) -> Result<(), ServiceError> {
+        let now_ms = self.clock.now_ms();
+        let entry = AuditEntry {
+            at: payload::rfc3339(self.clock.now()),
+            actor: match actor {
+                Actor::Key(p) => p.key_id.to_string(),
+                Actor::Operator => "operator".to_owned(),
+            },
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome: outcome.to_owned(),
+            details,
+        };
+        let retain_after = now_ms.saturating_sub(Self::ms(self.audit_retention));
+        self.store
+            .append_audit(practitioner, &entry, now_ms, retain_after)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a successful change by a key.
+    pub async fn audit_ok(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: &str,
+        details: Vec<String>,
+    ) -> Result<(), ServiceError> {
+        self.audit(
+            Actor::Key(who),
+            Some(&who.practitioner_id),
+            action,
+            target,
+            "success",
+            details,
+        )
+        .await
+    }
+
+    /// Checks the role; a denied attempt to change something is audited.
+    pub async fn allow(
+        &self,
+        who: &Principal,
+        access: Access,
+        action: &str,
+        target: &str,
+    ) -> Result<(), ServiceError> {
+        if who.role.allows(access) {
+            return Ok(());
+        }
+        if access != Access::Read {
+            self.audit(
+                Actor::Key(who),
+                Some(&who.practitioner_id),
+                action,
+                target,
+                "denied",
+                vec![],
+            )
+            .await?;
+        }
+        Err(ServiceError::Forbidden)
+    }
+
+    /// Seals an endpoint's secret and content key for storage.
+    pub(super) fn seal_endpoint_secrets(
+        &self,
+        id: &EndpointId,
+        secret: &WebhookSecret,
+        key: &ContentKey,
+    ) -> Result<(Vec<u8>, Vec<u8>), ServiceError> {
+        let mut rng = rand::rngs::OsRng;
+        let jwk = serde_json::to_vec(&key.to_jwk()).map_err(anyhow::Error::new)?;
+        Ok((
+            seal::seal(
+                &self.master_key,
+                &payload::endpoint_secret_aad(id, "secret"),
+                secret.to_whsec().as_bytes(),
+                &mut rng,
+            ),
+            seal::seal(
+                &self.master_key,
+                &payload::endpoint_secret_aad(id, "key"),
+                &jwk,
+                &mut rng,
+            ),
+        ))
+    }
+
+    /// Changes profile and settings. With `if_match`, refuses (412) unless it is the
+    /// current `ETag`, so two editors cannot overwrite each other.
+    pub async fn patch_practitioner(
+        &self,
+        who: &Principal,
+        if_match: Option<&str>,
+        patch: PractitionerPatch,
+    ) -> Result<Practitioner, ServiceError> {
+        self.allow(
+            who,
+            Access::Configure,
+            "practitioner.updated",
+            who.practitioner_id.as_str(),
+        )
+        .await?;
+        let mut p = self.practitioner(who).await?;
+        if if_match.is_some_and(|tag| tag.trim() != "*" && tag.trim() != p.etag()) {
+            return Err(ServiceError::PreconditionFailed);
+        }
+        let changed = p.apply(patch).map_err(ServiceError::Validation)?;
+        self.store.put_practitioner(&p).await?;
+        self.forms.invalidate(&who.practitioner_id);
+        let action = match changed.as_slice() {
+            ["accepting_submissions"] if p.settings.accepting_submissions => "practitioner.resumed",
+            ["accepting_submissions"] => "practitioner.paused",
+            _ => "practitioner.updated",
+        };
+        self.audit_ok(
+            who,
+            action,
+            who.practitioner_id.as_str(),
+            changed.iter().map(|c| (*c).to_owned()).collect(),
+        )
+        .await?;
+        Ok(p)
+    }
+
+    /// Creates an API key (shown once).
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        req: NewApiKeyRequest,
+    ) -> Result<(ApiKeyRecord, ApiKey), ServiceError> {
+        self.allow(who, Access::Administer, "api_key.created", "")
+            .await?;
+        let label = req
+            .label
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty());
+        if label
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > 100 || l.chars().any(char::is_control))
+        {
+            return Err(ServiceError::Validation(vec![FieldProblem::new(
+                "label",
+                "must be at most 100 printable characters",
+            )]));
+        }
+        let mut rng = rand::rngs::OsRng;
+        let key = ApiKey::generate(&mut rng);
+        let record = ApiKeyRecord {
+            id: ApiKeyId::generate(&mut rng),
+            practitioner_id: who.practitioner_id.clone(),
+            role: req.role,
+            hash: key.hash().to_hex(),
+            label,
+            created_at: self.clock.now(),
+            prefix: key.prefix(),
+        };
+        self.store.create_api_key(&record).await?;
+        self.audit_ok(
+            who,
+            "api_key.created",
+            record.id.as_str(),
+            vec![format!("role={}", role_name(record.role))],
+        )
+        .await?;
+        Ok((record, key))
+    }
+
+    /// The caller's keys with when each was last used.
+    pub async fn api_keys(
+        &self,
+        who: &Principal,
+    ) -> Result<Vec<(ApiKeyRecord, Option<i64>)>, ServiceError> {
+        self.allow(who, Access::Administer, "api_key.listed", "")
+            .await?;
+        Ok(self.store.api_keys(&who.practitioner_id).await?)
+    }
+
+    /// Revokes a key at once; never the last owner key.
+    pub async fn revoke_api_key(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
+        self.allow(who, Access::Administer, "api_key.revoked", id)
+            .await?;
+        let key_id = ApiKeyId::parse(id).map_err(|_| ServiceError::NotFound("API key"))?;
+        match self
+            .store
+            .revoke_api_key(&who.practitioner_id, &key_id)
+            .await?
+        {
+            Revocation::Revoked(_) => {
+                self.audit_ok(who, "api_key.revoked", id, vec![]).await?;
+                Ok(())
+            }
+            Revocation::NotFound => Err(ServiceError::NotFound("API key")),
+            Revocation::LastOwner => Err(ServiceError::Conflict(
+                "the last owner key cannot be revoked; create another owner key first",
+            )),
+        }
+    }
+
+    async fn own_endpoint(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<EndpointRecord, ServiceError> {
+        let id = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
+        self.store
+            .endpoint(&who.practitioner_id, &id)
+            .await?
+            .ok_or(ServiceError::NotFound("endpoint"))
+    }
+
+    /// Enables/disables an endpoint, or changes its description or URL.
+    pub async fn update_endpoint(
+        &self,
+        who: &Principal,
+        id: &str,
+        patch: EndpointPatch,
+    ) -> Result<EndpointRecord, ServiceError> {
+        self.allow(who, Access::Configure, "endpoint.updated", id)
+            .await?;
+        let mut record = self.own_endpoint(who, id).await?;
+        let mut changed = Vec::new();
+        if let Some(url) = patch.url {
+            let spec = EndpointSpec::parse(
+                NewEndpointRequest {
+                    url,
+                    format: Some(record.format),
+                    encryption: Some(record.encryption),
+                    description: None,
+                },
+                self.allow_private_targets,
+            )
+            .map_err(ServiceError::Validation)?;
+            record.url = spec.url.to_string();
+            changed.push("url".to_owned());
+        }
+        if let Some(d) = patch.description {
+            let d = d.trim().to_owned();
+            if d.chars().count() > 500 {
+                return Err(ServiceError::Validation(vec![FieldProblem::new(
+                    "description",
+                    "must be at most 500 characters",
+                )]));
+            }
+            record.description = (!d.is_empty()).then_some(d);
+            changed.push("description".to_owned());
+        }
+        if let Some(e) = patch.enabled {
+            record.enabled = e;
+            changed.push("enabled".to_owned());
+        }
+        self.store.put_endpoint(&record).await?;
+        self.forms.invalidate(&who.practitioner_id);
+        self.audit_ok(who, "endpoint.updated", id, changed).await?;
+        Ok(record)
+    }
+
+    /// Gives an endpoint a new secret and content key; the old secret keeps signing
+    /// alongside the new one for 24 hours so receivers can switch without downtime.
+    pub async fn rotate_endpoint(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<CreatedEndpoint, ServiceError> {
+        self.allow(who, Access::Configure, "endpoint.rotated", id)
+            .await?;
+        let mut record = self.own_endpoint(who, id).await?;
+        let mut rng = rand::rngs::OsRng;
+        let secret = WebhookSecret::generate(&mut rng);
+        let key = ContentKey::generate(&mut rng);
+        let (sealed_secret, sealed_key) = self.seal_endpoint_secrets(&record.id, &secret, &key)?;
+        record.previous_sealed_secret =
+            Some(std::mem::replace(&mut record.sealed_secret, sealed_secret));
+        record.previous_secret_until = Some(self.clock.now() + ROTATION_OVERLAP);
+        record.sealed_key = sealed_key;
+        self.store.put_endpoint(&record).await?;
+        self.audit_ok(who, "endpoint.rotated", id, vec![]).await?;
+        Ok(CreatedEndpoint {
+            record,
+            secret,
+            key,
+        })
+    }
+
+    /// Queues an `endpoint.test` event (a fixed sample, no patient data) for one endpoint.
+    pub async fn test_endpoint(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<MessageId, ServiceError> {
+        self.allow(who, Access::Configure, "endpoint.tested", id)
+            .await?;
+        let record = self.own_endpoint(who, id).await?;
+        let mut rng = rand::rngs::OsRng;
+        let event = payload::test_event(&who.practitioner_id, self.clock.now());
+        let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
+        let msg = MessageId::generate(&mut rng);
+        let now_ms = self.clock.now_ms();
+        self.store
+            .enqueue(&[NewMessage {
+                sealed: seal::seal(
+                    &self.master_key,
+                    &payload::queue_aad(&msg, &record.id),
+                    &plaintext,
+                    &mut rng,
+                ),
+                id: msg.clone(),
+                endpoint_id: record.id.clone(),
+                practitioner_id: who.practitioner_id.clone(),
+                due_at_ms: now_ms,
+                expires_at_ms: now_ms.saturating_add(Self::ms(self.message_ttl)),
+            }])
+            .await
+            .map_err(ServiceError::Unavailable)?;
+        self.audit_ok(who, "endpoint.tested", id, vec![msg.to_string()])
+            .await?;
+        Ok(msg)
+    }
+
+    /// A page of the caller's audit log (owners only).
+    pub async fn audit_log(
+        &self,
+        who: &Principal,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, ServiceError> {
+        self.allow(who, Access::Administer, "audit_log.read", "")
+            .await?;
+        Ok(self
+            .store
+            .audit_log(Some(&who.practitioner_id), cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    /// Everything held about the practice, without secrets.
+    pub async fn export(&self, who: &Principal) -> Result<ExportDocument, ServiceError> {
+        self.allow(
+            who,
+            Access::Administer,
+            "practitioner.exported",
+            who.practitioner_id.as_str(),
+        )
+        .await?;
+        self.audit_ok(
+            who,
+            "practitioner.exported",
+            who.practitioner_id.as_str(),
+            vec![],
+        )
+        .await?;
+        let id = &who.practitioner_id;
+        let practitioner = self.practitioner(who).await?;
+        let mut audit_log = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .audit_log(Some(id), cursor.as_deref(), MAX_PAGE)
+                .await?;
+            audit_log.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(ExportDocument {
+            format: EXPORT_FORMAT.to_owned(),
+            exported_at: payload::rfc3339(self.clock.now()),
+            practitioner,
+            ranges: self.store.ranges(id).await?,
+            custom_markers: self.store.custom_markers(id).await?,
+            endpoints: self
+                .store
+                .endpoints(id)
+                .await?
+                .into_iter()
+                .map(|e| ExportedEndpoint {
+                    id: e.id,
+                    url: e.url,
+                    format: e.format,
+                    encryption: e.encryption,
+                    description: e.description,
+                    enabled: e.enabled,
+                })
+                .collect(),
+            api_keys: self
+                .store
+                .api_keys(id)
+                .await?
+                .into_iter()
+                .map(|(k, _)| ExportedKey {
+                    id: k.id,
+                    role: k.role,
+                    label: k.label,
+                    prefix: k.prefix,
+                    created_at: k.created_at,
+                })
+                .collect(),
+            audit_log,
+        })
+    }
+
+    /// Recreates an exported practice on this instance (operator). Secrets are never
+    /// exported, so it gets a fresh owner key and every endpoint a fresh secret and key,
+    /// all shown once in the answer.
+    pub async fn import(
+        &self,
+        doc: ExportDocument,
+    ) -> Result<(Practitioner, ApiKey, Vec<CreatedEndpoint>), ServiceError> {
+        if doc.format != EXPORT_FORMAT {
+            return Err(ServiceError::Validation(vec![FieldProblem::new(
+                "format",
+                format!("must be {EXPORT_FORMAT}"),
+            )]));
+        }
+        let mut p = doc.practitioner;
+        p.status = AccountStatus::Active;
+        p.erase_at = None;
+        let mut rng = rand::rngs::OsRng;
+        let key = ApiKey::generate(&mut rng);
+        let owner = ApiKeyRecord {
+            id: ApiKeyId::generate(&mut rng),
+            practitioner_id: p.id.clone(),
+            role: Role::Owner,
+            hash: key.hash().to_hex(),
+            label: Some("imported owner key".to_owned()),
+            created_at: self.clock.now(),
+            prefix: key.prefix(),
+        };
+        let mut endpoints = Vec::new();
+        let mut problems = Vec::new();
+        for (i, e) in doc.endpoints.into_iter().enumerate() {
+            let req = NewEndpointRequest {
+                url: e.url,
+                format: Some(e.format),
+                encryption: Some(e.encryption),
+                description: e.description,
+            };
+            match EndpointSpec::parse(req, self.allow_private_targets) {
+                Ok(spec) => endpoints.push((e.id, e.enabled, spec)),
+                Err(errs) => {
+                    problems.extend(errs.into_iter().map(|p| {
+                        FieldProblem::new(format!("endpoints[{i}].{}", p.field), p.problem)
+                    }))
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Validation(problems));
+        }
+        if self.store.practitioner(&p.id).await?.is_some() {
+            return Err(ServiceError::Conflict(
+                "this practitioner already exists on this instance",
+            ));
+        }
+        self.store.create_practitioner(&p, &owner).await?;
+        for r in &doc.ranges {
+            self.store.put_range(&p.id, r).await?;
+        }
+        for m in &doc.custom_markers {
+            self.store.put_custom_marker(&p.id, m).await?;
+        }
+        let mut created = Vec::new();
+        for (id, enabled, spec) in endpoints {
+            let secret = WebhookSecret::generate(&mut rng);
+            let ckey = ContentKey::generate(&mut rng);
+            let (sealed_secret, sealed_key) = self.seal_endpoint_secrets(&id, &secret, &ckey)?;
+            let record = EndpointRecord {
+                id,
+                practitioner_id: p.id.clone(),
+                url: spec.url.to_string(),
+                format: spec.format,
+                encryption: spec.encryption,
+                description: spec.description,
+                enabled,
+                created_at: self.clock.now(),
+                sealed_secret,
+                sealed_key,
+                previous_sealed_secret: None,
+                previous_secret_until: None,
+            };
+            self.store.put_endpoint(&record).await?;
+            created.push(CreatedEndpoint {
+                record,
+                secret,
+                key: ckey,
+            });
+        }
+        let now_ms = self.clock.now_ms();
+        let retain_after = now_ms.saturating_sub(Self::ms(self.audit_retention));
+        for entry in doc.audit_log.iter().rev() {
+            self.store
+                .append_audit(Some(&p.id), entry, now_ms, retain_after)
+                .await?;
+        }
+        self.audit(
+            Actor::Operator,
+            Some(&p.id),
+            "practitioner.imported",
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
+        self.audit(
+            Actor::Operator,
+            None,
+            "practitioner.imported",
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
+        Ok((p, key, created))
+    }
+
+    /// Schedules erasure in 30 days (the form stops taking submissions at once).
+    pub async fn schedule_deletion(&self, who: &Principal) -> Result<Practitioner, ServiceError> {
+        self.allow(
+            who,
+            Access::Administer,
+            "practitioner.deletion_scheduled",
+            who.practitioner_id.as_str(),
+        )
+        .await?;
+        let mut p = self.practitioner(who).await?;
+        let at = self.clock.now() + ERASURE_DELAY;
+        p.erase_at = Some(at);
+        p.version += 1;
+        let at_ms = self.clock.now_ms().saturating_add(Self::ms(ERASURE_DELAY));
+        self.store.schedule_erasure(&p, Some(at_ms)).await?;
+        self.forms.invalidate(&p.id);
+        self.audit_ok(
+            who,
+            "practitioner.deletion_scheduled",
+            p.id.as_str(),
+            vec![payload::rfc3339(at)],
+        )
+        .await?;
+        Ok(p)
+    }
+
+    /// Cancels a scheduled erasure.
+    pub async fn cancel_deletion(&self, who: &Principal) -> Result<Practitioner, ServiceError> {
+        self.allow(
+            who,
+            Access::Administer,
+            "practitioner.deletion_cancelled",
+            who.practitioner_id.as_str(),
+        )
+        .await?;
+        let mut p = self.practitioner(who).await?;
+        if p.erase_at.is_none() {
+            return Err(ServiceError::Conflict("no deletion is scheduled"));
+        }
+        p.erase_at = None;
+        p.version += 1;
+        self.store.schedule_erasure(&p, None).await?;
+        self.forms.invalidate(&p.id);
+        self.audit_ok(
+            who,
+            "practitioner.deletion_cancelled",
+            p.id.as_str(),
+            vec![],
+        )
+        .await?;
+        Ok(p)
+    }
+
+    /// Erases every practitioner whose time has come; the operator's audit log keeps
+    /// the one entry saying it happened. Returns how many were erased.
+    pub async fn run_due_erasures(&self) -> Result<usize, ServiceError> {
+        let due = self.store.erasures_due(self.clock.now_ms()).await?;
+        for id in &due {
+            self.store.erase_practitioner(id).await?;
+            self.forms.invalidate(id);
+            self.audit(
+                Actor::Operator,
+                None,
+                "practitioner.erased",
+                id.as_str(),
+                "success",
+                vec![],
+            )
+            .await?;
+            tracing::info!(practitioner.id = %id, "practitioner erased");
+        }
+        Ok(due.len())
+    }
+
+    /// A page of all practitioners (operator).
+    pub async fn list_practitioners(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Practitioner>, ServiceError> {
+        Ok(self
+            .store
+            .practitioners(cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    /// Suspends or reinstates a practitioner (operator).
+    pub async fn set_suspended(
+        &self,
+        id: &str,
+        suspended: bool,
+    ) -> Result<Practitioner, ServiceError> {
+        let id = PractitionerId::parse(id).map_err(|_| ServiceError::NotFound("practitioner"))?;
+        let mut p = self
+            .store
+            .practitioner(&id)
+            .await?
+            .ok_or(ServiceError::NotFound("practitioner"))?;
+        p.status = if suspended {
+            AccountStatus::Suspended
+        } else {
+            AccountStatus::Active
+        };
+        p.version += 1;
+        self.store.put_practitioner(&p).await?;
+        self.forms.invalidate(&p.id);
+        let action = if suspended {
+            "practitioner.suspended"
+        } else {
+            "practitioner.reinstated"
+        };
+        self.audit(
+            Actor::Operator,
+            Some(&p.id),
+            action,
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
+        self.audit(
+            Actor::Operator,
+            None,
+            action,
+            p.id.as_str(),
+            "success",
+            vec![],
+        )
+        .await?;
+        Ok(p)
+    }
+}
+
+/// The wire name of a role.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Editor => "editor",
+        Role::Viewer => "viewer",
+    }
+}
