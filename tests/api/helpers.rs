@@ -50,6 +50,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The app's clock.
     pub clock: Arc<ManualClock>,
+    /// The app's use cases (for chores such as scheduled erasures).
+    pub services: gaprelay::service::Services,
     worker: Worker,
 }
 
@@ -106,6 +108,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.services().store.clone();
+    let services = app.services().clone();
     let worker = app.worker();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -114,6 +117,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         redis,
         store,
         clock,
+        services,
         worker,
     }
 }

@@ -4,6 +4,7 @@
 mod helpers;
 mod support;
 
+mod account;
 mod cli;
 mod clinical;
 mod delivery;

@@ -1,0 +1,909 @@
+//! The practitioner API (issue #4) through the real app: every route under every role,
+//! keys, the audit log, settings with ETags, endpoint rotation and tests, restriction,
+//! export → import, deletion, and the operator's controls.
+
+use crate::helpers::{
+    canary_intake, error_code, spawn_app, TestApp, TestPractitioner, ADMIN_TOKEN,
+};
+use crate::support::FakeCrm;
+use gaprelay::crypto::webhook::{self, WebhookSecret};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app.client.request(method, app.url(path));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.expect("request")
+}
+
+async fn new_key(app: &TestApp, owner: &str, role: &str) -> (String, String) {
+    let res = call(
+        app,
+        Method::POST,
+        "/v1/api-keys",
+        Some(owner),
+        Some(json!({"role": role, "label": format!("{role} key")})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.expect("json");
+    (
+        body["id"].as_str().expect("id").to_owned(),
+        body["api_key"].as_str().expect("key").to_owned(),
+    )
+}
+
+/// Which role may do what: (method, path, body, least role: 0 viewer, 1 editor, 2 owner).
+fn routes(ep: &str) -> Vec<(Method, String, Option<Value>, u8)> {
+    vec![
+        (Method::GET, "/v1/practitioner".into(), None, 0),
+        (Method::GET, "/v1/markers".into(), None, 0),
+        (Method::GET, "/v1/symptoms".into(), None, 0),
+        (Method::GET, "/v1/endpoints".into(), None, 0),
+        (
+            Method::PATCH,
+            "/v1/practitioner".into(),
+            Some(json!({"doctor_name": "Dr. Role"})),
+            1,
+        ),
+        (
+            Method::PUT,
+            "/v1/ranges/tsh".into(),
+            Some(json!({"unit": "mIU/L", "optimal": {"low": 1.0, "high": 2.0}})),
+            1,
+        ),
+        (Method::DELETE, "/v1/ranges/tsh".into(), None, 1),
+        (
+            Method::PUT,
+            "/v1/markers/omega3_index".into(),
+            Some(json!({"name": "Omega-3", "unit": "%", "optimal": {"low": 8.0}})),
+            1,
+        ),
+        (Method::DELETE, "/v1/markers/omega3_index".into(), None, 1),
+        (
+            Method::PUT,
+            "/v1/symptoms".into(),
+            Some(json!({"offered": ["fatigue"]})),
+            1,
+        ),
+        (
+            Method::POST,
+            "/v1/endpoints".into(),
+            Some(json!({"url": "http://127.0.0.1:9/x"})),
+            1,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/endpoints/{ep}"),
+            Some(json!({"description": "changed"})),
+            1,
+        ),
+        (Method::POST, format!("/v1/endpoints/{ep}/rotate"), None, 1),
+        (Method::POST, format!("/v1/endpoints/{ep}/test"), None, 1),
+        (Method::GET, "/v1/api-keys".into(), None, 2),
+        (
+            Method::POST,
+            "/v1/api-keys".into(),
+            Some(json!({"role": "viewer"})),
+            2,
+        ),
+        (Method::GET, "/v1/audit-log".into(), None, 2),
+        (Method::GET, "/v1/practitioner/export".into(), None, 2),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_checks_the_key_and_its_role() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("roles").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/hook", "jwe")
+        .await;
+    let (_, editor) = new_key(&app, &p.api_key, "editor").await;
+    let (_, viewer) = new_key(&app, &p.api_key, "viewer").await;
+    for (method, path, body, least) in routes(&ep.id) {
+        let res = call(&app, method.clone(), &path, None, body.clone()).await;
+        assert_eq!(res.status(), 401, "{method} {path} without a key");
+        for (rank, key) in [(0u8, &viewer), (1, &editor), (2, &p.api_key)] {
+            let res = call(&app, method.clone(), &path, Some(key), body.clone()).await;
+            let status = res.status().as_u16();
+            if rank >= least {
+                assert!(
+                    status < 400 || status == 404,
+                    "{method} {path} as rank {rank}: {status}"
+                );
+            } else {
+                let (status, err) = error_code(res).await;
+                assert_eq!(
+                    (status, err["error"]["code"].as_str()),
+                    (403, Some("forbidden")),
+                    "{method} {path} as rank {rank}"
+                );
+            }
+        }
+    }
+    // Denied attempts to change something are in the audit log.
+    let log: Value = call(
+        &app,
+        Method::GET,
+        "/v1/audit-log?limit=100",
+        Some(&p.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert!(log["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .any(|e| e["outcome"] == "denied" && e["action"] == "range.set"));
+}
+
+#[tokio::test]
+async fn another_practitioners_key_never_reaches_this_practitioners_data() {
+    let app = spawn_app().await;
+    let a = app.create_practitioner("tenant-a").await;
+    let b = app.create_practitioner("tenant-b").await;
+    let ep = app
+        .create_endpoint(&a.api_key, "http://127.0.0.1:9/a", "jwe")
+        .await;
+    let (a_key_id, _) = new_key(&app, &a.api_key, "viewer").await;
+    for (method, path) in [
+        (Method::PATCH, format!("/v1/endpoints/{}", ep.id)),
+        (Method::POST, format!("/v1/endpoints/{}/rotate", ep.id)),
+        (Method::POST, format!("/v1/endpoints/{}/test", ep.id)),
+        (Method::DELETE, format!("/v1/endpoints/{}", ep.id)),
+        (Method::DELETE, format!("/v1/api-keys/{a_key_id}")),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({"enabled": false}));
+        let res = call(&app, method.clone(), &path, Some(&b.api_key), body).await;
+        assert_eq!(error_code(res).await.0, 404, "{method} {path}");
+    }
+    let mine: Value = call(
+        &app,
+        Method::GET,
+        "/v1/practitioner",
+        Some(&b.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(mine["slug"], "tenant-b");
+    let export: Value = call(
+        &app,
+        Method::GET,
+        "/v1/practitioner/export",
+        Some(&b.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert!(!export.to_string().contains(&a.id) && !export.to_string().contains(&ep.id));
+}
+
+#[tokio::test]
+async fn keys_are_shown_once_listed_without_secrets_and_revoked_at_once() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("keys").await;
+    let (viewer_id, viewer) = new_key(&app, &p.api_key, "viewer").await;
+    assert_eq!(
+        call(&app, Method::GET, "/v1/markers", Some(&viewer), None)
+            .await
+            .status(),
+        200
+    );
+    let list: Value = call(&app, Method::GET, "/v1/api-keys", Some(&p.api_key), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let keys = list["data"].as_array().expect("data");
+    assert_eq!(keys.len(), 2);
+    assert!(
+        !list.to_string().contains(&viewer[8..]) && !list.to_string().contains(&p.api_key[8..])
+    );
+    let v = keys
+        .iter()
+        .find(|k| k["id"] == viewer_id.as_str())
+        .expect("viewer listed");
+    assert_eq!(v["role"], "viewer");
+    assert_eq!(v["prefix"], &viewer[..8]);
+    assert!(v["last_used_at"].is_string(), "{v}");
+    assert!(v.get("api_key").is_none());
+
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/v1/api-keys/{viewer_id}"),
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        call(&app, Method::GET, "/v1/markers", Some(&viewer), None)
+            .await
+            .status(),
+        401
+    );
+
+    let owner_id = keys.iter().find(|k| k["role"] == "owner").expect("owner")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/v1/api-keys/{owner_id}"),
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    // With a second owner, the first may go.
+    let (_, owner2) = new_key(&app, &p.api_key, "owner").await;
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/v1/api-keys/{owner_id}"),
+            Some(&owner2),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    let page: Value = call(
+        &app,
+        Method::GET,
+        "/v1/api-keys?limit=1",
+        Some(&owner2),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(page["data"].as_array().expect("data").len(), 1);
+    assert!(page["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn the_audit_log_records_every_change_with_its_actor_and_pages_newest_first() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("audited").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/hook", "jwe")
+        .await;
+    call(
+        &app,
+        Method::PUT,
+        "/v1/ranges/tsh",
+        Some(&p.api_key),
+        Some(json!({"unit": "mIU/L", "optimal": {"low": 1.0, "high": 2.5}})),
+    )
+    .await;
+    let rotated: Value = call(
+        &app,
+        Method::POST,
+        &format!("/v1/endpoints/{}/rotate", ep.id),
+        Some(&p.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    call(
+        &app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        Some(json!({"consent_text": "New consent words."})),
+    )
+    .await;
+    let log: Value = call(
+        &app,
+        Method::GET,
+        "/v1/audit-log?limit=3",
+        Some(&p.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let actions: Vec<&str> = log["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        ["practitioner.updated", "endpoint.rotated", "range.set"]
+    );
+    let first = &log["data"][0];
+    assert!(first["actor"].as_str().expect("actor").starts_with("key_"));
+    assert_eq!(first["outcome"], "success");
+    assert_eq!(first["details"], json!(["consent_text"]));
+    let cursor = log["next_cursor"].as_str().expect("more pages").to_owned();
+    let rest: Value = call(
+        &app,
+        Method::GET,
+        &format!("/v1/audit-log?limit=3&cursor={cursor}"),
+        Some(&p.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let actions: Vec<&str> = rest["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(actions, ["endpoint.created", "practitioner.created"]);
+    let everything = format!("{log}{rest}");
+    for secret in [
+        rotated["secret"].as_str().expect("s"),
+        ep.secret.as_str(),
+        &p.api_key,
+    ] {
+        assert!(
+            !everything.contains(&secret[6..]),
+            "the audit log holds a secret"
+        );
+    }
+}
+
+#[tokio::test]
+async fn settings_carry_an_etag_and_a_stale_if_match_is_refused() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("etags").await;
+    let res = call(
+        &app,
+        Method::GET,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    let etag = res.headers()["etag"].to_str().expect("etag").to_owned();
+    let patch = |tag: &str, body: Value| {
+        app.client
+            .patch(app.url("/v1/practitioner"))
+            .bearer_auth(&p.api_key)
+            .header("if-match", tag)
+            .json(&body)
+            .send()
+    };
+    let res = patch(&etag, json!({"branding": {"primary_color": "#1a7f5a", "logo_url": "https://cdn.example.com/logo.png"}, "call_to_action": {"label": "Book a call", "url": "https://etags.example.com/book"}})).await.expect("req");
+    assert_eq!(res.status(), 200);
+    let new_etag = res.headers()["etag"].to_str().expect("etag").to_owned();
+    assert_ne!(new_etag, etag);
+    let (status, body) = error_code(
+        patch(&etag, json!({"doctor_name": "Dr. Late"}))
+            .await
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (412, Some("precondition_failed"))
+    );
+    let (status, body) = error_code(
+        patch(&new_etag, json!({"branding": {"primary_color": "green"}}))
+            .await
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["error"]["details"][0]["field"],
+        "branding.primary_color"
+    );
+    let form: Value = app
+        .get("/v1/forms/etags", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(form["branding"]["primary_color"], "#1a7f5a");
+    assert_eq!(form["call_to_action"]["label"], "Book a call");
+}
+
+#[tokio::test]
+async fn the_consent_version_goes_into_each_webhook() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("consent-version", "none").await;
+    call(
+        &app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        Some(json!({"consent_text": "Version two of our consent."})),
+    )
+    .await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    assert_eq!(crm.requests()[0].json()["data"]["consent"]["version"], 2);
+}
+
+#[tokio::test]
+async fn during_a_rotation_both_secrets_sign_and_after_24_hours_only_the_new_one() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("rotation", "jwe").await;
+    let rotated: Value = call(
+        &app,
+        Method::POST,
+        &format!("/v1/endpoints/{}/rotate", ep.id),
+        Some(&p.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let old = WebhookSecret::from_whsec(&ep.secret).expect("old");
+    let new = WebhookSecret::from_whsec(rotated["secret"].as_str().expect("secret")).expect("new");
+    assert_ne!(rotated["encryption_key"]["kid"], ep.jwk["kid"]);
+    let verify = |r: &crate::support::RecordedRequest, s: &WebhookSecret| {
+        let id = r.header("webhook-id").expect("id");
+        let ts: i64 = r
+            .header("webhook-timestamp")
+            .expect("ts")
+            .parse()
+            .expect("ts");
+        webhook::verify(
+            s,
+            id,
+            ts,
+            &r.body,
+            r.header("webhook-signature").expect("sig"),
+        )
+    };
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    let during = crm.requests().pop().expect("delivered");
+    assert!(
+        verify(&during, &old) && verify(&during, &new),
+        "both verify during the overlap"
+    );
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .expect("sig")
+            .split(' ')
+            .count(),
+        2
+    );
+
+    app.advance(Duration::from_secs(24 * 3600 + 1));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    let after = crm.requests().pop().expect("delivered");
+    assert!(
+        verify(&after, &new) && !verify(&after, &old),
+        "only the new secret after 24 h"
+    );
+    // The JWE uses the new key at once.
+    let key = gaprelay::crypto::jwe::ContentKey::from_jwk(&rotated["encryption_key"]).expect("jwk");
+    let jwe: gaprelay::crypto::jwe::FlattenedJwe =
+        serde_json::from_value(during.json()["data"].clone()).expect("jwe");
+    assert!(gaprelay::crypto::jwe::decrypt(&key, &jwe).is_ok());
+}
+
+#[tokio::test]
+async fn a_test_event_reaches_the_endpoint_and_a_disabled_endpoint_gets_nothing() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("endpoint-test", "none").await;
+    let res = call(
+        &app,
+        Method::POST,
+        &format!("/v1/endpoints/{}/test", ep.id),
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    app.deliver_pending().await;
+    let body = crm.requests()[0].json();
+    assert_eq!(body["type"], "endpoint.test");
+    assert!(!body.to_string().contains("patient"));
+
+    let res = call(
+        &app,
+        Method::PATCH,
+        &format!("/v1/endpoints/{}", ep.id),
+        Some(&p.api_key),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(res.json::<Value>().await.expect("json")["enabled"], false);
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(crm.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_paused_practice_takes_no_submissions_and_queues_nothing() {
+    let app = spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("paused", "jwe").await;
+    let res = call(
+        &app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        Some(json!({"accepting_submissions": false})),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let (status, body) = error_code(app.post_intake(&p.slug, &canary_intake()).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("not_accepting_submissions"))
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    let form: Value = app
+        .get("/v1/forms/paused", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(form["accepting_submissions"], false);
+    call(
+        &app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        Some(json!({"accepting_submissions": true})),
+    )
+    .await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let log: Value = call(&app, Method::GET, "/v1/audit-log", Some(&p.api_key), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let actions: Vec<&str> = log["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|e| e["action"].as_str().expect("a"))
+        .collect();
+    assert_eq!(
+        &actions[..2],
+        ["practitioner.resumed", "practitioner.paused"]
+    );
+}
+
+async fn setup_for_export(app: &TestApp) -> (TestPractitioner, FakeCrm) {
+    let (p, _, crm) = app.practitioner_with_crm("exported", "jwe").await;
+    call(
+        app,
+        Method::PUT,
+        "/v1/ranges/tsh",
+        Some(&p.api_key),
+        Some(json!({"unit": "mIU/L", "sex": "female", "optimal": {"low": 1.0, "high": 2.2}})),
+    )
+    .await;
+    call(
+        app,
+        Method::PUT,
+        "/v1/markers/omega3_index",
+        Some(&p.api_key),
+        Some(json!({"name": "Omega-3 index", "unit": "%", "optimal": {"low": 8.0}})),
+    )
+    .await;
+    call(app, Method::PUT, "/v1/symptoms", Some(&p.api_key), Some(json!({"offered": ["fatigue", "tinnitus"], "custom": [{"id": "tinnitus", "name": "Ringing ears", "systems": ["neuro"]}]}))).await;
+    call(
+        app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        Some(json!({"branding": {"primary_color": "#123456"}})),
+    )
+    .await;
+    (p, crm)
+}
+
+#[tokio::test]
+async fn an_export_imports_on_another_instance_with_fresh_secrets() {
+    let source = spawn_app().await;
+    let (p, _crm) = setup_for_export(&source).await;
+    let res = call(
+        &source,
+        Method::GET,
+        "/v1/practitioner/export",
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.expect("json");
+    assert_eq!(doc["format"], "gaprelay.export.v1");
+    let text = doc.to_string();
+    assert!(
+        !text.contains("sealed") && !text.contains("whsec_") && !text.contains(&p.api_key[4..]),
+        "no secrets in an export"
+    );
+    assert_eq!(doc["api_keys"].as_array().expect("keys").len(), 1);
+
+    let target = spawn_app().await;
+    let res = call(
+        &target,
+        Method::POST,
+        "/v1/practitioner/import",
+        Some(&p.api_key),
+        Some(doc.clone()),
+    )
+    .await;
+    assert_eq!(res.status(), 401, "import is the operator's");
+    let res = call(
+        &target,
+        Method::POST,
+        "/v1/practitioner/import",
+        Some(ADMIN_TOKEN),
+        Some(doc.clone()),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let imported: Value = res.json().await.expect("json");
+    let key = imported["api_key"]
+        .as_str()
+        .expect("new owner key")
+        .to_owned();
+    assert_eq!(imported["practitioner"]["id"], p.id.as_str());
+    assert!(imported["endpoints"][0]["secret"]
+        .as_str()
+        .expect("fresh secret")
+        .starts_with("whsec_"));
+
+    let again: Value = call(
+        &target,
+        Method::GET,
+        "/v1/practitioner/export",
+        Some(&key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    for part in ["practitioner", "ranges", "custom_markers", "endpoints"] {
+        let (mut a, mut b) = (doc[part].clone(), again[part].clone());
+        if part == "practitioner" {
+            for v in [&mut a, &mut b] {
+                v.as_object_mut().expect("object").remove("version");
+            }
+        }
+        assert_eq!(a, b, "{part} survives the round trip");
+    }
+    assert!(
+        again["audit_log"].as_array().expect("log").len()
+            > doc["audit_log"].as_array().expect("log").len()
+    );
+    let res = call(
+        &target,
+        Method::POST,
+        "/v1/practitioner/import",
+        Some(ADMIN_TOKEN),
+        Some(doc),
+    )
+    .await;
+    assert_eq!(error_code(res).await.0, 409, "importing twice");
+}
+
+#[tokio::test]
+async fn deletion_is_scheduled_cancellable_and_then_erases_every_trace_but_the_audit_entry() {
+    let app = spawn_app().await;
+    let (p, _) = setup_for_export(&app).await;
+    let res = call(
+        &app,
+        Method::DELETE,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.expect("json");
+    assert!(body["erase_at"].is_string());
+    let (status, _) = error_code(app.post_intake(&p.slug, &canary_intake()).await).await;
+    assert_eq!(status, 409, "no submissions while deletion is pending");
+    assert_eq!(
+        call(
+            &app,
+            Method::POST,
+            "/v1/practitioner/restore",
+            Some(&p.api_key),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    app.deliver_pending().await;
+
+    call(
+        &app,
+        Method::DELETE,
+        "/v1/practitioner",
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    app.advance(Duration::from_secs(29 * 24 * 3600));
+    assert_eq!(app.services.run_due_erasures().await.expect("erasures"), 0);
+    app.advance(Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(app.services.run_due_erasures().await.expect("erasures"), 1);
+
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/v1/practitioner",
+            Some(&p.api_key),
+            None
+        )
+        .await
+        .status(),
+        401
+    );
+    assert_eq!(app.get("/v1/forms/exported", None).await.status(), 404);
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    let leftovers: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains(&p.id) || k.contains("exported"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let ops: Value = call(
+        &app,
+        Method::GET,
+        "/v1/operator/audit-log",
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(ops["data"][0]["action"], "practitioner.erased");
+    assert_eq!(ops["data"][0]["target"], p.id.as_str());
+    // The slug can be taken again.
+    app.create_practitioner("exported").await;
+}
+
+#[tokio::test]
+async fn the_operator_lists_and_suspends_practitioners() {
+    let app = spawn_app().await;
+    let a = app.create_practitioner("op-list-a").await;
+    app.create_practitioner("op-list-b").await;
+    let page: Value = call(
+        &app,
+        Method::GET,
+        "/v1/practitioners?limit=1",
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(page["data"][0]["slug"], "op-list-a");
+    let cursor = page["next_cursor"].as_str().expect("cursor").to_owned();
+    let next: Value = call(
+        &app,
+        Method::GET,
+        &format!("/v1/practitioners?limit=1&cursor={cursor}"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(next["data"][0]["slug"], "op-list-b");
+    assert!(next["next_cursor"].is_null());
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/v1/practitioners",
+            Some(&a.api_key),
+            None
+        )
+        .await
+        .status(),
+        401
+    );
+
+    let res = call(
+        &app,
+        Method::POST,
+        &format!("/v1/practitioners/{}/suspend", a.id),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let (status, body) = error_code(
+        call(
+            &app,
+            Method::GET,
+            "/v1/practitioner",
+            Some(&a.api_key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("account_suspended"))
+    );
+    assert_eq!(
+        error_code(app.post_intake(&a.slug, &canary_intake()).await)
+            .await
+            .0,
+        409
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("/v1/practitioners/{}/reinstate", a.id),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/v1/practitioner",
+            Some(&a.api_key),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+}
