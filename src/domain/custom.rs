@@ -36,7 +36,7 @@ fn check_name(problems: &mut Problems, field: &str, name: &str, max: usize) -> S
 }
 
 /// Body of `PUT /v1/markers/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomMarkerRequest {
     /// Human name.
@@ -63,7 +63,7 @@ pub struct CustomMarkerRequest {
 }
 
 /// A practitioner's own marker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomMarker {
     /// Id (unique among the catalog's ids and LOINC codes and the practitioner's own).
     pub id: String,
@@ -203,7 +203,7 @@ impl CustomMarker {
 }
 
 /// A practitioner's own symptom.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomSymptom {
     /// Id (unique among catalog and own symptoms).
@@ -216,7 +216,7 @@ pub struct CustomSymptom {
 }
 
 /// Body of `PUT /v1/symptoms`: which symptoms the form offers, and the practitioner's own.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SymptomSettingsRequest {
     /// Ids offered on the form, in display order (catalog or own).
@@ -227,7 +227,7 @@ pub struct SymptomSettingsRequest {
 }
 
 /// Validated symptom settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SymptomSettings {
     /// Ids offered, in display order.
     pub offered: Vec<String>,
@@ -294,7 +294,7 @@ impl SymptomSettings {
 }
 
 /// One symptom as listed to a practitioner or shown on the form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SymptomView {
     /// Id.
     pub id: String,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Payload format delivered to an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Format {
     /// gaprelay's own JSON payload.
     #[serde(rename = "gaprelay.v1")]
@@ -17,7 +17,7 @@ pub enum Format {
 }
 
 /// Whether `data` is encrypted as a JWE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
     /// Flattened JWE, `dir` + `A256GCM`.
@@ -27,7 +27,7 @@ pub enum Encryption {
 }
 
 /// Body of `POST /v1/endpoints`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpointRequest {
     /// Target URL.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// A URL-safe, unique practice handle used by the public form (`/v1/forms/{slug}`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Slug(String);
 
@@ -64,7 +64,7 @@ impl<'de> Deserialize<'de> for Slug {
 }
 
 /// Whether the form asks for a contact field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldMode {
     /// The patient must fill it in.
@@ -76,7 +76,7 @@ pub enum FieldMode {
 }
 
 /// Which contact fields the form asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactFields {
     /// Patient's name.
@@ -98,7 +98,7 @@ impl Default for ContactFields {
 }
 
 /// The practice's branding on the form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     /// Logo image URL (`https://…`).
@@ -113,7 +113,7 @@ pub struct Branding {
 }
 
 /// The button the form shows after the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallToAction {
     /// Button label ("Book a consultation").
@@ -123,7 +123,7 @@ pub struct CallToAction {
 }
 
 /// Whether an account may be used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// In use.
@@ -137,7 +137,7 @@ pub enum AccountStatus {
 pub const DEFAULT_CONSENT_TEXT: &str = "I agree that the information I enter is sent to this practice so that they can contact me about my results.";
 
 /// What the public form shows and requires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FormSettings {
     /// Contact fields asked for.
     pub contact_fields: ContactFields,
@@ -169,7 +169,7 @@ pub struct FormSettings {
 }
 
 /// A practice's account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Practitioner {
     /// Id.
     pub id: PractitionerId,
@@ -222,7 +222,7 @@ impl Practitioner {
 }
 
 /// Body of `POST /v1/practitioners`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPractitionerRequest {
     /// Practice name.

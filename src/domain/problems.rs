@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 /// One thing wrong with one field of a request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     /// Path of the field in the request body, e.g. `labs[1].unit`.
     pub field: String,

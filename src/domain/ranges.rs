@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// An interval of finite numbers, `low ≤ high`, either end of which may be open
 /// (`None`: no bound on that side, e.g. folate has no upper reference limit). At least
 /// one end is set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bounds {
     low: Option<f64>,
     high: Option<f64>,
@@ -78,7 +78,7 @@ impl<'de> Deserialize<'de> for Bounds {
 }
 
 /// Wire form of a range: `low`, `high`, or both (a missing or null end is open).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoundsDto {
     /// Lower bound.
@@ -90,7 +90,7 @@ pub struct BoundsDto {
 }
 
 /// A practitioner's own wording for each side of the optimal range.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeMessages {
     /// Shown when the value is below optimal.
@@ -108,7 +108,7 @@ pub struct RangeMessages {
 pub const MAX_MESSAGE_LEN: usize = 1000;
 
 /// Body of `PUT /v1/ranges/{marker}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeRequest {
     /// Unit the bounds are given in; any unit the marker accepts.
@@ -127,7 +127,7 @@ pub struct RangeRequest {
 }
 
 /// A practitioner's override of one marker's ranges, stored in the range unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RangeOverride {
     /// Catalog id of the marker.
     pub marker: String,
@@ -244,7 +244,7 @@ impl RangeOverride {
 }
 
 /// Where an effective range came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RangeSource {
     /// The catalog's default.
@@ -254,7 +254,7 @@ pub enum RangeSource {
 }
 
 /// The ranges a value is judged against, in the marker's range unit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EffectiveRange {
     /// Range unit.
     pub unit: String,
@@ -313,7 +313,19 @@ pub fn effective_range(
 }
 
 /// Where a value sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     /// Strictly below the standard range's low bound.

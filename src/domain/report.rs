@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The value as the patient typed it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Input {
     /// Value as typed.
     pub value: f64,
@@ -19,7 +19,7 @@ pub struct Input {
 }
 
 /// One judged lab.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LabResult {
     /// Marker id (catalog or the practitioner's own).
     pub marker: String,
@@ -47,7 +47,7 @@ pub struct LabResult {
 }
 
 /// One selected symptom.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SymptomResult {
     /// Symptom id.
     pub id: String,
@@ -58,7 +58,7 @@ pub struct SymptomResult {
 }
 
 /// What points to one body system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SystemSummary {
     /// The body system.
     pub system: BodySystem,
@@ -72,7 +72,7 @@ pub struct SystemSummary {
 }
 
 /// Counts and per-system attention.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     /// Number of labs.
     pub labs: usize,
@@ -86,7 +86,7 @@ pub struct Summary {
 }
 
 /// The report shown to the patient and forwarded to the practitioner.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// One entry per lab, in submission order.
     pub labs: Vec<LabResult>,

@@ -21,7 +21,7 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_AGE: i64 = 130;
 
 /// Body of `POST /v1/intake/{slug}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeRequest {
     /// Contact details.
@@ -48,7 +48,7 @@ pub struct IntakeRequest {
 }
 
 /// Contact details as submitted. `Debug` never shows them.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
     /// Name.
@@ -69,7 +69,7 @@ impl fmt::Debug for ContactRequest {
 }
 
 /// One lab value as submitted. `Debug` never shows the value.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabRequest {
     /// Catalog id or LOINC code.
@@ -89,7 +89,7 @@ impl fmt::Debug for LabRequest {
 }
 
 /// Engagement signals from the form.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Engagement {
     /// Seconds the patient spent on the form.

@@ -2,11 +2,11 @@
 //! contract's shape `{"error": {"code", "message", "details"?}}` with the right status.
 //! Server errors are logged here, once, and answered opaquely.
 
+use super::views::{ErrorBody, ErrorDetail};
 use crate::domain::problems::FieldProblem;
 use crate::service::ServiceError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 use std::fmt;
 
 /// An error response.
@@ -16,19 +16,6 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Vec<FieldProblem>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    details: &'a [FieldProblem],
 }
 
 impl ApiError {
@@ -126,11 +113,11 @@ impl ResponseError for ApiError {
             _ => {}
         }
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
-        builder.json(Body {
-            error: Inner {
+        builder.json(ErrorBody {
+            error: ErrorDetail {
                 code: self.code,
-                message: &self.message,
-                details: &self.details,
+                message: self.message.clone(),
+                details: self.details.clone(),
             },
         })
     }

@@ -5,7 +5,9 @@
 pub mod error;
 pub mod extract;
 pub mod logging;
+pub mod openapi;
 pub mod routes;
+pub mod views;
 
 use crate::crypto::api_key::AdminToken;
 use crate::service::Services;
@@ -22,9 +24,11 @@ pub struct AppState {
 /// Registers every route. Each path is one resource, so a method it does not take is a
 /// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{account, config, endpoints, health, operator, public};
+    use routes::{account, config, docs, endpoints, health, operator, public};
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/openapi.json").route(web::get().to(docs::openapi_json)))
+        .service(web::resource("/docs").route(web::get().to(docs::docs_page)))
         .service(
             web::scope("/v1")
                 .service(

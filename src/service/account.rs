@@ -38,7 +38,7 @@ pub enum Actor<'a> {
 }
 
 /// Body of `POST /v1/api-keys`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyRequest {
     /// Role.
@@ -49,7 +49,7 @@ pub struct NewApiKeyRequest {
 }
 
 /// Body of `PATCH /v1/endpoints/{id}`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
     /// Enable or disable deliveries.
@@ -64,7 +64,7 @@ pub struct EndpointPatch {
 }
 
 /// An endpoint in an export: no secrets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportedEndpoint {
     /// Id.
     pub id: EndpointId,
@@ -81,7 +81,7 @@ pub struct ExportedEndpoint {
 }
 
 /// A key in an export: metadata only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportedKey {
     /// Id.
     pub id: ApiKeyId,
@@ -98,7 +98,7 @@ pub struct ExportedKey {
 
 /// Everything held about a practice, without secrets: `GET /v1/practitioner/export`,
 /// accepted by `POST /v1/practitioner/import` on another instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportDocument {
     /// Always `gaprelay.export.v1`.
@@ -115,7 +115,8 @@ pub struct ExportDocument {
     pub endpoints: Vec<ExportedEndpoint>,
     /// API keys, metadata only.
     pub api_keys: Vec<ExportedKey>,
-    /// The audit log, newest first.
+    /// The audit log, newest first (entries as in `GET /v1/audit-log`).
+    #[schema(value_type = Vec<Object>)]
     pub audit_log: Vec<AuditEntry>,
 }
 

@@ -11,6 +11,7 @@ mod delivery;
 mod endpoints;
 mod intake;
 mod interop;
+mod openapi;
 mod practitioners;
 mod ranges;
 mod store_conformance;

@@ -5,24 +5,29 @@ use super::config::practitioner_view;
 use crate::domain::settings::PractitionerPatch;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OperatorAuth, PractitionerAuth};
+use crate::http::views::{
+    ApiKeyView, AuditEntryView, CreatedApiKey, EndpointSecrets, ErrorBody, ImportedPractitioner,
+    PageView, PractitionerView,
+};
 use crate::http::AppState;
-use crate::service::account::{role_name, ExportDocument, NewApiKeyRequest};
-use crate::store::{ApiKeyRecord, Page};
+use crate::service::account::{ExportDocument, NewApiKeyRequest};
+use crate::store::Page;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// Default page size of every list.
 pub const DEFAULT_PAGE: usize = 50;
 
 /// `?cursor=…&limit=…` of every list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Where the previous page ended (`next_cursor`).
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -36,8 +41,8 @@ impl PageQuery {
 }
 
 /// The one list shape: `{"data": [...], "next_cursor": "…" | null}`.
-pub fn page_json<T>(page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
-    json!({"data": page.items.iter().map(view).collect::<Vec<_>>(), "next_cursor": page.next_cursor})
+pub fn page_json<T, V>(page: Page<T>, view: impl Fn(&T) -> V) -> PageView<V> {
+    PageView::of(page, view)
 }
 
 /// Pages a short list held in full (keys, endpoints): the cursor is the last id seen.
@@ -66,6 +71,13 @@ fn with_etag(p: &crate::domain::practitioner::Practitioner) -> HttpResponse {
 }
 
 /// `GET /v1/practitioner`: profile and settings, with their `ETag`.
+#[utoipa::path(
+    get, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The practitioner; `ETag` header for `If-Match`", body = PractitionerView,
+         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+    )
+)]
 pub async fn get_practitioner(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -76,6 +88,16 @@ pub async fn get_practitioner(
 
 /// `PATCH /v1/practitioner`: corrects profile or settings; `If-Match` guards against
 /// overwriting another editor's change (412).
+#[utoipa::path(
+    patch, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
+    params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the settings changed since")),
+    request_body = PractitionerPatch,
+    responses(
+        (status = 200, description = "The corrected practitioner, with its new `ETag`", body = PractitionerView,
+         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+        (status = 412, description = "The settings changed since the `If-Match` version", body = ErrorBody),
+    )
+)]
 pub async fn patch_practitioner(
     req: HttpRequest,
     auth: PractitionerAuth,
@@ -94,6 +116,12 @@ pub async fn patch_practitioner(
 }
 
 /// `DELETE /v1/practitioner`: schedules erasure in 30 days; cancellable until then.
+#[utoipa::path(
+    delete, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Erasure scheduled (`erase_at`); `POST /v1/practitioner/restore` cancels it", body = PractitionerView),
+    )
+)]
 pub async fn delete_practitioner(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -103,6 +131,13 @@ pub async fn delete_practitioner(
 }
 
 /// `POST /v1/practitioner/restore`: cancels a scheduled erasure.
+#[utoipa::path(
+    post, path = "/v1/practitioner/restore", tag = "account", security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Erasure cancelled", body = PractitionerView,
+         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+    )
+)]
 pub async fn restore_practitioner(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -112,6 +147,12 @@ pub async fn restore_practitioner(
 }
 
 /// `GET /v1/practitioner/export`: everything held about the practice, no secrets.
+#[utoipa::path(
+    get, path = "/v1/practitioner/export", tag = "account", security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The export document, accepted by `POST /v1/practitioner/import`", body = ExportDocument),
+    )
+)]
 pub async fn export(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -123,52 +164,65 @@ pub async fn export(
 }
 
 /// `POST /v1/practitioner/import` (operator): recreates an exported practice here.
+#[utoipa::path(
+    post, path = "/v1/practitioner/import", tag = "operator", security(("operator" = [])),
+    request_body = ExportDocument,
+    responses(
+        (status = 201, description = "The practice, a new owner key and new endpoint secrets (shown once)", body = ImportedPractitioner),
+        (status = 409, description = "The practitioner or slug already exists here", body = ErrorBody),
+    )
+)]
 pub async fn import(
     _: OperatorAuth,
     state: web::Data<AppState>,
     ApiJson(doc): ApiJson<ExportDocument>,
 ) -> Result<HttpResponse, ApiError> {
     let (p, key, endpoints) = state.services.import(doc).await?;
-    let endpoints: Vec<Value> = endpoints
+    let endpoints: Vec<EndpointSecrets> = endpoints
         .iter()
-        .map(|c| json!({"id": c.record.id, "secret": c.secret.to_whsec(), "encryption_key": c.key.to_jwk()}))
+        .map(|c| EndpointSecrets {
+            id: c.record.id.clone(),
+            secret: c.secret.to_whsec(),
+            encryption_key: c.key.to_jwk(),
+        })
         .collect();
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"practitioner": practitioner_view(&p), "api_key": key.expose(), "endpoints": endpoints})))
-}
-
-fn key_view(k: &ApiKeyRecord, last_used_ms: Option<i64>) -> Value {
-    let last_used = last_used_ms
-        .and_then(|ms| {
-            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        })
-        .map(crate::delivery::payload::rfc3339);
-    json!({
-        "id": k.id,
-        "role": role_name(k.role),
-        "label": k.label,
-        "prefix": k.prefix,
-        "created_at": crate::delivery::payload::rfc3339(k.created_at),
-        "last_used_at": last_used,
-    })
+        .json(ImportedPractitioner {
+            practitioner: practitioner_view(&p),
+            api_key: key.expose().to_owned(),
+            endpoints,
+        }))
 }
 
 /// `POST /v1/api-keys`: a new key, shown once.
+#[utoipa::path(
+    post, path = "/v1/api-keys", tag = "api keys", security(("api_key" = [])),
+    request_body = NewApiKeyRequest,
+    responses(
+        (status = 201, description = "The new key; `api_key` is shown only here", body = CreatedApiKey),
+    )
+)]
 pub async fn create_api_key(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<NewApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (record, key) = state.services.create_api_key(&auth.0, req).await?;
-    let mut body = key_view(&record, None);
-    body["api_key"] = Value::String(key.expose().to_owned());
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .json(CreatedApiKey {
+            key: ApiKeyView::new(&record, None),
+            api_key: key.expose().to_owned(),
+        }))
 }
 
 /// `GET /v1/api-keys`: keys without secrets.
+#[utoipa::path(
+    get, path = "/v1/api-keys", tag = "api keys", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of keys, without secrets", body = PageView<ApiKeyView>))
+)]
 pub async fn list_api_keys(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -176,10 +230,18 @@ pub async fn list_api_keys(
 ) -> Result<HttpResponse, ApiError> {
     let keys = state.services.api_keys(&auth.0).await?;
     let page = page_of(keys, |(k, _)| k.id.to_string(), &query);
-    Ok(HttpResponse::Ok().json(page_json(page, |(k, used)| key_view(k, *used))))
+    Ok(HttpResponse::Ok().json(page_json(page, |(k, used)| ApiKeyView::new(k, *used))))
 }
 
 /// `DELETE /v1/api-keys/{id}`: revokes at once (never the last owner key: 409).
+#[utoipa::path(
+    delete, path = "/v1/api-keys/{id}", tag = "api keys", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Key id (`key_…`)")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 409, description = "The last owner key cannot be revoked", body = ErrorBody),
+    )
+)]
 pub async fn revoke_api_key(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -190,6 +252,11 @@ pub async fn revoke_api_key(
 }
 
 /// `GET /v1/audit-log`: newest first, paginated; owners only.
+#[utoipa::path(
+    get, path = "/v1/audit-log", tag = "account", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of audit entries, newest first", body = PageView<AuditEntryView>))
+)]
 pub async fn audit_log(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -199,5 +266,5 @@ pub async fn audit_log(
         .services
         .audit_log(&auth.0, query.cursor.as_deref(), query.limit())
         .await?;
-    Ok(HttpResponse::Ok().json(page_json(page, |e| json!(e))))
+    Ok(HttpResponse::Ok().json(page_json(page, AuditEntryView::new)))
 }

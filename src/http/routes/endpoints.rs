@@ -3,27 +3,18 @@
 use crate::domain::endpoint::NewEndpointRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
+use crate::http::views::{EndpointView, EndpointWithSecrets, PageView, QueuedMessage};
 use crate::http::AppState;
 use crate::service::account::EndpointPatch;
-use crate::store::EndpointRecord;
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
-
-/// An endpoint without its secrets.
-fn view(e: &EndpointRecord) -> Value {
-    json!({
-        "id": e.id,
-        "url": e.url,
-        "format": e.format,
-        "encryption": e.encryption,
-        "description": e.description,
-        "enabled": e.enabled,
-        "created_at": crate::delivery::payload::rfc3339(e.created_at),
-        "previous_secret_until": e.previous_secret_until.map(crate::delivery::payload::rfc3339),
-    })
-}
 
 /// `POST /v1/endpoints`: answers the secret and key, shown only here.
+#[utoipa::path(
+    post, path = "/v1/endpoints", tag = "endpoints", operation_id = "create_endpoint",
+    security(("api_key" = [])),
+    request_body = NewEndpointRequest,
+    responses((status = 201, description = "The endpoint with its secret and key, shown only here and on rotation", body = EndpointWithSecrets))
+)]
 pub async fn create(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -31,13 +22,20 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let created = state.services.create_endpoint(&auth.0, req).await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, endpoint.id = %created.record.id, "endpoint created");
-    let mut body = view(&created.record);
-    body["secret"] = Value::String(created.secret.to_whsec());
-    body["encryption_key"] = created.key.to_jwk();
-    Ok(HttpResponse::Created().json(body))
+    Ok(HttpResponse::Created().json(EndpointWithSecrets {
+        endpoint: EndpointView::new(&created.record),
+        secret: created.secret.to_whsec(),
+        encryption_key: created.key.to_jwk(),
+    }))
 }
 
-/// `GET /v1/endpoints`.
+/// `GET /v1/endpoints`: the practitioner's endpoints, without secrets.
+#[utoipa::path(
+    get, path = "/v1/endpoints", tag = "endpoints", operation_id = "list_endpoints",
+    security(("api_key" = [])),
+    params(super::account::PageQuery),
+    responses((status = 200, description = "A page of endpoints, without secrets", body = PageView<EndpointView>))
+)]
 pub async fn list(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -45,10 +43,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let all = state.services.endpoints(&auth.0).await?;
     let page = super::account::page_of(all, |e| e.id.to_string(), &query);
-    Ok(HttpResponse::Ok().json(super::account::page_json(page, view)))
+    Ok(HttpResponse::Ok().json(super::account::page_json(page, EndpointView::new)))
 }
 
-/// `DELETE /v1/endpoints/{id}`.
+/// `DELETE /v1/endpoints/{id}`: deletes an endpoint; it receives nothing more.
+#[utoipa::path(
+    delete, path = "/v1/endpoints/{id}", tag = "endpoints", operation_id = "delete_endpoint",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -60,6 +64,13 @@ pub async fn delete(
 }
 
 /// `PATCH /v1/endpoints/{id}`: enable/disable, description, URL.
+#[utoipa::path(
+    patch, path = "/v1/endpoints/{id}", tag = "endpoints", operation_id = "update_endpoint",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
+    request_body = EndpointPatch,
+    responses((status = 200, description = "The endpoint", body = EndpointView))
+)]
 pub async fn update(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
@@ -70,35 +81,44 @@ pub async fn update(
         .services
         .update_endpoint(&auth.0, &path, patch)
         .await?;
-    Ok(HttpResponse::Ok().json(view(&record)))
+    Ok(HttpResponse::Ok().json(EndpointView::new(&record)))
 }
 
 /// `POST /v1/endpoints/{id}/rotate`: a new secret and key, shown once; the old secret
 /// keeps signing alongside for 24 hours.
+#[utoipa::path(
+    post, path = "/v1/endpoints/{id}/rotate", tag = "endpoints", operation_id = "rotate_endpoint",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
+    responses((status = 200, description = "The new secret and key, shown once; `previous_secret_until` says how long the old secret still signs", body = EndpointWithSecrets))
+)]
 pub async fn rotate(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let rotated = state.services.rotate_endpoint(&auth.0, &path).await?;
-    let mut body = view(&rotated.record);
-    body["secret"] = Value::String(rotated.secret.to_whsec());
-    body["encryption_key"] = rotated.key.to_jwk();
-    body["previous_secret_until"] = json!(rotated
-        .record
-        .previous_secret_until
-        .map(crate::delivery::payload::rfc3339));
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .json(EndpointWithSecrets {
+            endpoint: EndpointView::new(&rotated.record),
+            secret: rotated.secret.to_whsec(),
+            encryption_key: rotated.key.to_jwk(),
+        }))
 }
 
 /// `POST /v1/endpoints/{id}/test`: queues an `endpoint.test` event.
+#[utoipa::path(
+    post, path = "/v1/endpoints/{id}/test", tag = "endpoints", operation_id = "test_endpoint",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
+    responses((status = 202, description = "An `endpoint.test` event is queued", body = QueuedMessage))
+)]
 pub async fn test(
     auth: PractitionerAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let message_id = state.services.test_endpoint(&auth.0, &path).await?;
-    Ok(HttpResponse::Accepted().json(json!({"message_id": message_id})))
+    Ok(HttpResponse::Accepted().json(QueuedMessage { message_id }))
 }

@@ -1,20 +1,31 @@
 //! Liveness and readiness.
 
 use crate::http::error::ApiError;
+use crate::http::views::{ErrorBody, Health};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 /// `GET /healthz`: the process is alive.
+#[utoipa::path(
+    get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "Alive: `{\"status\": \"ok\"}`", body = Health))
+)]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// `GET /readyz`: the store answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\"}`", body = Health),
+        (status = 503, description = "The store (Redis) is not reachable", body = ErrorBody),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match state.services.store.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
+        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
         Err(_) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

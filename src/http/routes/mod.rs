@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod config;
+pub mod docs;
 pub mod endpoints;
 pub mod health;
 pub mod operator;

@@ -4,11 +4,21 @@ use super::config::practitioner_view;
 use crate::domain::practitioner::NewPractitionerRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OperatorAuth};
+use crate::http::views::{
+    AuditEntryView, CreatedPractitioner, ErrorBody, PageView, PractitionerView,
+};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 /// `POST /v1/practitioners`: creates a practitioner and its first owner key.
+#[utoipa::path(
+    post, path = "/v1/practitioners", tag = "operator", security(("operator" = [])),
+    request_body = NewPractitionerRequest,
+    responses(
+        (status = 201, description = "The practitioner and its owner key (shown once)", body = CreatedPractitioner),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+    )
+)]
 pub async fn create_practitioner(
     _: OperatorAuth,
     state: web::Data<AppState>,
@@ -16,14 +26,19 @@ pub async fn create_practitioner(
 ) -> Result<HttpResponse, ApiError> {
     let (p, key, record) = state.services.create_practitioner(req).await?;
     tracing::info!(practitioner.id = %p.id, key.id = %record.id, "practitioner created");
-    Ok(HttpResponse::Created().json(json!({
-        "practitioner": practitioner_view(&p),
-        "api_key": key.expose(),
-        "api_key_id": record.id,
-    })))
+    Ok(HttpResponse::Created().json(CreatedPractitioner {
+        practitioner: practitioner_view(&p),
+        api_key: key.expose().to_owned(),
+        api_key_id: record.id,
+    }))
 }
 
 /// `GET /v1/practitioners` (operator): every practitioner, oldest first, paginated.
+#[utoipa::path(
+    get, path = "/v1/practitioners", tag = "operator", security(("operator" = [])),
+    params(super::account::PageQuery),
+    responses((status = 200, description = "A page of practitioners, oldest first", body = PageView<PractitionerView>))
+)]
 pub async fn list_practitioners(
     _: OperatorAuth,
     state: web::Data<AppState>,
@@ -36,7 +51,13 @@ pub async fn list_practitioners(
     Ok(HttpResponse::Ok().json(super::account::page_json(page, practitioner_view)))
 }
 
-/// `POST /v1/practitioners/{id}/suspend` (operator).
+/// `POST /v1/practitioners/{id}/suspend` (operator): suspends a practice; its keys
+/// are refused and its form takes nothing until it is reinstated.
+#[utoipa::path(
+    post, path = "/v1/practitioners/{id}/suspend", tag = "operator", security(("operator" = [])),
+    params(("id" = String, Path, description = "Practitioner id (`prac_…`)")),
+    responses((status = 200, description = "Suspended: its keys are refused and its form takes nothing", body = PractitionerView))
+)]
 pub async fn suspend(
     _: OperatorAuth,
     state: web::Data<AppState>,
@@ -46,7 +67,12 @@ pub async fn suspend(
     Ok(HttpResponse::Ok().json(practitioner_view(&p)))
 }
 
-/// `POST /v1/practitioners/{id}/reinstate` (operator).
+/// `POST /v1/practitioners/{id}/reinstate` (operator): lifts a suspension.
+#[utoipa::path(
+    post, path = "/v1/practitioners/{id}/reinstate", tag = "operator", security(("operator" = [])),
+    params(("id" = String, Path, description = "Practitioner id (`prac_…`)")),
+    responses((status = 200, description = "Active again", body = PractitionerView))
+)]
 pub async fn reinstate(
     _: OperatorAuth,
     state: web::Data<AppState>,
@@ -57,6 +83,12 @@ pub async fn reinstate(
 }
 
 /// `GET /v1/operator/audit-log` (operator): practitioners created, suspended, erased.
+#[utoipa::path(
+    get, path = "/v1/operator/audit-log", tag = "operator", operation_id = "operator_audit_log",
+    security(("operator" = [])),
+    params(super::account::PageQuery),
+    responses((status = 200, description = "A page of the operator's audit entries, newest first", body = PageView<AuditEntryView>))
+)]
 pub async fn audit_log(
     _: OperatorAuth,
     state: web::Data<AppState>,
@@ -68,5 +100,5 @@ pub async fn audit_log(
         .audit_log(None, query.cursor.as_deref(), query.limit())
         .await
         .map_err(crate::service::ServiceError::from)?;
-    Ok(HttpResponse::Ok().json(super::account::page_json(page, |e| json!(e))))
+    Ok(HttpResponse::Ok().json(super::account::page_json(page, AuditEntryView::new)))
 }

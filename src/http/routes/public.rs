@@ -5,11 +5,18 @@ use crate::domain::custom::symptom_listing;
 use crate::domain::submission::IntakeRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::http::views::{
+    ErrorBody, FormConsent, FormMarker, FormPractice, FormSymptom, FormView, IntakeAccepted,
+};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 /// `GET /v1/forms/{slug}`: what the form shows.
+#[utoipa::path(
+    get, path = "/v1/forms/{slug}", tag = "public",
+    params(("slug" = String, Path, description = "The practice's form handle")),
+    responses((status = 200, description = "Markers with accepted units, symptoms, contact fields, consent, branding", body = FormView))
+)]
 pub async fn form(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -17,40 +24,59 @@ pub async fn form(
     let ctx = state.services.form(&path).await?;
     let p = &ctx.practitioner;
     let s = &p.settings;
-    let offered: Vec<_> = symptom_listing(s.symptoms.as_ref())
+    let symptoms: Vec<FormSymptom> = symptom_listing(s.symptoms.as_ref())
         .into_iter()
         .filter(|sym| sym.offered)
-        .map(|sym| json!({"id": sym.id, "name": sym.name}))
-        .collect();
-    let mut markers: Vec<_> = catalog::markers()
-        .iter()
-        .map(|m| {
-            json!({
-                "id": m.id,
-                "loinc": m.loinc,
-                "name": m.name,
-                "units": m.units.iter().map(|u| u.display).collect::<Vec<_>>(),
-            })
+        .map(|sym| FormSymptom {
+            id: sym.id,
+            name: sym.name,
         })
         .collect();
-    markers.extend(
-        ctx.custom_markers
-            .iter()
-            .map(|c| json!({"id": c.id, "loinc": c.loinc, "name": c.name, "units": [c.unit]})),
-    );
-    Ok(HttpResponse::Ok().json(json!({
-        "practitioner": {"slug": p.slug, "practice_name": p.practice_name, "doctor_name": p.doctor_name},
-        "markers": markers,
-        "symptoms": offered,
-        "contact_fields": s.contact_fields,
-        "consent": {"required": s.consent_required, "text": s.consent_text, "version": s.consent_version},
-        "branding": s.branding,
-        "call_to_action": s.call_to_action,
-        "accepting_submissions": p.accepts_submissions(),
-    })))
+    let mut markers: Vec<FormMarker> = catalog::markers()
+        .iter()
+        .map(|m| FormMarker {
+            id: m.id.to_owned(),
+            loinc: Some(m.loinc.to_owned()),
+            name: m.name.to_owned(),
+            units: m.units.iter().map(|u| u.display.to_owned()).collect(),
+        })
+        .collect();
+    markers.extend(ctx.custom_markers.iter().map(|c| FormMarker {
+        id: c.id.clone(),
+        loinc: c.loinc.clone(),
+        name: c.name.clone(),
+        units: vec![c.unit.clone()],
+    }));
+    Ok(HttpResponse::Ok().json(FormView {
+        practitioner: FormPractice {
+            slug: p.slug.clone(),
+            practice_name: p.practice_name.clone(),
+            doctor_name: p.doctor_name.clone(),
+        },
+        markers,
+        symptoms,
+        contact_fields: s.contact_fields,
+        consent: FormConsent {
+            required: s.consent_required,
+            text: s.consent_text.clone(),
+            version: s.consent_version,
+        },
+        branding: s.branding.clone(),
+        call_to_action: s.call_to_action.clone(),
+        accepting_submissions: p.accepts_submissions(),
+    }))
 }
 
 /// `POST /v1/intake/{slug}`: 202 with the report once the delivery is safely queued.
+#[utoipa::path(
+    post, path = "/v1/intake/{slug}", tag = "public",
+    params(("slug" = String, Path, description = "The practice's form handle")),
+    request_body = IntakeRequest,
+    responses(
+        (status = 202, description = "Queued for delivery; the patient's gap report", body = IntakeAccepted),
+        (status = 409, description = "The practice is not accepting submissions (`not_accepting_submissions`)", body = ErrorBody),
+    )
+)]
 pub async fn intake(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -59,5 +85,8 @@ pub async fn intake(
     let (submission_id, report) = state.services.submit_intake(&path, req).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({"submission_id": submission_id, "report": report})))
+        .json(IntakeAccepted {
+            submission_id,
+            report,
+        }))
 }
