@@ -31,7 +31,20 @@ pub enum Decision {
     RetryAfter(Duration),
     /// The receiver says the endpoint is gone (410): disable it and drop the message.
     DisableEndpoint,
+    /// The receiver refused this message in a way no retry can change: drop it.
+    GiveUp,
 }
+
+/// Answers that mean "never, as sent": retrying the same signed bytes cannot succeed, so
+/// the message is dropped at once rather than hammering the receiver for 24 hours.
+/// 400 (malformed for this receiver), 401/403 (the receiver rejects our signature or
+/// us), 404 (no such hook), 413 (too large for it), 422 (it cannot process the payload).
+/// 410 is handled apart: it also disables the endpoint.
+pub const NEVER_RETRY: [u16; 6] = [400, 401, 403, 404, 413, 422];
+
+/// Least pause after a 429 without `Retry-After` or a timeout: a receiver that is
+/// overloaded gets more room than one that merely failed.
+pub const SLOW_DOWN_MIN: Duration = Duration::from_secs(30);
 
 /// Longest `Retry-After` honoured; a receiver asking for more is retried after this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 60 * 60);
@@ -75,16 +88,23 @@ pub fn decide(
     unit: f64,
 ) -> Decision {
     let backoff = jitter(scheduled_delay(schedule, attempt), unit);
+    // Overloaded or slow receivers get twice the usual pause, and at least 30 s.
+    let slow_down = (backoff * 2).max(SLOW_DOWN_MIN);
     match response {
         Response::Status { status, .. } if (200..300).contains(status) => Decision::Delivered,
         Response::Status { status: 410, .. } => Decision::DisableEndpoint,
+        Response::Status { status, .. } if NEVER_RETRY.contains(status) => Decision::GiveUp,
         Response::Status {
             status: 429 | 503,
             retry_after: Some(v),
         } => match parse_retry_after(v, now) {
-            Some(d) => Decision::RetryAfter(d.min(MAX_RETRY_AFTER)),
+            Some(d) => Decision::RetryAfter(d.clamp(Duration::from_secs(1), MAX_RETRY_AFTER)),
+            None if matches!(response, Response::Status { status: 429, .. }) => {
+                Decision::RetryAfter(slow_down)
+            }
             None => Decision::RetryAfter(backoff),
         },
+        Response::Status { status: 429, .. } | Response::Timeout => Decision::RetryAfter(slow_down),
         _ => Decision::RetryAfter(backoff),
     }
 }
@@ -127,7 +147,7 @@ mod tests {
             Decision::RetryAfter(Duration::from_secs(5))
         );
         assert_eq!(
-            decide(&Response::Timeout, 2, &S, now, 0.5),
+            decide(&Response::ConnectError, 2, &S, now, 0.5),
             Decision::RetryAfter(Duration::from_secs(30))
         );
         assert_eq!(
@@ -162,6 +182,35 @@ mod tests {
         assert_eq!(
             decide(&r(503, "soon"), 1, &S, now, 0.5),
             Decision::RetryAfter(Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn a_4xx_that_means_never_is_given_up_at_once() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        for s in NEVER_RETRY {
+            assert_eq!(decide(&status(s), 1, &S, now, 0.5), Decision::GiveUp, "{s}");
+        }
+        for s in [408, 409, 425, 500, 502, 504, 302] {
+            assert!(
+                matches!(decide(&status(s), 1, &S, now, 0.5), Decision::RetryAfter(_)),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_429_or_a_timeout_pauses_longer_than_a_plain_failure() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let plain = decide(&status(500), 1, &S, now, 0.5);
+        assert_eq!(plain, Decision::RetryAfter(Duration::from_secs(5)));
+        assert_eq!(
+            decide(&status(429), 1, &S, now, 0.5),
+            Decision::RetryAfter(SLOW_DOWN_MIN)
+        );
+        assert_eq!(
+            decide(&Response::Timeout, 3, &S, now, 0.5),
+            Decision::RetryAfter(Duration::from_secs(240))
         );
     }
 

@@ -34,6 +34,8 @@ pub enum AttemptOutcome {
     Expired,
     /// The endpoint is gone or disabled: removed.
     Dropped,
+    /// The receiver refused it for good (a 4xx that means "never"): removed.
+    Failed,
 }
 
 struct Inner {
@@ -327,6 +329,11 @@ impl Worker {
                 }
                 tracing::warn!("endpoint answered 410 Gone; it is now disabled");
                 AttemptOutcome::EndpointDisabled
+            }
+            Decision::GiveUp => {
+                store.remove_message(&msg.id).await?;
+                tracing::warn!("the receiver refused the message for good; it is dropped");
+                AttemptOutcome::Failed
             }
             Decision::RetryAfter(delay) => {
                 // A retry that would fall after the expiry is brought forward to one

@@ -200,7 +200,7 @@ async fn redirects_are_not_followed_and_count_as_failures() {
 }
 
 #[tokio::test]
-async fn a_receiver_that_times_out_is_retried() {
+async fn a_receiver_that_times_out_is_retried_after_a_longer_pause() {
     let app = spawn_app_with(AppOptions {
         delivery_timeout: Duration::from_millis(300),
         ..AppOptions::default()
@@ -211,6 +211,27 @@ async fn a_receiver_that_times_out_is_retried() {
     app.post_intake(&p.slug, &canary_intake()).await;
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
     app.advance(Duration::from_secs(10));
+    assert!(
+        app.deliver_pending().await.is_empty(),
+        "a timeout pauses at least 30 s"
+    );
+    app.advance(Duration::from_secs(21));
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+}
+
+#[tokio::test]
+async fn a_4xx_that_means_never_drops_the_message_without_retrying() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("deliver-422", "jwe").await;
+    crm.push_response(FakeResponse::status(422));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Failed]);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    app.advance(Duration::from_secs(86_000));
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(crm.requests().len(), 1);
+    // The endpoint stays enabled: the next submission is delivered.
+    app.post_intake(&p.slug, &canary_intake()).await;
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
 }
 
