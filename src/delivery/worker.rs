@@ -11,7 +11,7 @@ use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
 use crate::service::form_cache::FormCache;
-use crate::store::{ClaimedMessage, EndpointRecord, Store, StoreError};
+use crate::store::{ClaimedMessage, DeliveryUpdate, EndpointRecord, Store, StoreError};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -278,6 +278,8 @@ impl Worker {
         let store = &self.inner.store;
         let Some(endpoint) = self.load_endpoint(msg).await? else {
             store.remove_message(&msg.id).await?;
+            self.log_delivery(msg, "failed", None, None, Some("endpoint_disabled"))
+                .await?;
             return Ok((AttemptOutcome::Dropped, None));
         };
         let plaintext = seal::open(
@@ -311,6 +313,7 @@ impl Worker {
             self.inner.clock.now(),
             rand::random::<f64>(),
         );
+        let mut next_attempt = None;
         let outcome = match decision {
             Decision::Delivered => {
                 store.remove_message(&msg.id).await?;
@@ -347,10 +350,52 @@ impl Worker {
                     AttemptOutcome::Expired
                 } else {
                     store.reschedule(&msg.id, due).await?;
+                    next_attempt = Some(due);
                     AttemptOutcome::Retrying
                 }
             }
         };
+        let status = match outcome {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Retrying => "retrying",
+            AttemptOutcome::Expired => "expired",
+            AttemptOutcome::EndpointDisabled | AttemptOutcome::Failed | AttemptOutcome::Dropped => {
+                "failed"
+            }
+        };
+        let (http_status, error) = match &response {
+            Response::Status { status, .. } => (Some(*status), None),
+            Response::Timeout => (None, Some("timeout")),
+            Response::ConnectError => (None, Some("connect")),
+            Response::ForbiddenTarget => (None, Some("forbidden_target")),
+        };
+        let error = if outcome == AttemptOutcome::EndpointDisabled {
+            Some("endpoint_gone")
+        } else {
+            error
+        };
+        self.log_delivery(msg, status, next_attempt, http_status, error)
+            .await?;
         Ok((outcome, Some(response)))
+    }
+
+    /// Records an attempt's result in the delivery log (metadata only).
+    async fn log_delivery(
+        &self,
+        msg: &ClaimedMessage,
+        status: &'static str,
+        next_attempt_ms: Option<i64>,
+        http_status: Option<u16>,
+        error: Option<&'static str>,
+    ) -> Result<(), StoreError> {
+        let update = DeliveryUpdate {
+            status,
+            attempts: msg.attempt,
+            next_attempt_ms,
+            http_status,
+            error,
+            at_ms: self.inner.clock.now_ms(),
+        };
+        self.inner.store.update_delivery(&msg.id, &update).await
     }
 }

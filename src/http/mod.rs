@@ -103,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/endpoints/{id}/rotate")
                         .route(web::post().to(endpoints::rotate)),
                 )
+                .service(web::resource("/deliveries").route(web::get().to(endpoints::deliveries)))
                 .service(
                     web::resource("/endpoints/{id}/test").route(web::post().to(endpoints::test)),
                 )

@@ -53,6 +53,7 @@ use utoipa::{Modify, OpenApi};
         endpoints::delete,
         endpoints::rotate,
         endpoints::test,
+        endpoints::deliveries,
         public::form,
         public::intake,
     ),

@@ -13,7 +13,7 @@ use crate::domain::practitioner::{
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{Bounds, EffectiveRange, RangeMessages, RangeSource};
 use crate::domain::report::Report;
-use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, Page};
+use crate::store::{ApiKeyRecord, AuditEntry, DeliveryRecord, EndpointRecord, Page};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -274,6 +274,58 @@ impl AuditEntryView {
             target: target.clone(),
             outcome: outcome.clone(),
             details: details.clone(),
+        }
+    }
+}
+
+/// One delivery in the delivery log: metadata only, never patient data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// The message (`msg_…`, the `webhook-id`).
+    pub message_id: MessageId,
+    /// Target endpoint.
+    pub endpoint_id: EndpointId,
+    /// Event type.
+    pub event: String,
+    /// The submission it carries, if any.
+    pub submission_id: Option<SubmissionId>,
+    /// `pending`, `retrying`, `delivered`, `failed` or `expired`.
+    pub status: String,
+    /// Attempts started.
+    pub attempts: u32,
+    /// When the next attempt is due (RFC 3339), if one is.
+    pub next_attempt_at: Option<String>,
+    /// The receiver's last HTTP status.
+    pub last_http_status: Option<u16>,
+    /// The last error class (`timeout`, `connect`, `forbidden_target`, `endpoint_gone`, `endpoint_disabled`).
+    pub last_error: Option<String>,
+    /// Queued at (RFC 3339).
+    pub created_at: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
+impl DeliveryView {
+    /// A delivery as logged.
+    pub fn new(d: &DeliveryRecord) -> DeliveryView {
+        DeliveryView {
+            message_id: d.message_id.clone(),
+            endpoint_id: d.endpoint_id.clone(),
+            event: d.event.clone(),
+            submission_id: d.submission_id.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_ms.map(ms_to_rfc3339),
+            last_http_status: d.last_http_status,
+            last_error: d.last_error.clone(),
+            created_at: ms_to_rfc3339(d.created_ms),
+            updated_at: ms_to_rfc3339(d.updated_ms),
         }
     }
 }

@@ -449,6 +449,8 @@ impl Services {
                 practitioner_id: who.practitioner_id.clone(),
                 due_at_ms: now_ms,
                 expires_at_ms: now_ms.saturating_add(Self::ms(self.message_ttl)),
+                event: payload::ENDPOINT_TEST.to_owned(),
+                submission_id: None,
             }])
             .await
             .map_err(ServiceError::Unavailable)?;

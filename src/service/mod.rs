@@ -413,6 +413,25 @@ impl Services {
         }
     }
 
+    /// A page of the caller's delivery log (metadata only).
+    pub async fn deliveries(
+        &self,
+        who: &Principal,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::store::Page<crate::store::DeliveryRecord>, ServiceError> {
+        self.allow(who, Access::Read, "deliveries.read", "").await?;
+        Ok(self
+            .store
+            .deliveries(
+                &who.practitioner_id,
+                cursor,
+                limit.clamp(1, account::MAX_PAGE),
+                self.clock.now_ms(),
+            )
+            .await?)
+    }
+
     /// The practitioner behind a public form, with its configuration (briefly cached).
     pub async fn form(&self, slug: &str) -> Result<Arc<FormContext>, ServiceError> {
         if let Some(ctx) = self.forms.get(slug) {
@@ -470,6 +489,8 @@ impl Services {
                     practitioner_id: practitioner.id.clone(),
                     due_at_ms: now_ms,
                     expires_at_ms,
+                    event: payload::INTAKE_SUBMITTED.to_owned(),
+                    submission_id: Some(submission_id.clone()),
                 }
             })
             .collect();

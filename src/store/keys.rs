@@ -84,6 +84,23 @@ pub fn message(id: &MessageId) -> String {
     format!("{QUEUE_MESSAGE_PREFIX}{id}")
 }
 
+/// A delivery's log record (hash; `PEXPIREAT` 24 h after it was queued). Metadata
+/// only. It shares the queue's `{q}` tag so that it is written in the same transaction
+/// as its message and marked expired by the same script that purges it.
+pub fn delivery(id: &MessageId) -> String {
+    format!("gr:{{q}}:delivery:{id}")
+}
+
+/// Prefix of delivery record keys, for the claim script.
+pub const DELIVERY_PREFIX: &str = "gr:{q}:delivery:";
+
+/// A practitioner's delivery log index (sorted set: message id → queued at, Unix ms);
+/// entries older than 24 h are trimmed on every enqueue, entries whose record is gone
+/// when listed.
+pub fn deliveries(id: &PractitionerId) -> String {
+    format!("gr:{{q}}:deliveries:{id}")
+}
+
 /// Field name of a range override in [`ranges`].
 pub fn range_field(marker: &str, sex: Option<crate::domain::catalog::Sex>) -> String {
     format!("{marker}|{}", sex.map(|s| s.as_str()).unwrap_or("all"))

@@ -3,8 +3,8 @@
 //! runs against both), expiry included.
 
 use super::{
-    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, EndpointRecord, NewMessage, Page, Revocation,
-    Store, StoreError,
+    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
+    NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
@@ -39,6 +39,7 @@ struct Inner {
     /// Audit logs by practitioner (`None`: the operator's), with their sequence numbers.
     audit: HashMap<Option<PractitionerId>, Vec<(u64, i64, AuditEntry)>>,
     audit_seq: u64,
+    deliveries: HashMap<MessageId, DeliveryRecord>,
     queue: HashMap<MessageId, QueuedEntry>,
 }
 
@@ -175,6 +176,7 @@ impl Store for MemoryStore {
         inner.custom_markers.remove(id);
         inner.erasures.remove(id);
         inner.audit.remove(&Some(id.clone()));
+        inner.deliveries.retain(|_, d| &d.practitioner_id != id);
         Ok(())
     }
 
@@ -415,6 +417,23 @@ impl Store for MemoryStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         for m in messages {
+            inner.deliveries.insert(
+                m.id.clone(),
+                DeliveryRecord {
+                    message_id: m.id.clone(),
+                    practitioner_id: m.practitioner_id.clone(),
+                    endpoint_id: m.endpoint_id.clone(),
+                    event: m.event.clone(),
+                    submission_id: m.submission_id.clone(),
+                    status: "pending".to_owned(),
+                    attempts: 0,
+                    next_attempt_ms: Some(m.due_at_ms),
+                    last_http_status: None,
+                    last_error: None,
+                    created_ms: m.due_at_ms,
+                    updated_ms: m.due_at_ms,
+                },
+            );
             inner.queue.insert(
                 m.id.clone(),
                 QueuedEntry {
@@ -438,7 +457,25 @@ impl Store for MemoryStore {
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let mut inner = self.lock();
-        inner.queue.retain(|_, e| e.expires_at_ms > now_ms);
+        let expired: Vec<MessageId> = inner
+            .queue
+            .iter()
+            .filter(|(_, e)| e.expires_at_ms <= now_ms)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            inner.queue.remove(&id);
+            if let Some(d) = inner.deliveries.get_mut(&id) {
+                if d.status == "pending" || d.status == "retrying" {
+                    d.status = "expired".to_owned();
+                    d.next_attempt_ms = None;
+                    d.updated_ms = now_ms;
+                }
+            }
+        }
+        inner
+            .deliveries
+            .retain(|_, d| d.created_ms + DELIVERY_LOG_TTL_MS > now_ms);
         // Oldest due first, ties broken by id, as the Redis sorted set orders them.
         let mut due: Vec<(i64, MessageId)> = inner
             .queue
@@ -475,6 +512,55 @@ impl Store for MemoryStore {
             e.due_at_ms = due_at_ms;
         }
         Ok(())
+    }
+
+    async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {
+        if let Some(d) = self.lock().deliveries.get_mut(id) {
+            d.status = u.status.to_owned();
+            d.attempts = u.attempts;
+            d.next_attempt_ms = u.next_attempt_ms;
+            d.last_http_status = u.http_status;
+            d.last_error = u.error.map(str::to_owned);
+            d.updated_ms = u.at_ms;
+        }
+        Ok(())
+    }
+
+    async fn deliveries(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+        now_ms: i64,
+    ) -> Result<Page<DeliveryRecord>, StoreError> {
+        let inner = self.lock();
+        let mut all: Vec<&DeliveryRecord> = inner
+            .deliveries
+            .values()
+            .filter(|d| {
+                &d.practitioner_id == practitioner && d.created_ms + DELIVERY_LOG_TTL_MS > now_ms
+            })
+            .collect();
+        // Newest first, ties by id descending, as the Redis sorted set orders them.
+        all.sort_by(|a, b| (b.created_ms, &b.message_id).cmp(&(a.created_ms, &a.message_id)));
+        let start = match cursor {
+            Some(c) => all
+                .iter()
+                .position(|d| d.message_id.as_str() == c)
+                .map(|i| i + 1)
+                .unwrap_or(all.len()),
+            None => 0,
+        };
+        let items: Vec<DeliveryRecord> = all
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|d| (*d).clone())
+            .collect();
+        let next_cursor = (start + items.len() < all.len())
+            .then(|| items.last().map(|d| d.message_id.to_string()))
+            .flatten();
+        Ok(Page { items, next_cursor })
     }
 
     async fn queue_len(&self) -> Result<usize, StoreError> {

@@ -14,7 +14,7 @@ use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
 use crate::domain::endpoint::{Encryption, Format};
-use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,60 @@ pub struct NewMessage {
     pub due_at_ms: i64,
     /// When it must be gone, Unix ms (at most 24 h after submission).
     pub expires_at_ms: i64,
+    /// Event type, for the delivery log (`intake.submitted`, `endpoint.test`).
+    pub event: String,
+    /// The submission it carries, if any, for the delivery log.
+    pub submission_id: Option<SubmissionId>,
+}
+
+/// How long a delivery-log record lives after its message was queued: the longest any
+/// message may live, so a record never outlasts what it could describe.
+pub const DELIVERY_LOG_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A delivery's state in the log: metadata only, never patient data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The message (`webhook-id`).
+    pub message_id: MessageId,
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// Target endpoint.
+    pub endpoint_id: EndpointId,
+    /// Event type.
+    pub event: String,
+    /// The submission it carries, if any.
+    pub submission_id: Option<SubmissionId>,
+    /// `pending`, `retrying`, `delivered`, `failed` or `expired`.
+    pub status: String,
+    /// Attempts started.
+    pub attempts: u32,
+    /// When the next attempt is due, Unix ms.
+    pub next_attempt_ms: Option<i64>,
+    /// The receiver's last HTTP status.
+    pub last_http_status: Option<u16>,
+    /// The last error class (`timeout`, `connect`, `forbidden_target`, `endpoint_gone`, …).
+    pub last_error: Option<String>,
+    /// Queued at, Unix ms.
+    pub created_ms: i64,
+    /// Last change, Unix ms.
+    pub updated_ms: i64,
+}
+
+/// What an attempt changed in a delivery's log record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryUpdate {
+    /// New status.
+    pub status: &'static str,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_ms: Option<i64>,
+    /// The receiver's HTTP status.
+    pub http_status: Option<u16>,
+    /// The error class.
+    pub error: Option<&'static str>,
+    /// When, Unix ms.
+    pub at_ms: i64,
 }
 
 impl std::fmt::Debug for NewMessage {
@@ -369,6 +423,20 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError>;
     /// Makes a claimed message due again at `due_at_ms`.
     async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
+    /// Updates a delivery's log record (no-op once it has expired).
+    async fn update_delivery(
+        &self,
+        id: &MessageId,
+        update: &DeliveryUpdate,
+    ) -> Result<(), StoreError>;
+    /// A page of a practitioner's delivery log, newest first.
+    async fn deliveries(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+        now_ms: i64,
+    ) -> Result<Page<DeliveryRecord>, StoreError>;
     /// Number of messages queued (due or not), for readiness and tests.
     async fn queue_len(&self) -> Result<usize, StoreError>;
 }

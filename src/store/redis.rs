@@ -3,13 +3,13 @@
 //! per message. See [`super::keys`] for every key.
 
 use super::{
-    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, EndpointRecord, FormContext, NewMessage, Page,
-    Revocation, Store, StoreError,
+    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
+    FormContext, NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
-use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
+use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
 use anyhow::Context;
@@ -26,10 +26,18 @@ const CLAIM_SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
 local lease_until = now + tonumber(ARGV[2])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+local function mark_expired(id)
+  local d = ARGV[5] .. id
+  local st = redis.call('HGET', d, 'status')
+  if st == 'pending' or st == 'retrying' then
+    redis.call('HSET', d, 'status', 'expired', 'next_attempt_ms', '', 'updated_ms', now)
+  end
+end
 for _, id in ipairs(expired) do
   redis.call('DEL', ARGV[4] .. id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
+  mark_expired(id)
 end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
@@ -39,10 +47,12 @@ for _, id in ipairs(ids) do
   if not f[1] then
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
+    mark_expired(id)
   elseif tonumber(f[5]) <= now then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
+    mark_expired(id)
   else
     redis.call('ZADD', KEYS[1], lease_until, id)
     local attempt = redis.call('HINCRBY', key, 'attempt', 1)
@@ -66,6 +76,14 @@ end
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
+";
+
+/// Updates a delivery record only while it exists (it may have expired).
+const DELIVERY_UPDATE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'attempts', ARGV[2], 'next_attempt_ms', ARGV[3],
+  'last_http_status', ARGV[4], 'last_error', ARGV[5], 'updated_ms', ARGV[6])
+return 1
 ";
 
 /// Revokes a key unless it is the practitioner's last owner key, atomically (the index
@@ -93,6 +111,7 @@ pub struct RedisStore {
     claim: redis::Script,
     reschedule: redis::Script,
     revoke: redis::Script,
+    delivery_update: redis::Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -118,6 +137,7 @@ impl RedisStore {
             claim: redis::Script::new(CLAIM_SCRIPT),
             reschedule: redis::Script::new(RESCHEDULE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),
+            delivery_update: redis::Script::new(DELIVERY_UPDATE_SCRIPT),
         })
     }
 
@@ -305,10 +325,20 @@ impl Store for RedisStore {
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)?;
+        let log_index = keys::deliveries(id);
+        let logged: Vec<String> = self
+            .conn()
+            .zrange(&log_index, 0, -1)
+            .await
+            .map_err(unavailable)?;
         let mut pipe = redis::pipe();
         if let Some(p) = practitioner {
             pipe.del(keys::slug(p.slug.as_str())).ignore();
         }
+        for m in logged.iter().filter_map(|m| MessageId::parse(m).ok()) {
+            pipe.del(keys::delivery(&m)).ignore();
+        }
+        pipe.del(&log_index).ignore();
         for (r, _) in &key_records {
             pipe.del(keys::api_key(&r.hash)).ignore();
         }
@@ -675,6 +705,40 @@ impl Store for RedisStore {
             .ignore()
             .zadd(keys::QUEUE_EXPIRY, m.id.as_str(), m.expires_at_ms)
             .ignore();
+            // The delivery log record, in the same transaction.
+            let log = keys::delivery(&m.id);
+            let index = keys::deliveries(&m.practitioner_id);
+            let due = m.due_at_ms.to_string();
+            pipe.hset_multiple(
+                &log,
+                &[
+                    ("practitioner", m.practitioner_id.as_str()),
+                    ("endpoint", m.endpoint_id.as_str()),
+                    ("event", m.event.as_str()),
+                    (
+                        "submission",
+                        m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""),
+                    ),
+                    ("status", "pending"),
+                    ("attempts", "0"),
+                    ("next_attempt_ms", due.as_str()),
+                    ("created_ms", due.as_str()),
+                    ("updated_ms", due.as_str()),
+                ],
+            )
+            .ignore()
+            .cmd("PEXPIREAT")
+            .arg(&log)
+            .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS))
+            .ignore()
+            .zadd(&index, m.id.as_str(), m.due_at_ms)
+            .ignore()
+            .zrembyscore(
+                &index,
+                "-inf",
+                format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
+            )
+            .ignore();
         }
         pipe.query_async::<()>(&mut self.conn())
             .await
@@ -695,6 +759,7 @@ impl Store for RedisStore {
             .arg(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
             .arg(limit)
             .arg(keys::QUEUE_MESSAGE_PREFIX)
+            .arg(keys::DELIVERY_PREFIX)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -729,6 +794,87 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let _: i64 = self
+            .delivery_update
+            .key(keys::delivery(id))
+            .arg(u.status)
+            .arg(u.attempts)
+            .arg(opt(u.next_attempt_ms.map(|v| v.to_string())))
+            .arg(opt(u.http_status.map(|v| v.to_string())))
+            .arg(u.error.unwrap_or(""))
+            .arg(u.at_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn deliveries(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+        _now_ms: i64,
+    ) -> Result<Page<DeliveryRecord>, StoreError> {
+        let index = keys::deliveries(practitioner);
+        let start: isize = match cursor {
+            None => 0,
+            Some(c) => {
+                let rank: Option<isize> =
+                    self.conn().zrevrank(&index, c).await.map_err(unavailable)?;
+                match rank {
+                    Some(r) => r + 1,
+                    None => {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        })
+                    }
+                }
+            }
+        };
+        let limit_i = isize::try_from(limit).unwrap_or(isize::MAX);
+        let ids: Vec<String> = self
+            .conn()
+            .zrevrange(&index, start, start + limit_i)
+            .await
+            .map_err(unavailable)?;
+        let more = ids.len() > limit;
+        let ids: Vec<MessageId> = ids
+            .iter()
+            .take(limit)
+            .map(|i| MessageId::parse(i).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(keys::delivery(id));
+        }
+        let raw: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut items = Vec::new();
+        let mut gone = Vec::new();
+        for (id, fields) in ids.iter().zip(raw) {
+            if fields.is_empty() {
+                gone.push(id.to_string());
+                continue;
+            }
+            items.push(parse_delivery(id, &fields)?);
+        }
+        if !gone.is_empty() {
+            let _: Result<(), _> = self.conn().zrem(&index, gone).await;
+        }
+        let next_cursor = if more {
+            ids.last().map(|i| i.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
     async fn queue_len(&self) -> Result<usize, StoreError> {
         self.conn()
             .zcard(keys::QUEUE_DUE)
@@ -754,6 +900,36 @@ fn parse_endpoints(all: &HashMap<String, String>) -> Result<Vec<EndpointRecord>,
         .collect::<Result<Vec<EndpointRecord>, _>>()?;
     super::sort_endpoints(&mut list);
     Ok(list)
+}
+
+fn parse_delivery(
+    id: &MessageId,
+    f: &HashMap<String, String>,
+) -> Result<DeliveryRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("delivery record: bad {what}"));
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let num = |k: &str| -> Option<i64> { get(k).parse().ok() };
+    Ok(DeliveryRecord {
+        message_id: id.clone(),
+        practitioner_id: PractitionerId::parse(get("practitioner"))
+            .map_err(|_| corrupt("practitioner"))?,
+        endpoint_id: EndpointId::parse(get("endpoint")).map_err(|_| corrupt("endpoint"))?,
+        event: get("event").to_owned(),
+        submission_id: Some(get("submission"))
+            .filter(|s| !s.is_empty())
+            .map(SubmissionId::parse)
+            .transpose()
+            .map_err(|_| corrupt("submission"))?,
+        status: get("status").to_owned(),
+        attempts: get("attempts").parse().unwrap_or(0),
+        next_attempt_ms: num("next_attempt_ms"),
+        last_http_status: get("last_http_status").parse().ok(),
+        last_error: Some(get("last_error"))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        created_ms: num("created_ms").unwrap_or(0),
+        updated_ms: num("updated_ms").unwrap_or(0),
+    })
 }
 
 fn parse_claimed(chunk: &[redis::Value]) -> Result<ClaimedMessage, StoreError> {

@@ -153,7 +153,7 @@ async fn failures_back_off_and_the_message_is_purged_at_its_expiry() {
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
     let mut redis = app.redis.as_ref().expect("redis").client().await;
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:*")
+        .arg("gr:{q}:[me]*")
         .query_async(&mut redis)
         .await
         .expect("keys");
@@ -267,4 +267,79 @@ async fn delivery_through_the_in_memory_store_works_the_same() {
     app.post_intake(&p.slug, &canary_intake()).await;
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
     assert_eq!(crm.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are_never_sent_after()
+{
+    let app = spawn_app_with(AppOptions {
+        message_ttl: Some(Duration::from_secs(60)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, ep, crm) = app.practitioner_with_crm("deliveries-log", "jwe").await;
+    crm.set_default_status(500);
+    let accepted: serde_json::Value = app
+        .post_intake(&p.slug, &canary_intake())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    let log: serde_json::Value = app
+        .get("/v1/deliveries", Some(&p.api_key))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let d = &log["data"][0];
+    assert_eq!(d["status"], "retrying");
+    assert_eq!(d["attempts"], 1);
+    assert_eq!(d["last_http_status"], 500);
+    assert_eq!(d["endpoint_id"], ep.id.as_str());
+    assert_eq!(d["submission_id"], accepted["submission_id"]);
+    assert!(d["next_attempt_at"].is_string());
+    for canary in crate::helpers::CANARIES {
+        assert!(
+            !log.to_string().contains(canary),
+            "the delivery log holds `{canary}`"
+        );
+    }
+
+    app.advance(Duration::from_secs(61));
+    assert!(
+        app.deliver_pending().await.is_empty(),
+        "nothing is sent after expiry"
+    );
+    let sent = crm.requests().len();
+    let log: serde_json::Value = app
+        .get("/v1/deliveries", Some(&p.api_key))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log["data"][0]["status"], "expired");
+    assert!(log["data"][0]["next_attempt_at"].is_null());
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:msg:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "{keys:?}");
+    app.advance(Duration::from_secs(3600));
+    app.deliver_pending().await;
+    assert_eq!(crm.requests().len(), sent);
+
+    crm.set_default_status(200);
+    app.post_intake(&p.slug, &canary_intake()).await;
+    app.deliver_pending().await;
+    let log: serde_json::Value = app
+        .get("/v1/deliveries?limit=1", Some(&p.api_key))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log["data"][0]["status"], "delivered");
+    assert!(log["next_cursor"].is_string());
 }

@@ -26,6 +26,8 @@ pub struct AppOptions {
     pub allow_private_targets: bool,
     /// Delivery timeout.
     pub delivery_timeout: Duration,
+    /// `GAPRELAY_MESSAGE_TTL` (default 24 h).
+    pub message_ttl: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -34,6 +36,7 @@ impl Default for AppOptions {
             memory: false,
             allow_private_targets: true,
             delivery_timeout: Duration::from_secs(5),
+            message_ttl: None,
         }
     }
 }
@@ -88,6 +91,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     settings.allow_private_targets = options.allow_private_targets;
     settings.delivery.timeout = options.delivery_timeout;
     settings.delivery.lease = options.delivery_timeout * 3;
+    if let Some(ttl) = options.message_ttl {
+        settings.delivery.message_ttl = ttl;
+    }
     let (redis, store): (Option<TestRedis>, Option<Arc<dyn Store>>) = if options.memory {
         (None, Some(Arc::new(MemoryStore::new())))
     } else {

@@ -12,7 +12,8 @@ use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{
-    ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Revocation, Store, StoreError,
+    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Revocation, Store,
+    StoreError,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,8 @@ fn message(p: &Practitioner, ep: &EndpointId, due: i64, expires: i64) -> NewMess
         sealed: vec![0, 1, 2, 255, 254],
         due_at_ms: due,
         expires_at_ms: expires,
+        event: "intake.submitted".into(),
+        submission_id: None,
     }
 }
 
@@ -450,7 +453,76 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
         .expect("slug reusable");
 }
 
+async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn Store>) {
+    let p = practitioner("conf-log");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let a = message(&p, &ep, NOW, NOW + 60_000);
+    let b = message(&p, &ep, NOW + 1, NOW + 2_000);
+    store
+        .enqueue(&[a.clone(), b.clone()])
+        .await
+        .expect("enqueue");
+    let page = store
+        .deliveries(&p.id, None, 10, NOW + 1)
+        .await
+        .expect("log");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|d| d.message_id.clone())
+            .collect::<Vec<_>>(),
+        vec![b.id.clone(), a.id.clone()]
+    );
+    assert!(page
+        .items
+        .iter()
+        .all(|d| d.status == "pending" && d.attempts == 0));
+    store
+        .update_delivery(
+            &a.id,
+            &DeliveryUpdate {
+                status: "delivered",
+                attempts: 1,
+                next_attempt_ms: None,
+                http_status: Some(204),
+                error: None,
+                at_ms: NOW + 5,
+            },
+        )
+        .await
+        .expect("update");
+    // `b` expires unsent: the purge marks it.
+    store
+        .claim_due(NOW + 3_000, Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    let page = store
+        .deliveries(&p.id, None, 1, NOW + 3_000)
+        .await
+        .expect("log");
+    assert_eq!(page.items[0].status, "expired");
+    assert_eq!(page.items[0].message_id, b.id);
+    let next = store
+        .deliveries(&p.id, page.next_cursor.as_deref(), 1, NOW + 3_000)
+        .await
+        .expect("log");
+    let d = &next.items[0];
+    assert_eq!(
+        (d.status.as_str(), d.attempts, d.last_http_status),
+        ("delivered", 1, Some(204))
+    );
+    assert!(next.next_cursor.is_none());
+    let other = PractitionerId::generate(&mut rand::rngs::OsRng);
+    assert!(store
+        .deliveries(&other, None, 10, NOW)
+        .await
+        .expect("log")
+        .items
+        .is_empty());
+}
+
 async fn run_suite(make: impl Fn() -> Arc<dyn Store>) {
+    the_delivery_log_follows_each_message_and_marks_expiry(make()).await;
     keys_are_listed_revoked_at_once_and_the_last_owner_stays(make()).await;
     audit_logs_page_newest_first_and_stay_apart(make()).await;
     practitioners_page_and_erasure_leaves_nothing(make()).await;
@@ -471,7 +543,7 @@ async fn the_redis_store_conforms() {
     // A fresh Redis per scenario keeps them independent.
     let mut redises = Vec::new();
     let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..9 {
         let redis = TestRedis::start();
         stores.push(Arc::new(
             RedisStore::connect(&redis.url()).await.expect("connect"),

@@ -70,11 +70,34 @@ async fn after_delivery_no_patient_data_key_is_left() {
     app.deliver_pending().await;
     assert_eq!(crm.requests().len(), 1);
     let mut after = all_keys(&mut redis).await;
+    // The delivery log (metadata only, itself expiring within 24 h) is all that the
+    // delivery leaves besides configuration.
+    let log_keys: Vec<String> = after
+        .iter()
+        .filter(|k| k.starts_with("gr:{q}:delivery:") || k.starts_with("gr:{q}:deliveries:"))
+        .cloned()
+        .collect();
+    assert_eq!(log_keys.len(), 2, "{after:?}");
+    for key in &log_keys {
+        let bytes = dump(&mut redis, key).await;
+        for canary in CANARIES {
+            assert!(!bytes.contains(canary), "{key} holds `{canary}`");
+        }
+        if key.starts_with("gr:{q}:delivery:") {
+            let ttl_ms: i64 = ::redis::cmd("PTTL")
+                .arg(key)
+                .query_async(&mut redis)
+                .await
+                .expect("pttl");
+            assert!(ttl_ms > 0 && ttl_ms <= 86_400_000, "{key}: {ttl_ms}");
+        }
+    }
+    after.retain(|k| !log_keys.contains(k));
     let mut before_sorted = before.clone();
     before_sorted.sort();
     after.sort();
-    // Only configuration (practitioner, slug, key hash, endpoints) remains: exactly
-    // what was there before the patient came.
+    // Otherwise only configuration (practitioner, slug, key hash, endpoints) remains:
+    // exactly what was there before the patient came.
     assert_eq!(after, before_sorted);
     assert!(after.iter().all(|k| !k.starts_with("gr:{q}")), "{after:?}");
 }

@@ -3,7 +3,9 @@
 use crate::domain::endpoint::NewEndpointRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
-use crate::http::views::{EndpointView, EndpointWithSecrets, PageView, QueuedMessage};
+use crate::http::views::{
+    DeliveryView, EndpointView, EndpointWithSecrets, PageView, QueuedMessage,
+};
 use crate::http::AppState;
 use crate::service::account::EndpointPatch;
 use actix_web::{web, HttpResponse};
@@ -121,4 +123,22 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let message_id = state.services.test_endpoint(&auth.0, &path).await?;
     Ok(HttpResponse::Accepted().json(QueuedMessage { message_id }))
+}
+
+/// `GET /v1/deliveries`: recent delivery attempts, newest first; metadata only.
+#[utoipa::path(
+    get, path = "/v1/deliveries", tag = "endpoints", security(("api_key" = [])),
+    params(super::account::PageQuery),
+    responses((status = 200, description = "A page of deliveries, newest first (kept at most 24 h)", body = PageView<DeliveryView>))
+)]
+pub async fn deliveries(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    query: web::Query<super::account::PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .deliveries(&auth.0, query.cursor.as_deref(), query.limit())
+        .await?;
+    Ok(HttpResponse::Ok().json(PageView::of(page, DeliveryView::new)))
 }
