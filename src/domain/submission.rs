@@ -413,8 +413,10 @@ impl Submission {
             }
             let converted = match &marker {
                 LabMarker::Catalog(m) => match m.unit(&lab.unit) {
+                    // The unit as the patient typed it (it matched an accepted
+                    // spelling), so the report shows what they submitted.
                     Some(u) => Ok((
-                        u.display.to_owned(),
+                        lab.unit.trim().to_owned(),
                         u.conversion.to_range_unit(lab.value),
                         m.plausible_bounds(),
                         Some(m.range_unit().ucum),

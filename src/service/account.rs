@@ -246,6 +246,9 @@ impl Services {
             return Err(ServiceError::PreconditionFailed);
         }
         let changed = p.apply(patch).map_err(ServiceError::Validation)?;
+        if changed.is_empty() {
+            return Ok(p);
+        }
         self.store.put_practitioner(&p).await?;
         self.forms.invalidate(&who.practitioner_id);
         let action = match changed.as_slice() {
@@ -431,6 +434,11 @@ impl Services {
         self.allow(who, Access::Configure, "endpoint.tested", id)
             .await?;
         let record = self.own_endpoint(who, id).await?;
+        if !record.enabled {
+            return Err(ServiceError::Conflict(
+                "the endpoint is disabled: enable it before testing it",
+            ));
+        }
         let mut rng = rand::rngs::OsRng;
         let event = payload::test_event(&who.practitioner_id, self.clock.now());
         let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
@@ -666,6 +674,10 @@ impl Services {
         )
         .await?;
         let mut p = self.practitioner(who).await?;
+        if p.erase_at.is_some() {
+            // Already scheduled: asking again neither moves the date nor logs again.
+            return Ok(p);
+        }
         let at = self.clock.now() + ERASURE_DELAY;
         p.erase_at = Some(at);
         p.version += 1;

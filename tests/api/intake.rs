@@ -18,7 +18,7 @@ async fn a_valid_intake_is_accepted_with_its_gap_report_once_queued() {
     let labs = body["report"]["labs"].as_array().expect("labs");
     assert_eq!(labs.len(), 3);
     assert_eq!(labs[0]["marker"], "tsh");
-    assert_eq!(labs[0]["input"], json!({"value": 3.1337, "unit": "mIU/L"}));
+    assert_eq!(labs[0]["input"], json!({"value": 3.1337, "unit": "uIU/mL"}));
     assert_eq!(labs[0]["zone"], "above_optimal");
     assert_eq!(labs[1]["unit"], "mg/dL");
     assert_eq!(labs[1]["input"]["unit"], "mmol/L");

@@ -24,11 +24,13 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let created = state.services.create_endpoint(&auth.0, req).await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, endpoint.id = %created.record.id, "endpoint created");
-    Ok(HttpResponse::Created().json(EndpointWithSecrets {
-        endpoint: EndpointView::new(&created.record),
-        secret: created.secret.to_whsec(),
-        encryption_key: created.key.to_jwk(),
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(EndpointWithSecrets {
+            endpoint: EndpointView::new(&created.record),
+            secret: created.secret.to_whsec(),
+            encryption_key: created.key.to_jwk(),
+        }))
 }
 
 /// `GET /v1/endpoints`: the practitioner's endpoints, without secrets.

@@ -26,11 +26,13 @@ pub async fn create_practitioner(
 ) -> Result<HttpResponse, ApiError> {
     let (p, key, record) = state.services.create_practitioner(req).await?;
     tracing::info!(practitioner.id = %p.id, key.id = %record.id, "practitioner created");
-    Ok(HttpResponse::Created().json(CreatedPractitioner {
-        practitioner: practitioner_view(&p),
-        api_key: key.expose().to_owned(),
-        api_key_id: record.id,
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(CreatedPractitioner {
+            practitioner: practitioner_view(&p),
+            api_key: key.expose().to_owned(),
+            api_key_id: record.id,
+        }))
 }
 
 /// `GET /v1/practitioners` (operator): every practitioner, oldest first, paginated.
