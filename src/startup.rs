@@ -129,6 +129,7 @@ impl Application {
                     middleware::ErrorHandlers::new()
                         .default_handler(http::error::ensure_error_shape),
                 )
+                .wrap(middleware::from_fn(http::cors::cors))
                 .wrap(middleware::from_fn(http::logging::log_request))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))

@@ -2,6 +2,7 @@
 //! request logging. Handlers translate between the wire and [`crate::service`] and do
 //! nothing else.
 
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod logging;

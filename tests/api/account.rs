@@ -549,7 +549,14 @@ async fn a_test_event_reaches_the_endpoint_and_a_disabled_endpoint_gets_nothing(
     app.post_intake(&p.slug, &canary_intake()).await;
     assert!(app.deliver_pending().await.is_empty());
     assert_eq!(crm.requests().len(), 1);
-    let res = call(&app, Method::POST, &format!("/v1/endpoints/{}/test", ep.id), Some(&p.api_key), None).await;
+    let res = call(
+        &app,
+        Method::POST,
+        &format!("/v1/endpoints/{}/test", ep.id),
+        Some(&p.api_key),
+        None,
+    )
+    .await;
     assert_eq!(error_code(res).await.0, 409, "testing a disabled endpoint");
 }
 

@@ -7,6 +7,7 @@ mod support;
 mod account;
 mod cli;
 mod clinical;
+mod cors;
 mod delivery;
 mod endpoints;
 mod intake;
