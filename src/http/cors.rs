@@ -47,13 +47,7 @@ pub async fn cors(
     };
     let allowed = match req.app_data::<web::Data<AppState>>() {
         Some(state) => match state.services.form(&slug).await {
-            Ok(ctx) => Some(
-                ctx.practitioner
-                    .settings
-                    .allowed_origins
-                    .iter()
-                    .any(|o| *o == origin),
-            ),
+            Ok(ctx) => Some(ctx.practitioner.settings.allowed_origins.contains(&origin)),
             // An unknown form: let the route answer 404 as it would to anyone.
             Err(_) => None,
         },
