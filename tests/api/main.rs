@@ -10,6 +10,7 @@ mod clinical;
 mod cors;
 mod delivery;
 mod endpoints;
+mod fault_injection;
 mod intake;
 mod interop;
 mod openapi;
