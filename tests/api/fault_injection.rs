@@ -69,6 +69,8 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
     panic!("relay on {port} did not become ready");
 }
 
+// The counts are this test's report (shown with --nocapture or on failure).
+#[allow(clippy::print_stdout)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_crash() {
     let mut redis = TestRedis::start_with_args(&["--appendonly", "yes", "--appendfsync", "always"]);
