@@ -136,6 +136,9 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        // Signals are ours (see `run_until_stopped`): the workers must stop claiming at
+        // the same moment the server stops accepting.
+        .disable_signals()
         .run();
 
         let worker_task = options.run_workers.then(|| {
@@ -171,14 +174,33 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then stops taking requests, lets in-flight
     /// deliveries finish within the grace period and leaves the rest queued.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let result = self.server.await;
-        if let Some((tx, handle)) = self.worker_task {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        let worker_task = self.worker_task;
+        let stop = async {
+            shutdown_signal().await;
+            tracing::info!(
+                "shutting down: no new requests or deliveries; finishing in-flight ones"
+            );
+            if let Some((tx, _)) = &worker_task {
+                let _ = tx.send(true);
+            }
+            handle.stop(true).await;
+        };
+        // Either a signal stops the server, or the server ends on its own.
+        let server_result = tokio::select! {
+            res = server => res,
+            () = stop => Ok(Ok(())),
+        };
+        if let Some((tx, worker)) = worker_task {
             let _ = tx.send(true);
-            if tokio::time::timeout(SHUTDOWN_GRACE, handle).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
                 tracing::warn!("in-flight deliveries did not finish in time; their leases return them to the queue");
             }
         }
-        result.context("HTTP server failed")
+        server_result
+            .context("HTTP server task failed")?
+            .context("HTTP server failed")
     }
 }
 

@@ -244,3 +244,95 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
     // messages already claimed by other relays reached it.
     assert!(gone.requests().len() < 10, "{}", gone.requests().len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_delivery_in_flight_finish_and_leaves_the_rest_queued() {
+    let redis = TestRedis::start();
+    let crm = FakeCrm::start().await;
+    crm.push_response(FakeResponse::status(200).delay(Duration::from_millis(1500)));
+    let key = gaprelay::crypto::seal::MasterKey::generate(&mut rand::rngs::OsRng).to_base64();
+    let port = free_port();
+    let mut relay = Command::new(env!("CARGO_BIN_EXE_gaprelay"))
+        .arg("serve")
+        .env("RUST_LOG", "warn")
+        .env("GAPRELAY_BIND", format!("127.0.0.1:{port}"))
+        .env("GAPRELAY_REDIS_URL", redis.url())
+        .env("GAPRELAY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("GAPRELAY_MASTER_KEY", &key)
+        .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
+        .env("GAPRELAY_WORKER_CONCURRENCY", "1")
+        .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|child| Relay { child })
+        .expect("start gaprelay");
+    let client = reqwest::Client::new();
+    wait_ready(&client, port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let created: Value = client
+        .post(format!("{base}/v1/practitioners"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"practice_name": "Term", "doctor_name": "Dr T", "email": "t@example.com",
+                       "website_url": "https://t.example.com", "slug": "term"}),
+        )
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let api_key = created["api_key"].as_str().expect("key");
+    client
+        .post(format!("{base}/v1/endpoints"))
+        .bearer_auth(api_key)
+        .json(&json!({"url": crm.url(), "encryption": "none"}))
+        .send()
+        .await
+        .expect("endpoint");
+    for _ in 0..2 {
+        let res = client
+            .post(format!("{base}/v1/intake/term"))
+            .json(&canary_intake())
+            .send()
+            .await
+            .expect("intake");
+        assert_eq!(res.status(), 202);
+    }
+    // The first delivery is in flight (the CRM takes 1.5 s to answer): SIGTERM now.
+    crm.wait_for_requests(1, Duration::from_secs(10)).await;
+    let pid = relay.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(s) = relay.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "gaprelay did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "it waited for the delivery in flight"
+    );
+    // The in-flight delivery finished and was removed; the second was never started
+    // and is still queued for the next relay.
+    assert_eq!(crm.requests().len(), 1);
+    let mut conn = redis.client().await;
+    let queued: usize = ::redis::cmd("ZCARD")
+        .arg("gr:{q}:due")
+        .query_async(&mut conn)
+        .await
+        .expect("zcard");
+    assert_eq!(queued, 1);
+}
