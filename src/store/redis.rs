@@ -145,6 +145,43 @@ impl RedisStore {
         self.conn.clone()
     }
 
+    /// A page of a sorted set's members after `cursor` (a member), ascending or
+    /// (`rev`) descending, and whether more follow; `None` when the cursor is unknown.
+    async fn zset_page(
+        &self,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        rev: bool,
+    ) -> Result<Option<(Vec<String>, bool)>, StoreError> {
+        let start: isize = match cursor {
+            None => 0,
+            Some(c) => {
+                let rank: Option<isize> = if rev {
+                    self.conn().zrevrank(key, c).await
+                } else {
+                    self.conn().zrank(key, c).await
+                }
+                .map_err(unavailable)?;
+                match rank {
+                    Some(r) => r + 1,
+                    None => return Ok(None),
+                }
+            }
+        };
+        // One more than asked tells whether there is a next page.
+        let stop = start + isize::try_from(limit).unwrap_or(isize::MAX);
+        let mut ids: Vec<String> = if rev {
+            self.conn().zrevrange(key, start, stop).await
+        } else {
+            self.conn().zrange(key, start, stop).await
+        }
+        .map_err(unavailable)?;
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        Ok(Some((ids, more)))
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
@@ -229,33 +266,16 @@ impl Store for RedisStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Practitioner>, StoreError> {
-        let start: isize = match cursor {
-            None => 0,
-            Some(c) => {
-                let rank: Option<isize> = self
-                    .conn()
-                    .zrank(keys::PRACTITIONERS, c)
-                    .await
-                    .map_err(unavailable)?;
-                match rank {
-                    Some(r) => r + 1,
-                    None => {
-                        return Ok(Page {
-                            items: Vec::new(),
-                            next_cursor: None,
-                        })
-                    }
-                }
-            }
+        let Some((ids, more)) = self
+            .zset_page(keys::PRACTITIONERS, cursor, limit, false)
+            .await?
+        else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         };
-        let limit_i = isize::try_from(limit).unwrap_or(isize::MAX);
-        // One more than asked tells whether there is a next page.
-        let ids: Vec<String> = self
-            .conn()
-            .zrange(keys::PRACTITIONERS, start, start + limit_i)
-            .await
-            .map_err(unavailable)?;
-        let more = ids.len() > limit;
+
         let mut pipe = redis::pipe();
         for id in ids.iter().take(limit) {
             let id = PractitionerId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -819,29 +839,13 @@ impl Store for RedisStore {
         _now_ms: i64,
     ) -> Result<Page<DeliveryRecord>, StoreError> {
         let index = keys::deliveries(practitioner);
-        let start: isize = match cursor {
-            None => 0,
-            Some(c) => {
-                let rank: Option<isize> =
-                    self.conn().zrevrank(&index, c).await.map_err(unavailable)?;
-                match rank {
-                    Some(r) => r + 1,
-                    None => {
-                        return Ok(Page {
-                            items: Vec::new(),
-                            next_cursor: None,
-                        })
-                    }
-                }
-            }
+        let Some((ids, more)) = self.zset_page(&index, cursor, limit, true).await? else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         };
-        let limit_i = isize::try_from(limit).unwrap_or(isize::MAX);
-        let ids: Vec<String> = self
-            .conn()
-            .zrevrange(&index, start, start + limit_i)
-            .await
-            .map_err(unavailable)?;
-        let more = ids.len() > limit;
+
         let ids: Vec<MessageId> = ids
             .iter()
             .take(limit)
