@@ -464,7 +464,7 @@ impl Store for RedisStore {
         redis::cmd("XADD")
             .arg(&key)
             .arg("MINID")
-            .arg("~")
+            .arg("=")
             .arg(retain_after_ms.max(0))
             .arg("*")
             .arg("entry")

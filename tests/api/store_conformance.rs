@@ -376,6 +376,31 @@ async fn audit_logs_page_newest_first_and_stay_apart(store: Arc<dyn Store>) {
             .items,
         vec![entry(9)]
     );
+    // Entries older than the retention are trimmed when the next one is written. (Real
+    // time: Redis stamps stream entries with its own clock.)
+    let q = PractitionerId::generate(&mut rand::rngs::OsRng);
+    let real_now = || {
+        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .expect("ms")
+    };
+    let t1 = real_now();
+    store
+        .append_audit(Some(&q), &entry(1), t1, 0)
+        .await
+        .expect("append");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .append_audit(Some(&q), &entry(2), real_now(), t1 + 5)
+        .await
+        .expect("append");
+    assert_eq!(
+        store
+            .audit_log(Some(&q), None, 10)
+            .await
+            .expect("log")
+            .items,
+        vec![entry(2)]
+    );
 }
 
 async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
