@@ -58,6 +58,9 @@ pub struct DeliverySettings {
     pub message_ttl: Duration,
     /// Deliveries in flight per process (`GAPRELAY_WORKER_CONCURRENCY`, default 32).
     pub concurrency: usize,
+    /// Deliveries in flight to one endpoint per process (`GAPRELAY_ENDPOINT_CONCURRENCY`,
+    /// default 8): a slow or failing endpoint cannot take every slot.
+    pub endpoint_concurrency: usize,
     /// How often an idle worker polls the queue (`GAPRELAY_POLL_INTERVAL`, default 250ms).
     pub poll_interval: Duration,
     /// How long a claimed message is leased to its worker before another may take it
@@ -109,6 +112,7 @@ struct FileSettings {
     retry_schedule: Option<String>,
     message_ttl: Option<String>,
     worker_concurrency: Option<usize>,
+    endpoint_concurrency: Option<usize>,
     poll_interval: Option<String>,
     lease: Option<String>,
     log_format: Option<String>,
@@ -128,6 +132,7 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_RETRY_SCHEDULE",
     "GAPRELAY_MESSAGE_TTL",
     "GAPRELAY_WORKER_CONCURRENCY",
+    "GAPRELAY_ENDPOINT_CONCURRENCY",
     "GAPRELAY_POLL_INTERVAL",
     "GAPRELAY_LEASE",
     "GAPRELAY_LOG_FORMAT",
@@ -294,6 +299,23 @@ impl Settings {
                     )
                 })?,
         };
+        let endpoint_concurrency = match pick(
+            "GAPRELAY_ENDPOINT_CONCURRENCY",
+            from_file.endpoint_concurrency.map(|n| n.to_string()),
+        ) {
+            None => 8,
+            Some(s) => s
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "GAPRELAY_ENDPOINT_CONCURRENCY",
+                        "must be a whole number from 1 to 1024",
+                    )
+                })?,
+        };
         let poll_interval = match pick("GAPRELAY_POLL_INTERVAL", from_file.poll_interval) {
             None => Duration::from_millis(250),
             Some(s) => duration("GAPRELAY_POLL_INTERVAL", &s)?,
@@ -346,6 +368,7 @@ impl Settings {
                     retry_schedule,
                     message_ttl,
                     concurrency,
+                    endpoint_concurrency,
                     poll_interval,
                     lease,
                 },

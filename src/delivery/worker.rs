@@ -10,6 +10,7 @@ use crate::config::DeliverySettings;
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
+use crate::domain::ids::EndpointId;
 use crate::service::form_cache::FormCache;
 use crate::store::{ClaimedMessage, DeliveryUpdate, EndpointRecord, Store, StoreError};
 use anyhow::Context;
@@ -36,7 +37,13 @@ pub enum AttemptOutcome {
     Dropped,
     /// The receiver refused it for good (a 4xx that means "never"): removed.
     Failed,
+    /// Not attempted: its endpoint already had its share of deliveries in flight; handed
+    /// back to the queue.
+    Deferred,
 }
+
+/// How long a message deferred for a busy endpoint waits before it is claimed again.
+const DEFER_MS: i64 = 250;
 
 struct Inner {
     store: Arc<dyn Store>,
@@ -45,6 +52,42 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
     forms: Option<Arc<FormCache>>,
+    /// Deliveries in flight per endpoint in this process.
+    busy: std::sync::Mutex<std::collections::HashMap<EndpointId, usize>>,
+}
+
+/// A slot of an endpoint's share of this process's deliveries, given back on drop.
+struct EndpointSlot<'a> {
+    worker: &'a Inner,
+    endpoint: EndpointId,
+}
+
+impl Drop for EndpointSlot<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.worker.busy.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = busy.get_mut(&self.endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                busy.remove(&self.endpoint);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Takes a slot for `endpoint` unless it already has its share in flight.
+    fn take_slot(&self, endpoint: &EndpointId) -> Option<EndpointSlot<'_>> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let n = busy.entry(endpoint.clone()).or_default();
+        if *n >= self.settings.endpoint_concurrency {
+            return None;
+        }
+        *n += 1;
+        Some(EndpointSlot {
+            worker: self,
+            endpoint: endpoint.clone(),
+        })
+    }
 }
 
 /// Delivers queued messages. Cheap to clone.
@@ -105,6 +148,7 @@ impl Worker {
                 clock,
                 settings,
                 forms,
+                busy: std::sync::Mutex::default(),
             }),
         }
     }
@@ -235,6 +279,15 @@ impl Worker {
 
     /// One delivery attempt of one message. Errors are logged here, once.
     async fn attempt(&self, msg: ClaimedMessage) -> AttemptOutcome {
+        // A slow or failing endpoint gets at most its share of this process's slots;
+        // the others keep flowing.
+        let Some(_slot) = self.inner.take_slot(&msg.endpoint_id) else {
+            let due = self.inner.clock.now_ms().saturating_add(DEFER_MS);
+            if let Err(e) = self.inner.store.release(&msg.id, due).await {
+                tracing::warn!(error = %e, message.id = %msg.id, "could not hand a deferred message back; its lease returns it");
+            }
+            return AttemptOutcome::Deferred;
+        };
         let started = Instant::now();
         let span = tracing::info_span!(
             "delivery",
@@ -362,6 +415,7 @@ impl Worker {
             AttemptOutcome::EndpointDisabled | AttemptOutcome::Failed | AttemptOutcome::Dropped => {
                 "failed"
             }
+            AttemptOutcome::Deferred => "pending",
         };
         let (http_status, error) = match &response {
             Response::Status { status, .. } => (Some(*status), None),

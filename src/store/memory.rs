@@ -507,6 +507,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
+        if let Some(e) = self.lock().queue.get_mut(id) {
+            e.due_at_ms = due_at_ms;
+            e.attempt = e.attempt.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
         if let Some(e) = self.lock().queue.get_mut(id) {
             e.due_at_ms = due_at_ms;

@@ -421,6 +421,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
     /// Deletes a message (delivered, or given up on).
     async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError>;
+    /// Hands a claimed message back unattempted (its endpoint is busy), due again at
+    /// `due_at_ms`; the claim's attempt is not counted.
+    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
     /// Makes a claimed message due again at `due_at_ms`.
     async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
     /// Updates a delivery's log record (no-op once it has expired).

@@ -78,6 +78,16 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
 ";
 
+/// Hands a claimed message back unattempted: due again, its attempt count undone.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'attempt', -1)
+  return 1
+end
+return 0
+";
+
 /// Updates a delivery record only while it exists (it may have expired).
 const DELIVERY_UPDATE_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -112,6 +122,7 @@ pub struct RedisStore {
     reschedule: redis::Script,
     revoke: redis::Script,
     delivery_update: redis::Script,
+    release: redis::Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -138,6 +149,7 @@ impl RedisStore {
             reschedule: redis::Script::new(RESCHEDULE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),
             delivery_update: redis::Script::new(DELIVERY_UPDATE_SCRIPT),
+            release: redis::Script::new(RELEASE_SCRIPT),
         })
     }
 
@@ -798,6 +810,19 @@ impl Store for RedisStore {
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)
+    }
+
+    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .release
+            .key(keys::QUEUE_DUE)
+            .key(keys::message(id))
+            .arg(due_at_ms)
+            .arg(id.as_str())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {

@@ -343,3 +343,47 @@ async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are
     assert_eq!(log["data"][0]["status"], "delivered");
     assert!(log["next_cursor"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_endpoint_cannot_starve_the_others() {
+    let app = spawn_app_with(AppOptions {
+        concurrency: Some((4, 2)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (slow_p, _, slow) = app.practitioner_with_crm("fair-slow", "none").await;
+    // The slow endpoint holds its first two requests for 3 s, then answers at once.
+    for _ in 0..2 {
+        slow.push_response(FakeResponse::status(200).delay(Duration::from_secs(3)));
+    }
+    let (fast_p, _, fast) = app.practitioner_with_crm("fair-fast", "none").await;
+    // The slow endpoint's messages are all due first.
+    for _ in 0..6 {
+        app.post_intake(&slow_p.slug, &canary_intake()).await;
+    }
+    for _ in 0..3 {
+        app.post_intake(&fast_p.slug, &canary_intake()).await;
+    }
+    let stop = app.start_workers();
+    // The manual clock does not move by itself: deferred messages come due as it does.
+    let started = std::time::Instant::now();
+    while fast.requests().len() < 3 && started.elapsed() < Duration::from_secs(10) {
+        app.advance(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fast.requests().len(), 3);
+    // Without a per-endpoint cap the slow endpoint's backlog would have taken every slot
+    // first; with it, the fast endpoint went while the slow one held its two.
+    assert!(
+        slow.requests().len() <= 2,
+        "the slow endpoint had {} requests first",
+        slow.requests().len()
+    );
+    // And the slow endpoint's backlog still drains.
+    while slow.requests().len() < 6 && started.elapsed() < Duration::from_secs(20) {
+        app.advance(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(slow.requests().len(), 6);
+    let _ = stop.send(true);
+}

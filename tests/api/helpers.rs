@@ -28,6 +28,8 @@ pub struct AppOptions {
     pub delivery_timeout: Duration,
     /// `GAPRELAY_MESSAGE_TTL` (default 24 h).
     pub message_ttl: Option<Duration>,
+    /// `GAPRELAY_WORKER_CONCURRENCY` and `GAPRELAY_ENDPOINT_CONCURRENCY`.
+    pub concurrency: Option<(usize, usize)>,
 }
 
 impl Default for AppOptions {
@@ -37,6 +39,7 @@ impl Default for AppOptions {
             allow_private_targets: true,
             delivery_timeout: Duration::from_secs(5),
             message_ttl: None,
+            concurrency: None,
         }
     }
 }
@@ -93,6 +96,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     settings.delivery.lease = options.delivery_timeout * 3;
     if let Some(ttl) = options.message_ttl {
         settings.delivery.message_ttl = ttl;
+    }
+    if let Some((all, per_endpoint)) = options.concurrency {
+        settings.delivery.concurrency = all;
+        settings.delivery.endpoint_concurrency = per_endpoint;
+        settings.delivery.poll_interval = Duration::from_millis(20);
     }
     let (redis, store): (Option<TestRedis>, Option<Arc<dyn Store>>) = if options.memory {
         (None, Some(Arc::new(MemoryStore::new())))
@@ -222,6 +230,13 @@ impl TestApp {
             req = req.bearer_auth(k);
         }
         req.send().await.expect("request")
+    }
+
+    /// Starts the worker loop as `serve` runs it; send `true` to stop it.
+    pub fn start_workers(&self) -> tokio::sync::watch::Sender<bool> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(self.worker.clone().run(rx));
+        tx
     }
 
     /// Runs the worker until nothing is due now; returns every attempt's outcome.
