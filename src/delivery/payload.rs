@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 pub const INTAKE_SUBMITTED: &str = "intake.submitted";
 /// Event type of an endpoint test.
 pub const ENDPOINT_TEST: &str = "endpoint.test";
+/// Event type telling a practice's other endpoints that a submission never reached one.
+pub const DELIVERY_EXPIRED: &str = "endpoint.delivery_expired";
 
 /// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +94,21 @@ pub fn test_event(practitioner: &PractitionerId, at: OffsetDateTime) -> Event {
         kind: ENDPOINT_TEST.to_owned(),
         timestamp: rfc3339(at),
         data: json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
+    }
+}
+
+/// Renders the `endpoint.delivery_expired` event: ids only, no patient data.
+pub fn delivery_expired_event(
+    message: &MessageId,
+    endpoint: &EndpointId,
+    submission: Option<&SubmissionId>,
+    at: OffsetDateTime,
+) -> Event {
+    let at = rfc3339(at);
+    Event {
+        kind: DELIVERY_EXPIRED.to_owned(),
+        timestamp: at.clone(),
+        data: json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
     }
 }
 

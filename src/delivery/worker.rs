@@ -10,9 +10,11 @@ use crate::config::DeliverySettings;
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
-use crate::domain::ids::EndpointId;
+use crate::domain::ids::{EndpointId, MessageId, SubmissionId};
 use crate::service::form_cache::FormCache;
-use crate::store::{ClaimedMessage, DeliveryUpdate, EndpointRecord, Store, StoreError};
+use crate::store::{
+    ClaimedMessage, DeliveryUpdate, EndpointRecord, ExpiredNotice, NewMessage, Store, StoreError,
+};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -157,11 +159,20 @@ impl Worker {
     /// Returns how many messages were attempted. Tests call this instead of sleeping.
     pub async fn run_once(&self) -> Result<Vec<AttemptOutcome>, StoreError> {
         let s = &self.inner.settings;
-        let claimed = self
+        let mut claimed = self
             .inner
             .store
             .claim_due(self.inner.clock.now_ms(), s.lease, s.concurrency)
             .await?;
+        // Claiming purges expired messages; the notices they leave are queued now and,
+        // when nothing else was due, claimed at once so that a drain sees them too.
+        if self.notify_expired().await? > 0 && claimed.is_empty() {
+            claimed = self
+                .inner
+                .store
+                .claim_due(self.inner.clock.now_ms(), s.lease, s.concurrency)
+                .await?;
+        }
         let mut set = JoinSet::new();
         for msg in claimed {
             let me = self.clone();
@@ -197,6 +208,9 @@ impl Worker {
             };
             if *shutdown.borrow() {
                 break;
+            }
+            if let Err(e) = self.notify_expired().await {
+                tracing::warn!(error = %e, "could not send expiry notices; retrying later");
             }
             let free = permits.available_permits() + 1;
             let now = self.inner.clock.now_ms();
@@ -240,6 +254,64 @@ impl Worker {
             }
         }
         while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Tells a practice's other enabled endpoints, with an `endpoint.delivery_expired`
+    /// event (ids only), about each submission that expired before reaching one of them.
+    /// Returns how many notices were queued.
+    async fn notify_expired(&self) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        loop {
+            let notices = self.inner.store.drain_expired(100).await?;
+            if notices.is_empty() {
+                return Ok(queued);
+            }
+            for n in notices {
+                queued += self.notify_one(&n).await?;
+            }
+        }
+    }
+
+    async fn notify_one(&self, n: &ExpiredNotice) -> Result<usize, StoreError> {
+        let store = &self.inner.store;
+        let now = self.inner.clock.now();
+        let now_ms = self.inner.clock.now_ms();
+        let ttl = i64::try_from(self.inner.settings.message_ttl.as_millis()).unwrap_or(i64::MAX);
+        let event = payload::delivery_expired_event(
+            &n.message_id,
+            &n.endpoint_id,
+            n.submission_id.as_ref(),
+            now,
+        );
+        let plaintext = serde_json::to_vec(&event)?;
+        let mut rng = rand::rngs::OsRng;
+        let messages: Vec<NewMessage> = store
+            .endpoints(&n.practitioner_id)
+            .await?
+            .into_iter()
+            .filter(|e| e.enabled && e.id != n.endpoint_id)
+            .map(|e| {
+                let id = MessageId::generate(&mut rng);
+                NewMessage {
+                    sealed: seal::seal(
+                        &self.inner.master_key,
+                        &payload::queue_aad(&id, &e.id),
+                        &plaintext,
+                        &mut rng,
+                    ),
+                    id,
+                    endpoint_id: e.id,
+                    practitioner_id: n.practitioner_id.clone(),
+                    due_at_ms: now_ms,
+                    expires_at_ms: now_ms.saturating_add(ttl),
+                    event: payload::DELIVERY_EXPIRED.to_owned(),
+                    submission_id: n.submission_id.clone(),
+                }
+            })
+            .collect();
+        store.enqueue(&messages).await?;
+        tracing::info!(message.id = %n.message_id, endpoint.id = %n.endpoint_id, notified = messages.len(), "message expired undelivered");
+        Ok(messages.len())
     }
 
     async fn load_endpoint(&self, msg: &ClaimedMessage) -> anyhow::Result<Option<OpenedEndpoint>> {
@@ -400,6 +472,18 @@ impl Worker {
                     .min(msg.expires_at_ms - LAST_CHANCE_MS);
                 if due <= now_ms {
                     store.remove_message(&msg.id).await?;
+                    if event.kind == payload::INTAKE_SUBMITTED {
+                        let submission = event.data["submission_id"]
+                            .as_str()
+                            .and_then(|s| SubmissionId::parse(s).ok());
+                        self.notify_one(&ExpiredNotice {
+                            message_id: msg.id.clone(),
+                            practitioner_id: msg.practitioner_id.clone(),
+                            endpoint_id: msg.endpoint_id.clone(),
+                            submission_id: submission,
+                        })
+                        .await?;
+                    }
                     AttemptOutcome::Expired
                 } else {
                     store.reschedule(&msg.id, due).await?;

@@ -73,6 +73,10 @@ pub const QUEUE_DUE: &str = "gr:{q}:due";
 /// messages are purged when they expire rather than when they next come due.
 pub const QUEUE_EXPIRY: &str = "gr:{q}:expiry";
 
+/// Notices of messages that expired undelivered (list of `msg|prac|endpoint|submission`,
+/// ids only), drained by workers to tell the practice's other endpoints.
+pub const EXPIRED_NOTICES: &str = "gr:{q}:expired";
+
 /// Prefix of queued message keys, for the claim script.
 pub const QUEUE_MESSAGE_PREFIX: &str = "gr:{q}:msg:";
 

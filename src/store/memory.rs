@@ -4,7 +4,7 @@
 
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
+    ExpiredNotice, NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
@@ -40,6 +40,7 @@ struct Inner {
     audit: HashMap<Option<PractitionerId>, Vec<(u64, i64, AuditEntry)>>,
     audit_seq: u64,
     deliveries: HashMap<MessageId, DeliveryRecord>,
+    expired_notices: Vec<ExpiredNotice>,
     queue: HashMap<MessageId, QueuedEntry>,
 }
 
@@ -465,13 +466,23 @@ impl Store for MemoryStore {
             .collect();
         for id in expired {
             inner.queue.remove(&id);
+            let mut notice = None;
             if let Some(d) = inner.deliveries.get_mut(&id) {
                 if d.status == "pending" || d.status == "retrying" {
                     d.status = "expired".to_owned();
                     d.next_attempt_ms = None;
                     d.updated_ms = now_ms;
+                    if d.event == "intake.submitted" {
+                        notice = Some(ExpiredNotice {
+                            message_id: d.message_id.clone(),
+                            practitioner_id: d.practitioner_id.clone(),
+                            endpoint_id: d.endpoint_id.clone(),
+                            submission_id: d.submission_id.clone(),
+                        });
+                    }
                 }
             }
+            inner.expired_notices.extend(notice);
         }
         inner
             .deliveries
@@ -520,6 +531,12 @@ impl Store for MemoryStore {
             e.due_at_ms = due_at_ms;
         }
         Ok(())
+    }
+
+    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
+        let mut inner = self.lock();
+        let n = limit.min(inner.expired_notices.len());
+        Ok(inner.expired_notices.drain(..n).collect())
     }
 
     async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {

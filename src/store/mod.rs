@@ -204,6 +204,35 @@ pub struct DeliveryRecord {
     pub updated_ms: i64,
 }
 
+/// A message that expired undelivered: ids only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredNotice {
+    /// The message.
+    pub message_id: MessageId,
+    /// Its practitioner.
+    pub practitioner_id: PractitionerId,
+    /// The endpoint it never reached.
+    pub endpoint_id: EndpointId,
+    /// The submission it carried.
+    pub submission_id: Option<SubmissionId>,
+}
+
+impl ExpiredNotice {
+    /// Parses `msg|prac|endpoint|submission` (submission may be empty).
+    pub fn parse(raw: &str) -> Option<ExpiredNotice> {
+        let mut parts = raw.split('|');
+        Some(ExpiredNotice {
+            message_id: MessageId::parse(parts.next()?).ok()?,
+            practitioner_id: PractitionerId::parse(parts.next()?).ok()?,
+            endpoint_id: EndpointId::parse(parts.next()?).ok()?,
+            submission_id: parts
+                .next()
+                .filter(|s| !s.is_empty())
+                .and_then(|s| SubmissionId::parse(s).ok()),
+        })
+    }
+}
+
 /// What an attempt changed in a delivery's log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryUpdate {
@@ -426,6 +455,8 @@ pub trait Store: Send + Sync + 'static {
     async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
     /// Makes a claimed message due again at `due_at_ms`.
     async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
+    /// Takes up to `limit` notices of submissions' messages that expired undelivered.
+    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError>;
     /// Updates a delivery's log record (no-op once it has expired).
     async fn update_delivery(
         &self,

@@ -4,7 +4,8 @@
 
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    FormContext, NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
+    ExpiredNotice, FormContext, NewMessage, Page, Revocation, Store, StoreError,
+    DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
@@ -31,6 +32,12 @@ local function mark_expired(id)
   local st = redis.call('HGET', d, 'status')
   if st == 'pending' or st == 'retrying' then
     redis.call('HSET', d, 'status', 'expired', 'next_attempt_ms', '', 'updated_ms', now)
+    -- A notice for the practice's other endpoints (ids only), for submissions alone so
+    -- that notices about notices cannot bounce between two failing endpoints.
+    local f = redis.call('HMGET', d, 'event', 'practitioner', 'endpoint', 'submission')
+    if f[1] == 'intake.submitted' then
+      redis.call('RPUSH', KEYS[3], id .. '|' .. f[2] .. '|' .. f[3] .. '|' .. (f[4] or ''))
+    end
   end
 end
 for _, id in ipairs(expired) do
@@ -787,6 +794,7 @@ impl Store for RedisStore {
             .claim
             .key(keys::QUEUE_DUE)
             .key(keys::QUEUE_EXPIRY)
+            .key(keys::EXPIRED_NOTICES)
             .arg(now_ms)
             .arg(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
             .arg(limit)
@@ -837,6 +845,20 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
+        let raw: Option<Vec<String>> = redis::cmd("LPOP")
+            .arg(keys::EXPIRED_NOTICES)
+            .arg(limit)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(raw
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| ExpiredNotice::parse(r))
+            .collect())
     }
 
     async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {

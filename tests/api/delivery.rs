@@ -387,3 +387,54 @@ async fn a_slow_endpoint_cannot_starve_the_others() {
     assert_eq!(slow.requests().len(), 6);
     let _ = stop.send(true);
 }
+
+#[tokio::test]
+async fn when_a_submission_expires_undelivered_the_other_endpoints_are_told_without_patient_data() {
+    let app = spawn_app_with(AppOptions {
+        message_ttl: Some(Duration::from_secs(60)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, failing_ep, failing) = app.practitioner_with_crm("expiry-notice", "none").await;
+    failing.set_default_status(500);
+    let healthy = crate::support::FakeCrm::start().await;
+    app.create_endpoint(&p.api_key, &healthy.url(), "none")
+        .await;
+    let accepted: serde_json::Value = app
+        .post_intake(&p.slug, &canary_intake())
+        .await
+        .json()
+        .await
+        .expect("json");
+    app.deliver_pending().await;
+    assert_eq!(healthy.requests().len(), 1);
+    let failed_msg = failing.requests()[0]
+        .header("webhook-id")
+        .expect("id")
+        .to_owned();
+
+    app.advance(Duration::from_secs(61));
+    app.deliver_pending().await;
+    let notices: Vec<serde_json::Value> = healthy
+        .requests()
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["type"] == "endpoint.delivery_expired")
+        .collect();
+    assert_eq!(notices.len(), 1);
+    let data = &notices[0]["data"];
+    assert_eq!(data["message_id"], failed_msg.as_str());
+    assert_eq!(data["endpoint_id"], failing_ep.id.as_str());
+    assert_eq!(data["submission_id"], accepted["submission_id"]);
+    for canary in crate::helpers::CANARIES {
+        assert!(
+            !notices[0].to_string().contains(canary),
+            "the notice carries `{canary}`"
+        );
+    }
+    // The failing endpoint is not told about itself, and nothing more is sent to it.
+    let to_failing = failing.requests().len();
+    app.advance(Duration::from_secs(3600));
+    app.deliver_pending().await;
+    assert_eq!(failing.requests().len(), to_failing);
+}

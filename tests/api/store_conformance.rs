@@ -527,6 +527,17 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         .expect("log");
     assert_eq!(page.items[0].status, "expired");
     assert_eq!(page.items[0].message_id, b.id);
+    // The purge leaves one notice for the expired submission, ids only, drained once.
+    let notices = store.drain_expired(10).await.expect("drain");
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        (
+            notices[0].message_id.clone(),
+            notices[0].endpoint_id.clone()
+        ),
+        (b.id.clone(), ep.clone())
+    );
+    assert!(store.drain_expired(10).await.expect("drain").is_empty());
     let next = store
         .deliveries(&p.id, page.next_cursor.as_deref(), 1, NOW + 3_000)
         .await
