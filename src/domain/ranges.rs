@@ -1,7 +1,7 @@
 //! Ranges and zones: a practitioner's overrides, the effective range for a patient,
 //! and the five-zone judgement with the distance to optimal.
 
-use super::catalog::{self, Marker, Sex};
+use super::catalog::{Marker, Sex};
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
 
@@ -418,15 +418,10 @@ pub fn round_sig(x: f64) -> f64 {
     }
 }
 
-/// Looks up a marker by id or LOINC for a range route; a problem naming `marker` if unknown.
-pub fn marker_for_route(id_or_loinc: &str) -> Result<&'static Marker, FieldProblem> {
-    catalog::find(id_or_loinc)
-        .ok_or_else(|| FieldProblem::new("marker", "is not a marker in the catalog"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::catalog;
 
     fn b(low: f64, high: f64) -> Bounds {
         Bounds::from_static(Some(low), Some(high))

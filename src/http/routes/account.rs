@@ -40,11 +40,6 @@ impl PageQuery {
     }
 }
 
-/// The one list shape: `{"data": [...], "next_cursor": "…" | null}`.
-pub fn page_json<T, V>(page: Page<T>, view: impl Fn(&T) -> V) -> PageView<V> {
-    PageView::of(page, view)
-}
-
 /// Pages a short list held in full (keys, endpoints): the cursor is the last id seen.
 pub fn page_of<T>(items: Vec<T>, id: impl Fn(&T) -> String, query: &PageQuery) -> Page<T> {
     let start = match &query.cursor {
@@ -230,7 +225,7 @@ pub async fn list_api_keys(
 ) -> Result<HttpResponse, ApiError> {
     let keys = state.services.api_keys(&auth.0).await?;
     let page = page_of(keys, |(k, _)| k.id.to_string(), &query);
-    Ok(HttpResponse::Ok().json(page_json(page, |(k, used)| ApiKeyView::new(k, *used))))
+    Ok(HttpResponse::Ok().json(PageView::of(page, |(k, used)| ApiKeyView::new(k, *used))))
 }
 
 /// `DELETE /v1/api-keys/{id}`: revokes at once (never the last owner key: 409).
@@ -266,5 +261,5 @@ pub async fn audit_log(
         .services
         .audit_log(&auth.0, query.cursor.as_deref(), query.limit())
         .await?;
-    Ok(HttpResponse::Ok().json(page_json(page, AuditEntryView::new)))
+    Ok(HttpResponse::Ok().json(PageView::of(page, AuditEntryView::new)))
 }

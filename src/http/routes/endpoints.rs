@@ -47,7 +47,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let all = state.services.endpoints(&auth.0).await?;
     let page = super::account::page_of(all, |e| e.id.to_string(), &query);
-    Ok(HttpResponse::Ok().json(super::account::page_json(page, EndpointView::new)))
+    Ok(HttpResponse::Ok().json(PageView::of(page, EndpointView::new)))
 }
 
 /// `DELETE /v1/endpoints/{id}`: deletes an endpoint; it receives nothing more.

@@ -50,7 +50,7 @@ pub async fn list_practitioners(
         .services
         .list_practitioners(query.cursor.as_deref(), query.limit())
         .await?;
-    Ok(HttpResponse::Ok().json(super::account::page_json(page, practitioner_view)))
+    Ok(HttpResponse::Ok().json(PageView::of(page, practitioner_view)))
 }
 
 /// `POST /v1/practitioners/{id}/suspend` (operator): suspends a practice; its keys
@@ -102,5 +102,5 @@ pub async fn audit_log(
         .audit_log(None, query.cursor.as_deref(), query.limit())
         .await
         .map_err(crate::service::ServiceError::from)?;
-    Ok(HttpResponse::Ok().json(super::account::page_json(page, AuditEntryView::new)))
+    Ok(HttpResponse::Ok().json(PageView::of(page, AuditEntryView::new)))
 }
