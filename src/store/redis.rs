@@ -201,6 +201,35 @@ impl RedisStore {
         Ok(Some((ids, more)))
     }
 
+    /// Stores `value` as JSON in field `field` of the hash `key`.
+    async fn hash_put<T: serde::Serialize>(
+        &self,
+        key: String,
+        field: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(value)?;
+        self.conn()
+            .hset::<_, _, _, ()>(key, field, json)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Removes a field of a hash; true if it existed.
+    async fn hash_remove(&self, key: String, field: &str) -> Result<bool, StoreError> {
+        let n: u32 = self.conn().hdel(key, field).await.map_err(unavailable)?;
+        Ok(n > 0)
+    }
+
+    /// Every JSON value of a hash, in field order.
+    async fn hash_values<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let all: BTreeMap<String, String> = self.conn().hgetall(key).await.map_err(unavailable)?;
+        parse_json_values(&all)
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
@@ -558,15 +587,12 @@ impl Store for RedisStore {
         practitioner: &PractitionerId,
         range: &RangeOverride,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(range)?;
-        self.conn()
-            .hset::<_, _, _, ()>(
-                keys::ranges(practitioner),
-                keys::range_field(&range.marker, range.sex),
-                json,
-            )
-            .await
-            .map_err(unavailable)
+        self.hash_put(
+            keys::ranges(practitioner),
+            &keys::range_field(&range.marker, range.sex),
+            range,
+        )
+        .await
     }
 
     async fn delete_range(
@@ -575,24 +601,15 @@ impl Store for RedisStore {
         marker: &str,
         sex: Option<Sex>,
     ) -> Result<bool, StoreError> {
-        let n: u32 = self
-            .conn()
-            .hdel(keys::ranges(practitioner), keys::range_field(marker, sex))
+        self.hash_remove(keys::ranges(practitioner), &keys::range_field(marker, sex))
             .await
-            .map_err(unavailable)?;
-        Ok(n > 0)
     }
 
     async fn ranges(
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<RangeOverride>, StoreError> {
-        let all: BTreeMap<String, String> = self
-            .conn()
-            .hgetall(keys::ranges(practitioner))
-            .await
-            .map_err(unavailable)?;
-        parse_json_values(&all)
+        self.hash_values(keys::ranges(practitioner)).await
     }
 
     async fn put_custom_marker(
@@ -600,11 +617,8 @@ impl Store for RedisStore {
         practitioner: &PractitionerId,
         marker: &CustomMarker,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(marker)?;
-        self.conn()
-            .hset::<_, _, _, ()>(keys::custom_markers(practitioner), &marker.id, json)
+        self.hash_put(keys::custom_markers(practitioner), &marker.id, marker)
             .await
-            .map_err(unavailable)
     }
 
     async fn delete_custom_marker(
@@ -612,36 +626,24 @@ impl Store for RedisStore {
         practitioner: &PractitionerId,
         id: &str,
     ) -> Result<bool, StoreError> {
-        let n: u32 = self
-            .conn()
-            .hdel(keys::custom_markers(practitioner), id)
+        self.hash_remove(keys::custom_markers(practitioner), id)
             .await
-            .map_err(unavailable)?;
-        Ok(n > 0)
     }
 
     async fn custom_markers(
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<CustomMarker>, StoreError> {
-        let all: BTreeMap<String, String> = self
-            .conn()
-            .hgetall(keys::custom_markers(practitioner))
-            .await
-            .map_err(unavailable)?;
-        parse_json_values(&all)
+        self.hash_values(keys::custom_markers(practitioner)).await
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
-        let json = serde_json::to_string(endpoint)?;
-        self.conn()
-            .hset::<_, _, _, ()>(
-                keys::endpoints(&endpoint.practitioner_id),
-                endpoint.id.as_str(),
-                json,
-            )
-            .await
-            .map_err(unavailable)
+        self.hash_put(
+            keys::endpoints(&endpoint.practitioner_id),
+            endpoint.id.as_str(),
+            endpoint,
+        )
+        .await
     }
 
     async fn endpoint(
@@ -663,12 +665,9 @@ impl Store for RedisStore {
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<EndpointRecord>, StoreError> {
-        let all: HashMap<String, String> = self
-            .conn()
-            .hgetall(keys::endpoints(practitioner))
-            .await
-            .map_err(unavailable)?;
-        parse_endpoints(&all)
+        let mut list: Vec<EndpointRecord> = self.hash_values(keys::endpoints(practitioner)).await?;
+        super::sort_endpoints(&mut list);
+        Ok(list)
     }
 
     async fn delete_endpoint(
@@ -676,12 +675,8 @@ impl Store for RedisStore {
         practitioner: &PractitionerId,
         id: &EndpointId,
     ) -> Result<bool, StoreError> {
-        let n: u32 = self
-            .conn()
-            .hdel(keys::endpoints(practitioner), id.as_str())
+        self.hash_remove(keys::endpoints(practitioner), id.as_str())
             .await
-            .map_err(unavailable)?;
-        Ok(n > 0)
     }
 
     async fn form_context(&self, slug: &str) -> Result<Option<FormContext>, StoreError> {
