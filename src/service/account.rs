@@ -157,6 +157,20 @@ impl Services {
         Ok(())
     }
 
+    /// Records an operator action on a practitioner in both audit logs: the
+    /// practitioner's (exported with its data) and the operator's (which outlives it).
+    pub async fn audit_operator(
+        &self,
+        id: &PractitionerId,
+        action: &str,
+    ) -> Result<(), ServiceError> {
+        for log in [Some(id), None] {
+            self.audit(Actor::Operator, log, action, id.as_str(), "success", vec![])
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Records a successful change by a key.
     pub async fn audit_ok(
         &self,
@@ -643,24 +657,7 @@ impl Services {
                 .append_audit(Some(&p.id), entry, now_ms, retain_after)
                 .await?;
         }
-        self.audit(
-            Actor::Operator,
-            Some(&p.id),
-            "practitioner.imported",
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
-        self.audit(
-            Actor::Operator,
-            None,
-            "practitioner.imported",
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
+        self.audit_operator(&p.id, "practitioner.imported").await?;
         Ok((p, key, created))
     }
 
@@ -779,24 +776,7 @@ impl Services {
         } else {
             "practitioner.reinstated"
         };
-        self.audit(
-            Actor::Operator,
-            Some(&p.id),
-            action,
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
-        self.audit(
-            Actor::Operator,
-            None,
-            action,
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
+        self.audit_operator(&p.id, action).await?;
         Ok(p)
     }
 }

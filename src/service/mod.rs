@@ -151,24 +151,7 @@ impl Services {
             prefix: key.prefix(),
         };
         self.store.create_practitioner(&p, &record).await?;
-        self.audit(
-            account::Actor::Operator,
-            Some(&p.id),
-            "practitioner.created",
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
-        self.audit(
-            account::Actor::Operator,
-            None,
-            "practitioner.created",
-            p.id.as_str(),
-            "success",
-            vec![],
-        )
-        .await?;
+        self.audit_operator(&p.id, "practitioner.created").await?;
         Ok((p, key, record))
     }
 
