@@ -413,8 +413,9 @@ impl Worker {
             &msg.sealed,
         )
         .context("cannot open a queued message (wrong master key or tampered entry)")?;
-        let event: Event =
-            serde_json::from_slice(&plaintext).context("queued event is not valid JSON")?;
+        // The parser's message could quote the decrypted payload: keep only the fact.
+        let event: Event = serde_json::from_slice(&plaintext)
+            .map_err(|_| anyhow::anyhow!("a queued event opened but is not a valid event"))?;
         drop(plaintext);
         let now = self.inner.clock.now();
         let request = payload::sign_request(
