@@ -25,11 +25,15 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Redis URL (`GAPRELAY_REDIS_URL`); `None` selects the embedded in-memory store.
     pub redis_url: Option<String>,
+    /// Whether `redis_url` names a Redis Cluster (`GAPRELAY_REDIS_CLUSTER`, default
+    /// false); the URL may then list several seed nodes, comma-separated.
+    pub redis_cluster: bool,
     /// Operator bearer token (`GAPRELAY_ADMIN_TOKEN`); `None` disables operator routes.
     pub admin_token: Option<AdminToken>,
     /// Key that encrypts queued payloads and stored secrets (`GAPRELAY_MASTER_KEY`,
-    /// base64 of 32 bytes). `None` only when not configured; `serve`/`worker` refuse to
-    /// start without one except in demo mode.
+    /// base64 of 32 bytes), with the keys it replaced (`GAPRELAY_PREVIOUS_MASTER_KEYS`,
+    /// comma-separated), which only open what they sealed. `None` only when not
+    /// configured; `serve`/`worker` refuse to start without one except in demo mode.
     pub master_key: Option<MasterKey>,
     /// Whether endpoints may target loopback/private addresses and plain http
     /// (`GAPRELAY_ALLOW_PRIVATE_TARGETS`, default false; development and tests only).
@@ -45,6 +49,82 @@ pub struct Settings {
     pub audit_retention: Duration,
     /// Log output format (`GAPRELAY_LOG_FORMAT`: `pretty` or `json`, default `pretty`).
     pub log_format: LogFormat,
+    /// Abuse limits of the public form routes.
+    pub public: PublicLimits,
+    /// Terminate TLS with these files (`GAPRELAY_TLS_CERT`, `GAPRELAY_TLS_KEY`, both or
+    /// neither); `None` serves plain HTTP, for use behind a TLS-terminating proxy.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The certificate chain and private key `serve` terminates TLS with (PEM files).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first (`GAPRELAY_TLS_CERT`).
+    pub cert: std::path::PathBuf,
+    /// Private key: PKCS#8, PKCS#1 or SEC1 (`GAPRELAY_TLS_KEY`).
+    pub key: std::path::PathBuf,
+}
+
+/// How the public form routes are protected from abuse.
+#[derive(Debug, Clone)]
+pub struct PublicLimits {
+    /// Requests to the public routes per client address
+    /// (`GAPRELAY_RATE_LIMIT_PER_ADDRESS`, default `30/min`; `off` disables).
+    pub per_address: Option<Rate>,
+    /// Intake submissions per practice (`GAPRELAY_RATE_LIMIT_PER_PRACTITIONER`, default
+    /// `300/min`; `off` disables).
+    pub per_practitioner: Option<Rate>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed
+    /// (`GAPRELAY_TRUSTED_PROXIES`: addresses or CIDR blocks, comma-separated; default
+    /// none, so the header is ignored and the peer address is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A submission sent sooner than this after its form was loaded is taken for a bot
+    /// and quietly discarded (`GAPRELAY_MIN_FILL_TIME`, default `3s`; `0s` disables).
+    pub min_fill_time: Duration,
+}
+
+/// A rate: `count` per `per`, with bursts of up to `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// How many.
+    pub count: u32,
+    /// Per how long.
+    pub per: Duration,
+}
+
+/// Parses `N/s`, `N/min`, `N/h` or `off`.
+fn rate(key: &'static str, s: &str) -> Result<Option<Rate>, ConfigError> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad = || invalid(key, "must be like 30/min, 5/s or 1000/h, or off");
+    let (n, unit) = s.split_once('/').ok_or_else(bad)?;
+    let count: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    Ok(Some(Rate { count, per }))
+}
+
+fn proxies(key: &'static str, s: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        key,
+                        format!("{p:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8)"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// How delivery workers behave.
@@ -66,6 +146,9 @@ pub struct DeliverySettings {
     /// How long a claimed message is leased to its worker before another may take it
     /// (`GAPRELAY_LEASE`, default 60s; must exceed the delivery timeout).
     pub lease: Duration,
+    /// The per-endpoint circuit breaker (`GAPRELAY_CIRCUIT_BREAKER`: `N/cool-down`,
+    /// default `5/30s`, or `off`).
+    pub breaker: Option<crate::delivery::breaker::Policy>,
 }
 
 /// Log output format.
@@ -105,8 +188,10 @@ pub enum ConfigError {
 struct FileSettings {
     bind: Option<String>,
     redis_url: Option<String>,
+    redis_cluster: Option<bool>,
     admin_token: Option<String>,
     master_key: Option<String>,
+    previous_master_keys: Option<String>,
     allow_private_targets: Option<bool>,
     delivery_timeout: Option<String>,
     retry_schedule: Option<String>,
@@ -115,9 +200,16 @@ struct FileSettings {
     endpoint_concurrency: Option<usize>,
     poll_interval: Option<String>,
     lease: Option<String>,
+    circuit_breaker: Option<String>,
     log_format: Option<String>,
     form_cache_ttl: Option<String>,
     audit_retention: Option<String>,
+    rate_limit_per_address: Option<String>,
+    rate_limit_per_practitioner: Option<String>,
+    trusted_proxies: Option<String>,
+    min_fill_time: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 /// Environment variables this service reads (besides `RUST_LOG`).
@@ -125,8 +217,10 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_CONFIG",
     "GAPRELAY_BIND",
     "GAPRELAY_REDIS_URL",
+    "GAPRELAY_REDIS_CLUSTER",
     "GAPRELAY_ADMIN_TOKEN",
     "GAPRELAY_MASTER_KEY",
+    "GAPRELAY_PREVIOUS_MASTER_KEYS",
     "GAPRELAY_ALLOW_PRIVATE_TARGETS",
     "GAPRELAY_DELIVERY_TIMEOUT",
     "GAPRELAY_RETRY_SCHEDULE",
@@ -135,9 +229,16 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_ENDPOINT_CONCURRENCY",
     "GAPRELAY_POLL_INTERVAL",
     "GAPRELAY_LEASE",
+    "GAPRELAY_CIRCUIT_BREAKER",
     "GAPRELAY_LOG_FORMAT",
     "GAPRELAY_FORM_CACHE_TTL",
     "GAPRELAY_AUDIT_RETENTION",
+    "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
+    "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
+    "GAPRELAY_TRUSTED_PROXIES",
+    "GAPRELAY_MIN_FILL_TIME",
+    "GAPRELAY_TLS_CERT",
+    "GAPRELAY_TLS_KEY",
 ];
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -154,6 +255,15 @@ fn duration(key: &'static str, s: &str) -> Result<Duration, ConfigError> {
             "is not a duration; write it like 500ms, 10s, 5m or 24h",
         )
     })
+}
+
+/// A number of concurrent deliveries: a whole number from 1 to 1024.
+fn slots(key: &'static str, s: &str) -> Result<usize, ConfigError> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .ok_or_else(|| invalid(key, "must be a whole number from 1 to 1024"))
 }
 
 fn boolean(key: &'static str, s: &str) -> Result<bool, ConfigError> {
@@ -221,13 +331,36 @@ impl Settings {
 
         let redis_url =
             pick("GAPRELAY_REDIS_URL", from_file.redis_url).filter(|s| !s.trim().is_empty());
+        let redis_cluster = match pick(
+            "GAPRELAY_REDIS_CLUSTER",
+            from_file.redis_cluster.map(|b| b.to_string()),
+        ) {
+            None => false,
+            Some(s) => boolean("GAPRELAY_REDIS_CLUSTER", &s)?,
+        };
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            let urls: Vec<&str> = if redis_cluster {
+                url.split(',').map(str::trim).collect()
+            } else {
+                vec![url.as_str()]
+            };
+            if urls.iter().any(|u| {
+                !(u.starts_with("redis://") || u.starts_with("rediss://")) || u.contains(',')
+            }) {
                 return Err(invalid(
                     "GAPRELAY_REDIS_URL",
-                    "must start with redis:// or rediss:// (unset it to use the embedded in-memory store)",
+                    if redis_cluster {
+                        "must list Redis Cluster nodes as redis:// or rediss:// URLs, comma-separated"
+                    } else {
+                        "must be one redis:// or rediss:// URL (unset it to use the embedded in-memory store; for a Redis Cluster set GAPRELAY_REDIS_CLUSTER=true and list its nodes)"
+                    },
                 ));
             }
+        } else if redis_cluster {
+            return Err(invalid(
+                "GAPRELAY_REDIS_CLUSTER",
+                "needs GAPRELAY_REDIS_URL: one or more cluster node URLs, comma-separated",
+            ));
         }
 
         let admin_token = match pick("GAPRELAY_ADMIN_TOKEN", from_file.admin_token) {
@@ -241,11 +374,38 @@ impl Settings {
             Some(t) => Some(AdminToken::new(t)),
         };
 
+        let previous_keys: Vec<MasterKey> = pick(
+            "GAPRELAY_PREVIOUS_MASTER_KEYS",
+            from_file.previous_master_keys,
+        )
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            MasterKey::from_base64(k).map_err(|e| {
+                invalid(
+                    "GAPRELAY_PREVIOUS_MASTER_KEYS",
+                    e.to_string().replace(
+                        "GAPRELAY_MASTER_KEY",
+                        "each of GAPRELAY_PREVIOUS_MASTER_KEYS",
+                    ),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
         let master_key = match pick("GAPRELAY_MASTER_KEY", from_file.master_key) {
+            None if !previous_keys.is_empty() => {
+                return Err(invalid(
+                    "GAPRELAY_PREVIOUS_MASTER_KEYS",
+                    "needs GAPRELAY_MASTER_KEY: previous keys only open what they sealed",
+                ))
+            }
             None => None,
             Some(k) => Some(
                 MasterKey::from_base64(&k)
-                    .map_err(|e| invalid("GAPRELAY_MASTER_KEY", e.to_string()))?,
+                    .map_err(|e| invalid("GAPRELAY_MASTER_KEY", e.to_string()))?
+                    .with_previous(&previous_keys),
             ),
         };
 
@@ -287,34 +447,14 @@ impl Settings {
             from_file.worker_concurrency.map(|n| n.to_string()),
         ) {
             None => 32,
-            Some(s) => s
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "GAPRELAY_WORKER_CONCURRENCY",
-                        "must be a whole number from 1 to 1024",
-                    )
-                })?,
+            Some(s) => slots("GAPRELAY_WORKER_CONCURRENCY", &s)?,
         };
         let endpoint_concurrency = match pick(
             "GAPRELAY_ENDPOINT_CONCURRENCY",
             from_file.endpoint_concurrency.map(|n| n.to_string()),
         ) {
             None => 8,
-            Some(s) => s
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "GAPRELAY_ENDPOINT_CONCURRENCY",
-                        "must be a whole number from 1 to 1024",
-                    )
-                })?,
+            Some(s) => slots("GAPRELAY_ENDPOINT_CONCURRENCY", &s)?,
         };
         let poll_interval = match pick("GAPRELAY_POLL_INTERVAL", from_file.poll_interval) {
             None => Duration::from_millis(250),
@@ -356,10 +496,87 @@ impl Settings {
             Some(_) => return Err(invalid("GAPRELAY_LOG_FORMAT", "must be pretty or json")),
         };
 
+        let breaker = match pick("GAPRELAY_CIRCUIT_BREAKER", from_file.circuit_breaker) {
+            None => Some(crate::delivery::breaker::Policy::default()),
+            Some(s) if s.trim().eq_ignore_ascii_case("off") => None,
+            Some(s) => {
+                let bad = || {
+                    invalid(
+                        "GAPRELAY_CIRCUIT_BREAKER",
+                        "must be like 5/30s (failures in a row / first cool-down) or off",
+                    )
+                };
+                let (n, d) = s.split_once('/').ok_or_else(bad)?;
+                let failures: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+                let cool_down = humantime::parse_duration(d.trim()).map_err(|_| bad())?;
+                if cool_down.is_zero() || cool_down > Duration::from_secs(3600) {
+                    return Err(bad());
+                }
+                Some(crate::delivery::breaker::Policy {
+                    failures_to_open: failures,
+                    first_cool_down_ms: i64::try_from(cool_down.as_millis()).unwrap_or(i64::MAX),
+                })
+            }
+        };
+        let public = PublicLimits {
+            per_address: rate(
+                "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
+                &pick(
+                    "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
+                    from_file.rate_limit_per_address,
+                )
+                .unwrap_or_else(|| "30/min".into()),
+            )?,
+            per_practitioner: rate(
+                "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
+                &pick(
+                    "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
+                    from_file.rate_limit_per_practitioner,
+                )
+                .unwrap_or_else(|| "300/min".into()),
+            )?,
+            trusted_proxies: proxies(
+                "GAPRELAY_TRUSTED_PROXIES",
+                &pick("GAPRELAY_TRUSTED_PROXIES", from_file.trusted_proxies).unwrap_or_default(),
+            )?,
+            min_fill_time: match pick("GAPRELAY_MIN_FILL_TIME", from_file.min_fill_time) {
+                None => Duration::from_secs(3),
+                Some(s) => duration("GAPRELAY_MIN_FILL_TIME", &s)?,
+            },
+        };
+        if public.min_fill_time > Duration::from_secs(60) {
+            return Err(invalid(
+                "GAPRELAY_MIN_FILL_TIME",
+                "must be at most 60s (a quick patient must not be taken for a bot)",
+            ));
+        }
+
+        let tls = match (
+            pick("GAPRELAY_TLS_CERT", from_file.tls_cert).filter(|s| !s.trim().is_empty()),
+            pick("GAPRELAY_TLS_KEY", from_file.tls_key).filter(|s| !s.trim().is_empty()),
+        ) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.trim().into(),
+                key: key.trim().into(),
+            }),
+            (Some(_), None) => return Err(invalid(
+                "GAPRELAY_TLS_KEY",
+                "must be set with GAPRELAY_TLS_CERT: the PEM file of the certificate's private key",
+            )),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "GAPRELAY_TLS_CERT",
+                    "must be set with GAPRELAY_TLS_KEY: the PEM file of the certificate chain",
+                ))
+            }
+        };
+
         Ok((
             Settings {
                 bind,
                 redis_url,
+                redis_cluster,
                 admin_token,
                 master_key,
                 allow_private_targets,
@@ -371,10 +588,13 @@ impl Settings {
                     endpoint_concurrency,
                     poll_interval,
                     lease,
+                    breaker,
                 },
                 form_cache_ttl,
                 audit_retention,
                 log_format,
+                public,
+                tls,
             },
             warnings,
         ))
@@ -385,6 +605,11 @@ impl Settings {
         let (mut s, _) = Settings::load(None, &HashMap::new())
             .unwrap_or_else(|e| unreachable!("defaults are valid: {e}"));
         s.master_key = Some(master_key);
+        // Tests send many requests from one address in a moment; the tests of the
+        // limits themselves turn them back on.
+        s.public.per_address = None;
+        s.public.per_practitioner = None;
+        s.public.min_fill_time = Duration::ZERO;
         s
     }
 }
@@ -448,5 +673,157 @@ mod tests {
         assert!(Settings::load(None, &env(&[("GAPRELAY_MESSAGE_TTL", "25h")])).is_err());
         assert!(Settings::load(None, &env(&[("GAPRELAY_RETRY_SCHEDULE", "1s,x")])).is_err());
         assert!(Settings::load(None, &env(&[("GAPRELAY_REDIS_URL", "http://x")])).is_err());
+    }
+
+    #[test]
+    fn public_limits_parse_rates_proxies_and_off() {
+        let (s, _) = Settings::load(None, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.public.per_address,
+            Some(Rate {
+                count: 30,
+                per: Duration::from_secs(60)
+            })
+        );
+        assert!(s.public.trusted_proxies.is_empty());
+        let (s, _) = Settings::load(
+            None,
+            &env(&[
+                ("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "5/s"),
+                ("GAPRELAY_RATE_LIMIT_PER_PRACTITIONER", "off"),
+                ("GAPRELAY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1"),
+                ("GAPRELAY_MIN_FILL_TIME", "0s"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.public.per_address.map(|r| (r.count, r.per.as_secs())),
+            Some((5, 1))
+        );
+        assert_eq!(s.public.per_practitioner, None);
+        assert_eq!(s.public.trusted_proxies.len(), 3);
+        assert!(s.public.min_fill_time.is_zero());
+        for (k, v) in [
+            ("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "0/min"),
+            ("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "ten/min"),
+            ("GAPRELAY_RATE_LIMIT_PER_PRACTITIONER", "5/day"),
+            ("GAPRELAY_TRUSTED_PROXIES", "proxy.example.com"),
+            ("GAPRELAY_MIN_FILL_TIME", "5m"),
+        ] {
+            let err = Settings::load(None, &env(&[(k, v)]))
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.starts_with(k)),
+                "{k}={v}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn previous_master_keys_join_the_current_one_and_need_it() {
+        let mut rng = rand::rngs::OsRng;
+        let (a, b, c) = (
+            MasterKey::generate(&mut rng),
+            MasterKey::generate(&mut rng),
+            MasterKey::generate(&mut rng),
+        );
+        let previous = format!("{}, {}", b.to_base64(), c.to_base64());
+        let (s, _) = Settings::load(
+            None,
+            &env(&[
+                ("GAPRELAY_MASTER_KEY", &a.to_base64()),
+                ("GAPRELAY_PREVIOUS_MASTER_KEYS", &previous),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let key = s.master_key.expect("key");
+        assert_eq!(key.key_id(), a.key_id());
+        assert_eq!(key.previous_key_ids(), vec![b.key_id(), c.key_id()]);
+        let err = Settings::load(None, &env(&[("GAPRELAY_PREVIOUS_MASTER_KEYS", &previous)]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("GAPRELAY_PREVIOUS_MASTER_KEYS"), "{err}");
+        let err = Settings::load(
+            None,
+            &env(&[
+                ("GAPRELAY_MASTER_KEY", &a.to_base64()),
+                ("GAPRELAY_PREVIOUS_MASTER_KEYS", "short"),
+            ]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.starts_with("GAPRELAY_PREVIOUS_MASTER_KEYS"), "{err}");
+        assert!(!err.contains("short"));
+    }
+
+    #[test]
+    fn delivery_slots_are_whole_numbers_from_1_to_1024() {
+        for key in [
+            "GAPRELAY_WORKER_CONCURRENCY",
+            "GAPRELAY_ENDPOINT_CONCURRENCY",
+        ] {
+            let (s, _) =
+                Settings::load(None, &env(&[(key, " 4 ")])).unwrap_or_else(|e| panic!("{e}"));
+            let got = if key == "GAPRELAY_WORKER_CONCURRENCY" {
+                s.delivery.concurrency
+            } else {
+                s.delivery.endpoint_concurrency
+            };
+            assert_eq!(got, 4, "{key}");
+            for bad in ["0", "1025", "x", "-1"] {
+                let err = Settings::load(None, &env(&[(key, bad)]))
+                    .err()
+                    .map(|e| e.to_string());
+                assert!(
+                    err.as_deref().is_some_and(|e| e.starts_with(key)),
+                    "{key}={bad}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_circuit_breaker_is_configurable_or_off() {
+        use crate::delivery::breaker::Policy;
+        let load = |v: &str| Settings::load(None, &env(&[("GAPRELAY_CIRCUIT_BREAKER", v)]));
+        let (s, _) = Settings::load(None, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.delivery.breaker, Some(Policy::default()));
+        let (s, _) = load("3/200ms").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.delivery.breaker,
+            Some(Policy {
+                failures_to_open: 3,
+                first_cool_down_ms: 200
+            })
+        );
+        assert!(load("off").is_ok_and(|(s, _)| s.delivery.breaker.is_none()));
+        for bad in ["5", "0/30s", "5/0s", "5/2h", "x/30s"] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_takes_a_list_of_node_urls() {
+        let seeds = "redis://10.0.0.1:7000, redis://10.0.0.2:7000";
+        let (s, _) = Settings::load(
+            None,
+            &env(&[
+                ("GAPRELAY_REDIS_URL", seeds),
+                ("GAPRELAY_REDIS_CLUSTER", "true"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.redis_cluster);
+        // A list is only a list in cluster mode, and every entry must be a Redis URL.
+        assert!(Settings::load(None, &env(&[("GAPRELAY_REDIS_URL", seeds)])).is_err());
+        let bad = env(&[
+            ("GAPRELAY_REDIS_URL", "redis://a:1,http://b:2"),
+            ("GAPRELAY_REDIS_CLUSTER", "true"),
+        ]);
+        assert!(Settings::load(None, &bad).is_err());
+        assert!(Settings::load(None, &env(&[("GAPRELAY_REDIS_CLUSTER", "true")])).is_err());
     }
 }

@@ -36,6 +36,10 @@ enum Command {
     },
     /// Run delivery workers only (needs GAPRELAY_REDIS_URL).
     Worker,
+    /// Re-encrypt every stored secret under GAPRELAY_MASTER_KEY, opening what older
+    /// keys sealed with GAPRELAY_PREVIOUS_MASTER_KEYS (see docs/security.md). Safe to
+    /// run again.
+    RotateMasterKey,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,12 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await
             }
             Command::Worker => startup::run_worker(settings).await,
+            Command::RotateMasterKey => {
+                let key_id = settings.master_key.as_ref().map(|k| k.key_id());
+                let report = startup::rotate_master_key(settings).await?;
+                print_reseal(key_id.as_deref().unwrap_or("?"), &report);
+                Ok(())
+            }
         }
     });
     match result {
@@ -88,6 +98,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_reseal(key_id: &str, r: &gaprelay::service::rotation::ResealReport) {
+    println!(
+        "re-sealed {} value(s) of {} endpoint(s) of {} practitioner(s) under master key {key_id}; {} already were",
+        r.resealed, r.endpoints, r.practitioners, r.already_current
+    );
 }
 
 /// The sample intake printed by demo mode.

@@ -3,10 +3,12 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::crypto::seal::MasterKey;
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::Worker;
-use crate::http::{self, error::ApiError, AppState};
+use crate::http::{self, error::ApiError, ratelimit::PublicLimiter, AppState};
 use crate::service::form_cache::FormCache;
+use crate::service::rotation::ResealReport;
 use crate::service::Services;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -26,6 +28,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// otherwise the embedded in-memory store (said loudly: nothing survives a restart).
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     match &settings.redis_url {
+        Some(urls) if settings.redis_cluster => {
+            let seeds: Vec<String> = urls.split(',').map(|u| u.trim().to_owned()).collect();
+            Ok(Arc::new(RedisStore::connect_cluster(&seeds).await?))
+        }
         Some(url) => Ok(Arc::new(RedisStore::connect(url).await?)),
         None => {
             tracing::warn!(
@@ -76,17 +82,18 @@ impl Application {
             Some(s) => s,
             None => connect_store(&settings).await?,
         };
-        let forms = Arc::new(FormCache::new(settings.form_cache_ttl));
-        let services = Services {
-            store: store.clone(),
-            master_key: master_key.clone(),
-            clock: options.clock.clone(),
-            allow_private_targets: settings.allow_private_targets,
-            message_ttl: settings.delivery.message_ttl,
-            forms: forms.clone(),
-            audit_retention: settings.audit_retention,
-            key_touches: Arc::default(),
-        };
+        let services = services(
+            &settings,
+            store.clone(),
+            master_key.clone(),
+            options.clock.clone(),
+        );
+        let forms = services.forms.clone();
+        tracing::info!(
+            key.id = %master_key.key_id(),
+            previous = ?master_key.previous_key_ids(),
+            "master key loaded"
+        );
         if settings.allow_private_targets {
             tracing::warn!("GAPRELAY_ALLOW_PRIVATE_TARGETS is on: webhooks may target loopback and private addresses (development only)");
         }
@@ -101,15 +108,24 @@ impl Application {
             options.clock,
             settings.delivery.clone(),
             Some(forms),
+            services.metrics.clone(),
         );
 
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let limiter = Arc::new(PublicLimiter::new(&settings.public));
         let state = web::Data::new(AppState {
             services: services.clone(),
             admin_token: settings.admin_token.clone(),
+            limiter: limiter.clone(),
         });
+        let tls_config = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
+        let tls = tls_config.is_some();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -121,20 +137,21 @@ impl Application {
                     ApiError::bad_request("the query string is not valid for this route").into()
                 }))
                 .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer")),
-                )
-                .wrap(
                     middleware::ErrorHandlers::new()
                         .default_handler(http::error::ensure_error_shape),
                 )
+                .wrap(middleware::from_fn(http::ratelimit::limit_public))
                 .wrap(middleware::from_fn(http::cors::cors))
+                // Outside the error shaping and CORS, so their answers carry them too.
+                .wrap(http::headers::security_headers(tls))
                 .wrap(middleware::from_fn(http::logging::log_request))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))
-        })
-        .listen(listener)?
+        });
+        let server = match tls_config {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        }
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         // Signals are ours (see `run_until_stopped`): the workers must stop claiming at
         // the same moment the server stops accepting.
@@ -144,7 +161,7 @@ impl Application {
         let worker_task = options.run_workers.then(|| {
             let (tx, rx) = watch::channel(false);
             let handle = tokio::spawn(worker.clone().run(rx.clone()));
-            tokio::spawn(housekeeping(services.clone(), rx));
+            tokio::spawn(housekeeping(services.clone(), limiter, rx));
             (tx, handle)
         });
         Ok(Application {
@@ -207,9 +224,15 @@ impl Application {
 /// How often scheduled erasures are looked for.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
-/// Periodic chores of `serve` instances: erasing practitioners whose 30 days are up.
-async fn housekeeping(services: Services, mut shutdown: watch::Receiver<bool>) {
+/// Periodic chores of `serve` instances: erasing practitioners whose 30 days are up,
+/// forgetting rate-limit entries of clients gone quiet.
+async fn housekeeping(
+    services: Services,
+    limiter: Arc<PublicLimiter>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     while !*shutdown.borrow() {
+        limiter.forget_idle();
         if let Err(e) = services.run_due_erasures().await {
             tracing::warn!(error = %e, "scheduled erasures failed; retrying later");
         }
@@ -218,6 +241,46 @@ async fn housekeeping(services: Services, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => {}
         }
     }
+}
+
+/// The use cases, wired to `store` as the settings say.
+fn services(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    clock: Arc<dyn Clock>,
+) -> Services {
+    Services {
+        store,
+        master_key,
+        clock,
+        allow_private_targets: settings.allow_private_targets,
+        resolver: Arc::new(crate::service::resolve::SystemResolver),
+        message_ttl: settings.delivery.message_ttl,
+        forms: Arc::new(FormCache::new(settings.form_cache_ttl)),
+        audit_retention: settings.audit_retention,
+        min_fill_time: settings.public.min_fill_time,
+        metrics: Arc::default(),
+        key_touches: Arc::default(),
+    }
+}
+
+/// `gaprelay rotate-master-key`: re-seals every stored secret under
+/// `GAPRELAY_MASTER_KEY`, opening old values with `GAPRELAY_PREVIOUS_MASTER_KEYS`.
+pub async fn rotate_master_key(settings: Settings) -> anyhow::Result<ResealReport> {
+    let master_key = settings
+        .master_key
+        .clone()
+        .context("GAPRELAY_MASTER_KEY is required: the new key, to seal under")?;
+    if settings.redis_url.is_none() {
+        anyhow::bail!("`gaprelay rotate-master-key` needs GAPRELAY_REDIS_URL: the in-memory store holds nothing between runs");
+    }
+    let store = connect_store(&settings).await?;
+    let services = services(&settings, store, master_key, Arc::new(SystemClock));
+    services
+        .reseal_stored_secrets()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs delivery workers only (`gaprelay worker`) until SIGINT/SIGTERM.
@@ -238,6 +301,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         settings.delivery.clone(),
         None,
+        Arc::default(),
     );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(worker.run(rx));

@@ -5,6 +5,7 @@
 //! under test and the module stays free of actix, redis, reqwest and tokio.
 
 pub mod api_key;
+pub mod form_token;
 mod gcm;
 pub mod jwe;
 pub mod seal;

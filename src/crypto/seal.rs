@@ -1,9 +1,13 @@
 //! AES-256-GCM sealing of secrets and queued payloads at rest, under the operator's master key.
 //!
-//! A sealed value is `[version][12-byte nonce][ciphertext || 16-byte tag]`. The version
-//! byte lets a later format (or a rotated master key) be told apart without guessing;
-//! the nonce is random per seal, which is safe for far more than 2^32 seals per key at
-//! this service's volume.
+//! A sealed value is `[0x02][4-byte key id][12-byte nonce][ciphertext || 16-byte tag]`;
+//! the version byte and key id are authenticated with the caller's associated data. The
+//! key id names the master key that sealed it, so that after a rotation
+//! (`GAPRELAY_PREVIOUS_MASTER_KEYS`, `gaprelay rotate-master-key`) each value opens with
+//! the right key and the re-sealing can tell what is left to do. Values of the first
+//! format (`[0x01][nonce][ciphertext || tag]`, no key id) still open: every configured
+//! key is tried. The nonce is random per seal, which is safe for far more than 2^32
+//! seals per key at this service's volume.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -13,10 +17,16 @@ use sha2::{Digest, Sha256};
 use crate::crypto::gcm::{self, NONCE_LEN, TAG_LEN};
 
 /// The format version written as the first byte of every sealed value.
-pub const SEAL_VERSION: u8 = 0x01;
+pub const SEAL_VERSION: u8 = 0x02;
 
-/// The shortest possible sealed value: version, nonce and tag around an empty plaintext.
-const MIN_SEALED_LEN: usize = 1 + NONCE_LEN + TAG_LEN;
+/// The first format, without a key id: still opened, never written.
+const SEAL_VERSION_1: u8 = 0x01;
+
+/// Length of the key id in a sealed value.
+const KEY_ID_LEN: usize = 4;
+
+/// The shortest possible sealed value: header, nonce and tag around an empty plaintext.
+const MIN_SEALED_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN + TAG_LEN;
 
 /// How the operator is told to make a key; repeated in every error about a bad key.
 const GENERATE_HINT: &str = "generate one with `openssl rand -base64 32`";
@@ -27,9 +37,28 @@ const STANDARD_PADDING_OPTIONAL: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The 256-bit master key (`GAPRELAY_MASTER_KEY`) that seals everything stored at rest.
+/// SHA-256(`"gaprelay-master-key-id"` || key), first four bytes.
+fn id_of(key: &[u8; 32]) -> [u8; KEY_ID_LEN] {
+    let digest = Sha256::new()
+        .chain_update(b"gaprelay-master-key-id")
+        .chain_update(key)
+        .finalize();
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&digest[..KEY_ID_LEN]);
+    id
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 256-bit master key (`GAPRELAY_MASTER_KEY`) that seals everything stored at rest,
+/// with the keys it replaced (`GAPRELAY_PREVIOUS_MASTER_KEYS`), which only open.
 #[derive(Clone)]
-pub struct MasterKey([u8; 32]);
+pub struct MasterKey {
+    current: [u8; 32],
+    previous: Vec<[u8; 32]>,
+}
 
 /// Why `GAPRELAY_MASTER_KEY` could not be used. Messages never include the key itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,19 +95,48 @@ impl MasterKey {
             .as_slice()
             .try_into()
             .map_err(|_| MasterKeyError::WrongLength(bytes.len()))?;
-        Ok(MasterKey(key))
+        Ok(MasterKey {
+            current: key,
+            previous: Vec::new(),
+        })
     }
 
     /// Draws a fresh random key, e.g. to print a development key.
     pub fn generate(rng: &mut (impl rand::RngCore + rand::CryptoRng)) -> MasterKey {
         let mut key = [0u8; 32];
         rng.fill_bytes(&mut key);
-        MasterKey(key)
+        MasterKey {
+            current: key,
+            previous: Vec::new(),
+        }
     }
 
     /// The key as padded standard base64, the form `from_base64` reads back.
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
+        STANDARD.encode(self.current)
+    }
+
+    /// This key, able to open what `previous` keys sealed (their own previous keys
+    /// are not carried over).
+    pub fn with_previous(mut self, previous: &[MasterKey]) -> MasterKey {
+        self.previous = previous
+            .iter()
+            .map(|k| k.current)
+            .filter(|k| *k != self.current)
+            .collect();
+        self
+    }
+
+    /// The ids of the previous keys, oldest configuration order.
+    pub fn previous_key_ids(&self) -> Vec<String> {
+        self.previous.iter().map(|k| hex(&id_of(k))).collect()
+    }
+
+    /// The key to open a value sealed under `id`.
+    fn by_id(&self, id: &[u8]) -> Option<&[u8; 32]> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| id_of(k) == id)
     }
 
     /// A short, non-secret fingerprint: the first 8 hex characters of
@@ -88,11 +146,20 @@ impl MasterKey {
     /// the key in use. 32 bits say nothing useful about a 256-bit key, and the domain
     /// prefix keeps the fingerprint from matching any other hash of the key.
     pub fn key_id(&self) -> String {
-        let digest = Sha256::new()
-            .chain_update(b"gaprelay-master-key-id")
-            .chain_update(self.0)
-            .finalize();
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        hex(&id_of(&self.current))
+    }
+}
+
+impl MasterKey {
+    /// A 256-bit key for one purpose, derived from the master key
+    /// (HMAC-SHA256(master key, `purpose`)): a key that signs form tokens, say, must not
+    /// be the key that seals secrets.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.current)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -103,7 +170,7 @@ impl std::fmt::Debug for MasterKey {
 }
 
 /// Why a sealed value could not be opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// Too short to hold a version byte, a nonce and a tag.
     #[error("sealed value is truncated")]
@@ -111,16 +178,20 @@ pub enum OpenError {
     /// The first byte names a format this build does not know.
     #[error("sealed value has unknown format version {0}")]
     UnknownVersion(u8),
+    /// Sealed under a master key that is not configured (neither
+    /// `GAPRELAY_MASTER_KEY` nor one of `GAPRELAY_PREVIOUS_MASTER_KEYS`).
+    #[error("sealed value is under master key {0}, which is not configured")]
+    UnknownKey(String),
     /// Authentication failed: wrong key, wrong associated data, or altered bytes.
     #[error("sealed value failed to decrypt (wrong key, wrong context or corrupted)")]
     Decrypt,
 }
 
-/// Encrypts `plaintext` under `key`, binding it to `aad`.
+/// Encrypts `plaintext` under the current master key, binding it to `aad`.
 ///
 /// `aad` names what the value is and whom it belongs to (for example a Redis key), so a
 /// sealed value copied to another record fails to open there. The output is
-/// `[0x01][nonce][ciphertext || tag]`, 29 bytes longer than the plaintext.
+/// `[0x02][key id][nonce][ciphertext || tag]`, 33 bytes longer than the plaintext.
 ///
 /// # Panics
 ///
@@ -133,32 +204,64 @@ pub fn seal(
 ) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
-    let (ciphertext, tag) = gcm::encrypt_detached(&key.0, &nonce, aad, plaintext);
     let mut sealed = Vec::with_capacity(MIN_SEALED_LEN + plaintext.len());
     sealed.push(SEAL_VERSION);
+    sealed.extend_from_slice(&id_of(&key.current));
+    let full_aad = [&sealed[..], aad].concat();
+    let (ciphertext, tag) = gcm::encrypt_detached(&key.current, &nonce, &full_aad, plaintext);
     sealed.extend_from_slice(&nonce);
     sealed.extend_from_slice(&ciphertext);
     sealed.extend_from_slice(&tag);
     sealed
 }
 
-/// Decrypts a value produced by [`seal`] with the same key and `aad`.
+/// Decrypts a value produced by [`seal`] with the same `aad`, under whichever
+/// configured master key sealed it.
 ///
 /// Input is untrusted (it comes back from storage): version and length are checked
 /// before anything is split, so short or garbage input is an error, never a panic.
 pub fn open(key: &MasterKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
     let (&version, rest) = sealed.split_first().ok_or(OpenError::Truncated)?;
-    if version != SEAL_VERSION {
-        return Err(OpenError::UnknownVersion(version));
+    match version {
+        SEAL_VERSION => {
+            if rest.len() < KEY_ID_LEN + NONCE_LEN + TAG_LEN {
+                return Err(OpenError::Truncated);
+            }
+            let (id, body) = rest.split_at(KEY_ID_LEN);
+            let k = key
+                .by_id(id)
+                .ok_or_else(|| OpenError::UnknownKey(hex(id)))?;
+            let full_aad = [&sealed[..1 + KEY_ID_LEN], aad].concat();
+            open_body(k, &full_aad, body)
+        }
+        SEAL_VERSION_1 => {
+            if rest.len() < NONCE_LEN + TAG_LEN {
+                return Err(OpenError::Truncated);
+            }
+            std::iter::once(&key.current)
+                .chain(&key.previous)
+                .find_map(|k| open_body(k, aad, rest).ok())
+                .ok_or(OpenError::Decrypt)
+        }
+        other => Err(OpenError::UnknownVersion(other)),
     }
-    if rest.len() < NONCE_LEN + TAG_LEN {
-        return Err(OpenError::Truncated);
+}
+
+/// The id of the master key a value was sealed under (`None` for the first format,
+/// which does not say, and for garbage).
+pub fn sealed_key_id(sealed: &[u8]) -> Option<String> {
+    match sealed.split_first() {
+        Some((&SEAL_VERSION, rest)) if rest.len() >= KEY_ID_LEN => Some(hex(&rest[..KEY_ID_LEN])),
+        _ => None,
     }
-    let (nonce, rest) = rest.split_at(NONCE_LEN);
+}
+
+fn open_body(key: &[u8; 32], aad: &[u8], body: &[u8]) -> Result<Vec<u8>, OpenError> {
+    let (nonce, rest) = body.split_at(NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
     let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError::Truncated)?;
     let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| OpenError::Truncated)?;
-    gcm::decrypt_detached(&key.0, nonce, aad, ciphertext, tag).ok_or(OpenError::Decrypt)
+    gcm::decrypt_detached(key, nonce, aad, ciphertext, tag).ok_or(OpenError::Decrypt)
 }
 
 #[cfg(test)]
@@ -211,7 +314,10 @@ mod tests {
         let key = MasterKey::generate(&mut rng);
         let other = MasterKey::generate(&mut rng);
         let sealed = seal(&key, b"aad", b"secret", &mut rng);
-        assert_eq!(open(&other, b"aad", &sealed), Err(OpenError::Decrypt));
+        assert_eq!(
+            open(&other, b"aad", &sealed),
+            Err(OpenError::UnknownKey(key.key_id()))
+        );
     }
 
     #[test]
@@ -225,7 +331,7 @@ mod tests {
                 tampered[byte] ^= 1 << bit;
                 let result = open(&key, b"aad", &tampered);
                 assert!(result.is_err(), "flip of bit {bit} in byte {byte} opened");
-                if byte == 0 {
+                if byte == 0 && tampered[0] != SEAL_VERSION_1 {
                     assert_eq!(result, Err(OpenError::UnknownVersion(tampered[0])));
                 }
             }
@@ -246,8 +352,8 @@ mod tests {
         }
         // Garbage with an unknown version is reported as such whatever its length.
         assert_eq!(
-            open(&key, b"aad", &[0x02]),
-            Err(OpenError::UnknownVersion(2))
+            open(&key, b"aad", &[0x07]),
+            Err(OpenError::UnknownVersion(7))
         );
     }
 
@@ -258,7 +364,8 @@ mod tests {
         let a = seal(&key, b"aad", b"same", &mut rng);
         let b = seal(&key, b"aad", b"same", &mut rng);
         assert_ne!(a, b);
-        assert_ne!(a[1..1 + NONCE_LEN], b[1..1 + NONCE_LEN]);
+        let nonce = 1 + KEY_ID_LEN..1 + KEY_ID_LEN + NONCE_LEN;
+        assert_ne!(a[nonce.clone()], b[nonce]);
     }
 
     #[test]
@@ -271,9 +378,9 @@ mod tests {
             MasterKey::from_base64(encoded.trim_end_matches('=')).expect("unpadded base64 parses");
         let with_newline =
             MasterKey::from_base64(&format!("{encoded}\n")).expect("a trailing newline is fine");
-        assert_eq!(padded.0, key.0);
-        assert_eq!(unpadded.0, key.0);
-        assert_eq!(with_newline.0, key.0);
+        assert_eq!(padded.current, key.current);
+        assert_eq!(unpadded.current, key.current);
+        assert_eq!(with_newline.current, key.current);
     }
 
     #[test]
@@ -305,6 +412,53 @@ mod tests {
     }
 
     const KEY_ID_OF_ZERO_KEY: &str = "a1a375df";
+
+    #[test]
+    fn after_a_rotation_old_values_open_with_the_previous_key_and_new_ones_name_the_new_key() {
+        let mut rng = rng();
+        let old = MasterKey::generate(&mut rng);
+        let new = MasterKey::generate(&mut rng);
+        let sealed_old = seal(&old, b"aad", b"secret", &mut rng);
+        assert_eq!(sealed_key_id(&sealed_old), Some(old.key_id()));
+        let ring = new.clone().with_previous(std::slice::from_ref(&old));
+        assert_eq!(ring.key_id(), new.key_id());
+        assert_eq!(ring.previous_key_ids(), vec![old.key_id()]);
+        assert_eq!(open(&ring, b"aad", &sealed_old), Ok(b"secret".to_vec()));
+        let resealed = seal(&ring, b"aad", b"secret", &mut rng);
+        assert_eq!(sealed_key_id(&resealed), Some(new.key_id()));
+        // Once the previous key is dropped, only re-sealed values open.
+        assert_eq!(open(&new, b"aad", &resealed), Ok(b"secret".to_vec()));
+        assert!(matches!(
+            open(&new, b"aad", &sealed_old),
+            Err(OpenError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn values_of_the_first_format_still_open_with_any_configured_key() {
+        let mut rng = rng();
+        let old = MasterKey::generate(&mut rng);
+        let new = MasterKey::generate(&mut rng);
+        // [0x01][nonce][ciphertext || tag], as the first format wrote it.
+        let nonce = [3u8; NONCE_LEN];
+        let (ct, tag) = gcm::encrypt_detached(&old.current, &nonce, b"aad", b"v1 secret");
+        let v1 = [&[SEAL_VERSION_1][..], &nonce, &ct, &tag].concat();
+        assert_eq!(sealed_key_id(&v1), None);
+        let ring = new.clone().with_previous(&[old]);
+        assert_eq!(open(&ring, b"aad", &v1), Ok(b"v1 secret".to_vec()));
+        assert_eq!(open(&new, b"aad", &v1), Err(OpenError::Decrypt));
+    }
+
+    #[test]
+    fn the_header_is_authenticated() {
+        let mut rng = rng();
+        let key = MasterKey::generate(&mut rng);
+        let mut sealed = seal(&key, b"aad", b"secret", &mut rng);
+        // Re-labelling the value as the first format does not open it either.
+        sealed[0] = SEAL_VERSION_1;
+        sealed.drain(1..1 + KEY_ID_LEN);
+        assert_eq!(open(&key, b"aad", &sealed), Err(OpenError::Decrypt));
+    }
 
     proptest! {
         #[test]

@@ -2,6 +2,7 @@
 //! it, and applies the policy's decision. The only code that combines the queue, the
 //! crypto and the sender; the decisions themselves live in [`super::policy`].
 
+use super::breaker::{Admission, Breaker, Health};
 use super::payload::{self, Event};
 use super::policy::{self, Decision, Response};
 use super::sender::Sender;
@@ -42,6 +43,9 @@ pub enum AttemptOutcome {
     /// Not attempted: its endpoint already had its share of deliveries in flight; handed
     /// back to the queue.
     Deferred,
+    /// Not attempted: its endpoint's circuit is open after repeated failures; handed
+    /// back to the queue, due when the cool-down ends.
+    CircuitOpen,
 }
 
 /// How long a message deferred for a busy endpoint waits before it is claimed again.
@@ -56,6 +60,10 @@ struct Inner {
     forms: Option<Arc<FormCache>>,
     /// Deliveries in flight per endpoint in this process.
     busy: std::sync::Mutex<std::collections::HashMap<EndpointId, usize>>,
+    /// This process's counters.
+    metrics: Arc<crate::metrics::Metrics>,
+    /// Each endpoint's circuit breaker, as this process has seen it.
+    breakers: std::sync::Mutex<std::collections::HashMap<EndpointId, Breaker>>,
 }
 
 /// A slot of an endpoint's share of this process's deliveries, given back on drop.
@@ -89,6 +97,26 @@ impl Inner {
             worker: self,
             endpoint: endpoint.clone(),
         })
+    }
+
+    fn admit(&self, endpoint: &EndpointId, now_ms: i64) -> Admission {
+        if self.settings.breaker.is_none() {
+            return Admission::Go;
+        }
+        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        breakers.entry(endpoint.clone()).or_default().admit(now_ms)
+    }
+
+    fn record(&self, endpoint: &EndpointId, health: Health, probe: bool, now_ms: i64) {
+        let Some(policy) = &self.settings.breaker else {
+            return;
+        };
+        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        let breaker = breakers.entry(endpoint.clone()).or_default();
+        breaker.record(policy, health, probe, now_ms);
+        if breaker.is_idle() {
+            breakers.remove(endpoint);
+        }
     }
 }
 
@@ -133,7 +161,7 @@ pub fn open_endpoint_secrets(
 
 impl Worker {
     /// A worker over `store`; `forms` is this process's form cache, invalidated when an
-    /// endpoint is disabled.
+    /// endpoint is disabled; `metrics` counts each attempt's outcome.
     pub fn new(
         store: Arc<dyn Store>,
         sender: Sender,
@@ -141,6 +169,7 @@ impl Worker {
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
         forms: Option<Arc<FormCache>>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Worker {
         Worker {
             inner: Arc::new(Inner {
@@ -151,6 +180,8 @@ impl Worker {
                 settings,
                 forms,
                 busy: std::sync::Mutex::default(),
+                metrics,
+                breakers: std::sync::Mutex::default(),
             }),
         }
     }
@@ -349,8 +380,15 @@ impl Worker {
         }))
     }
 
-    /// One delivery attempt of one message. Errors are logged here, once.
+    /// One delivery attempt of one message, counted.
     async fn attempt(&self, msg: ClaimedMessage) -> AttemptOutcome {
+        let outcome = self.attempt_uncounted(msg).await;
+        self.inner.metrics.delivery(outcome);
+        outcome
+    }
+
+    /// One delivery attempt of one message. Errors are logged here, once.
+    async fn attempt_uncounted(&self, msg: ClaimedMessage) -> AttemptOutcome {
         // A slow or failing endpoint gets at most its share of this process's slots;
         // the others keep flowing.
         let Some(_slot) = self.inner.take_slot(&msg.endpoint_id) else {
@@ -359,6 +397,17 @@ impl Worker {
                 tracing::warn!(error = %e, message.id = %msg.id, "could not hand a deferred message back; its lease returns it");
             }
             return AttemptOutcome::Deferred;
+        };
+        let probe = match self
+            .inner
+            .admit(&msg.endpoint_id, self.inner.clock.now_ms())
+        {
+            Admission::Go => false,
+            Admission::Probe => true,
+            Admission::WaitUntil(due) => {
+                self.defer_for_open_circuit(&msg, due).await;
+                return AttemptOutcome::CircuitOpen;
+            }
         };
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -378,6 +427,9 @@ impl Worker {
                     Some(Response::ForbiddenTarget) => (None, Some("forbidden_target")),
                     None => (None, None),
                 };
+                let health = response.as_ref().map_or(Health::Unknown, Health::of);
+                self.inner
+                    .record(&msg.endpoint_id, health, probe, self.inner.clock.now_ms());
                 tracing::info!(
                     outcome = ?outcome,
                     http.status = status,
@@ -388,12 +440,40 @@ impl Worker {
                 outcome
             }
             Err(e) => {
+                self.inner.record(
+                    &msg.endpoint_id,
+                    Health::Unknown,
+                    probe,
+                    self.inner.clock.now_ms(),
+                );
                 // The message stays leased and will come due again when the lease lapses.
                 tracing::error!(error = %format!("{e:#}"), "delivery attempt failed before sending");
                 AttemptOutcome::Retrying
             }
         };
         outcome
+    }
+
+    /// Hands a message back while its endpoint's circuit is open: due when the
+    /// cool-down ends, its attempt not counted, the delivery log saying why.
+    async fn defer_for_open_circuit(&self, msg: &ClaimedMessage, due: i64) {
+        let due = due.min(msg.expires_at_ms);
+        if let Err(e) = self.inner.store.release(&msg.id, due).await {
+            tracing::warn!(error = %e, message.id = %msg.id, "could not hand a message back; its lease returns it");
+            return;
+        }
+        let attempts = msg.attempt.saturating_sub(1);
+        let update = DeliveryUpdate {
+            status: if attempts == 0 { "pending" } else { "retrying" },
+            attempts,
+            next_attempt_ms: Some(due),
+            http_status: None,
+            error: Some("circuit_open"),
+            at_ms: self.inner.clock.now_ms(),
+        };
+        if let Err(e) = self.inner.store.update_delivery(&msg.id, &update).await {
+            tracing::warn!(error = %e, message.id = %msg.id, "could not update the delivery log");
+        }
     }
 
     async fn try_attempt(
@@ -500,7 +580,7 @@ impl Worker {
             AttemptOutcome::EndpointDisabled | AttemptOutcome::Failed | AttemptOutcome::Dropped => {
                 "failed"
             }
-            AttemptOutcome::Deferred => "pending",
+            AttemptOutcome::Deferred | AttemptOutcome::CircuitOpen => "pending",
         };
         let (http_status, error) = match &response {
             Response::Status { status, .. } => (Some(*status), None),

@@ -12,6 +12,7 @@ pub mod practitioner;
 pub mod problems;
 pub mod ranges;
 pub mod report;
+pub mod screening;
 pub mod settings;
 pub mod submission;
 pub mod symptoms;

@@ -45,6 +45,14 @@ pub struct IntakeRequest {
     /// How the patient used the form.
     #[serde(default)]
     pub engagement: Option<Engagement>,
+    /// The token from `GET /v1/forms/{slug}` (`form_token`), which dates when the form
+    /// was loaded; forms send it back unchanged.
+    #[serde(default)]
+    pub form_token: Option<String>,
+    /// A honeypot: the form renders it as an input people never see (hidden, no
+    /// autofill) and sends whatever it holds. Must be absent or empty.
+    #[serde(default)]
+    pub honeypot: Option<String>,
 }
 
 /// Contact details as submitted. `Debug` never shows them.

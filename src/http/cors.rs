@@ -16,7 +16,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 const PREFLIGHT_MAX_AGE: &str = "600";
 
 /// The slug of a public form route, if `path` is one.
-fn public_slug(path: &str) -> Option<&str> {
+pub(crate) fn public_slug(path: &str) -> Option<&str> {
     let rest = path
         .strip_prefix("/v1/forms/")
         .or_else(|| path.strip_prefix("/v1/intake/"))?;

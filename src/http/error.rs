@@ -16,6 +16,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Vec<FieldProblem>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,7 +27,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After` (seconds).
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Adds field-level details.
@@ -111,6 +119,9 @@ impl ResponseError for ApiError {
                 builder.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
+        }
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
         builder.json(ErrorBody {

@@ -128,12 +128,28 @@ fn plain_type_names(expected: &str) -> String {
             out = format!("{}{plain}", &out[..out.len() - rust.len()]);
         }
     }
+    // `expected struct IntakeRequest`: our type names mean nothing to an integrator.
+    if let Some(i) = out.find("struct ") {
+        out = format!("{}an object", &out[..i]);
+    }
     out
 }
 
 /// Parses JSON bytes into `T`, mapping errors to the contract: syntax → 400, unknown
 /// field → 400 naming it, anything else about a field → 422 naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object. serde's derived structs would also take an array
+    // of their fields in order, which the contract does not offer: refuse any other
+    // well-formed JSON value as a 422 (malformed bodies still get their 400 below).
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "",
+            "the body must be a JSON object",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = match parsed {
@@ -143,7 +159,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let inner = err.into_inner();
             return Err(match inner.classify() {
                 serde_json::error::Category::Data => {
-                    let (unknown_field, problem) = safe_problem(&inner.to_string());
+                    let message = inner.to_string();
+                    // A key given twice is ambiguous input, not a bad value: 400, naming
+                    // the key (serde says it in backticks; the path ends at its parent).
+                    if let Some(name) = message
+                        .strip_prefix("duplicate field `")
+                        .and_then(|rest| rest.split('`').next())
+                    {
+                        let field = if path.is_empty() {
+                            name.to_owned()
+                        } else {
+                            format!("{path}.{name}")
+                        };
+                        return Err(ApiError::bad_request("the body gives a field twice")
+                            .with_details(vec![FieldProblem::new(
+                                field,
+                                "appears more than once",
+                            )]));
+                    }
+                    let (unknown_field, problem) = safe_problem(&message);
                     // serde_path_to_error's path already ends at the unknown field.
                     let field = path;
                     let detail = vec![FieldProblem::new(field, problem)];

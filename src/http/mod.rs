@@ -5,8 +5,10 @@
 pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod logging;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod views;
 
@@ -20,6 +22,8 @@ pub struct AppState {
     pub services: Services,
     /// The operator's token, if configured.
     pub admin_token: Option<AdminToken>,
+    /// Rate limits of the public routes.
+    pub limiter: std::sync::Arc<ratelimit::PublicLimiter>,
 }
 
 /// Registers every route. Each path is one resource, so a method it does not take is a
@@ -28,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{account, config, docs, endpoints, health, operator, public};
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(health::metrics)))
         .service(web::resource("/openapi.json").route(web::get().to(docs::openapi_json)))
         .service(web::resource("/docs").route(web::get().to(docs::docs_page)))
         .service(

@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         health::healthz,
         health::readyz,
+        health::metrics,
         docs::openapi_json,
         docs::docs_page,
         operator::create_practitioner,

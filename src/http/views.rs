@@ -554,6 +554,9 @@ pub struct FormView {
     pub call_to_action: Option<CallToAction>,
     /// Whether the form takes submissions now.
     pub accepting_submissions: bool,
+    /// Send back as `form_token` with the submission: it dates when the form was
+    /// loaded (submissions faster than a person could type are discarded as bots).
+    pub form_token: String,
 }
 
 /// A queued submission and the patient's report.

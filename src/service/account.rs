@@ -388,6 +388,7 @@ impl Services {
                 self.allow_private_targets,
             )
             .map_err(ServiceError::Validation)?;
+            self.check_endpoint_host(&spec.url, "url").await?;
             record.url = spec.url.to_string();
             changed.push("url".to_owned());
         }
@@ -606,6 +607,16 @@ impl Services {
                     problems.extend(errs.into_iter().map(|p| {
                         FieldProblem::new(format!("endpoints[{i}].{}", p.field), p.problem)
                     }))
+                }
+            }
+        }
+        if problems.is_empty() {
+            for (i, (_, _, spec)) in endpoints.iter().enumerate() {
+                if let Err(ServiceError::Validation(errs)) = self
+                    .check_endpoint_host(&spec.url, &format!("endpoints[{i}].url"))
+                    .await
+                {
+                    problems.extend(errs);
                 }
             }
         }

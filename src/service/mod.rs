@@ -4,6 +4,7 @@
 
 use crate::clock::Clock;
 use crate::crypto::api_key::ApiKey;
+use crate::crypto::form_token;
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
@@ -19,13 +20,17 @@ use crate::domain::practitioner::{AccountStatus, NewPractitionerRequest, Practit
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{RangeOverride, RangeRequest};
 use crate::domain::report::{self, Report};
+use crate::domain::screening;
 use crate::domain::submission::{IntakeRequest, Submission};
+use crate::metrics::IntakeOutcome;
 use crate::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub mod account;
 pub mod form_cache;
+pub mod resolve;
+pub mod rotation;
 
 use crate::store::FormContext;
 use form_cache::FormCache;
@@ -118,12 +123,19 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Whether endpoints may target private addresses.
     pub allow_private_targets: bool,
+    /// Looks endpoint host names up when they are saved.
+    pub resolver: Arc<dyn resolve::Resolver>,
     /// How long queued messages live.
     pub message_ttl: Duration,
     /// Public forms' configuration, briefly cached.
     pub forms: Arc<FormCache>,
     /// How long audit-log entries are kept.
     pub audit_retention: Duration,
+    /// Submissions returned sooner than this after their form was loaded are discarded
+    /// as automated.
+    pub min_fill_time: Duration,
+    /// This process's counters (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// When each key's last use was last recorded (recorded at most once a minute).
     pub key_touches: Arc<std::sync::Mutex<std::collections::HashMap<ApiKeyId, std::time::Instant>>>,
 }
@@ -333,6 +345,21 @@ impl Services {
         Ok(p)
     }
 
+    /// Unless private targets are allowed, refuses an endpoint host name that resolves
+    /// to a non-public address (see [`resolve`]).
+    pub(crate) async fn check_endpoint_host(
+        &self,
+        url: &url::Url,
+        field: &str,
+    ) -> Result<(), ServiceError> {
+        if self.allow_private_targets {
+            return Ok(());
+        }
+        resolve::check_public_host(self.resolver.as_ref(), url, field)
+            .await
+            .map_err(|p| ServiceError::Validation(vec![p]))
+    }
+
     /// Creates an endpoint with a fresh secret and content key, both sealed at rest.
     pub async fn create_endpoint(
         &self,
@@ -343,6 +370,7 @@ impl Services {
             .await?;
         let spec = EndpointSpec::parse(req, self.allow_private_targets)
             .map_err(ServiceError::Validation)?;
+        self.check_endpoint_host(&spec.url, "url").await?;
         let mut rng = rand::rngs::OsRng;
         let id = EndpointId::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
@@ -430,24 +458,75 @@ impl Services {
         Ok(ctx)
     }
 
+    /// A token dating the form `slug` as loaded now, for `GET /v1/forms/{slug}`.
+    pub fn form_token(&self, slug: &str) -> String {
+        form_token::issue(&self.form_token_key(), slug, self.clock.now_ms())
+    }
+
+    fn form_token_key(&self) -> [u8; 32] {
+        self.master_key.derive(form_token::KEY_PURPOSE)
+    }
+
     /// Takes a patient's submission: validates it, builds the report, and queues one
     /// sealed message per enabled endpoint in one atomic step. Answers only once the
     /// messages are safely queued; when the queue cannot take them, nothing is accepted.
+    /// A submission screened as automated (see [`screening`]) gets the same answer and
+    /// is discarded.
+    /// Every outcome is counted here, once (`GET /metrics`).
     pub async fn submit_intake(
         &self,
         slug: &str,
         req: IntakeRequest,
     ) -> Result<(SubmissionId, Report), ServiceError> {
+        let result = self.take_intake(slug, req).await;
+        let outcome = match &result {
+            Ok((_, _, Taken::Queued)) => Some(IntakeOutcome::Accepted),
+            Ok((_, _, Taken::Discarded)) => Some(IntakeOutcome::Discarded),
+            Err(ServiceError::Validation(_)) => Some(IntakeOutcome::Invalid),
+            Err(ServiceError::Unavailable(_)) => Some(IntakeOutcome::Unavailable),
+            Err(_) => None,
+        };
+        if let Some(o) = outcome {
+            self.metrics.intake(o);
+        }
+        result.map(|(id, report, _)| (id, report))
+    }
+
+    async fn take_intake(
+        &self,
+        slug: &str,
+        req: IntakeRequest,
+    ) -> Result<(SubmissionId, Report, Taken), ServiceError> {
         let ctx = self.form(slug).await?;
         let practitioner = &ctx.practitioner;
         if !practitioner.accepts_submissions() {
             return Err(ServiceError::NotAccepting);
         }
+        let token = match &req.form_token {
+            None => screening::Token::Absent,
+            Some(t) => form_token::verify(&self.form_token_key(), slug, t)
+                .map_or(screening::Token::Invalid, screening::Token::IssuedAt),
+        };
+        let bot = screening::screen(
+            req.honeypot.as_deref(),
+            token,
+            self.clock.now_ms(),
+            self.min_fill_time,
+        );
         let submission = Submission::parse(req, &practitioner.settings, &ctx.custom_markers)
             .map_err(ServiceError::Validation)?;
         let report = report::build(&submission, &ctx.ranges);
         let mut rng = rand::rngs::OsRng;
         let submission_id = SubmissionId::generate(&mut rng);
+        if let Some(signal) = bot {
+            // Answered like any other, so the sender learns nothing; nothing is queued.
+            tracing::info!(
+                practitioner.id = %practitioner.id,
+                reason = signal.as_str(),
+                "submission discarded as automated"
+            );
+            return Ok((submission_id, report, Taken::Discarded));
+        }
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let expires_at_ms =
@@ -492,6 +571,14 @@ impl Services {
         if messages.is_empty() {
             tracing::warn!(practitioner.id = %practitioner.id, "intake accepted but the practitioner has no enabled endpoint");
         }
-        Ok((submission_id, report))
+        Ok((submission_id, report, Taken::Queued))
     }
+}
+
+/// What became of a submission that was answered 202.
+enum Taken {
+    /// Queued for delivery.
+    Queued,
+    /// Screened as automated and dropped.
+    Discarded,
 }

@@ -8,6 +8,7 @@
 pub mod keys;
 pub mod memory;
 pub mod redis;
+mod redis_conn;
 
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;

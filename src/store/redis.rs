@@ -2,6 +2,7 @@
 //! keys, and the delivery queue as a sorted set of due times plus one expiring hash
 //! per message. See [`super::keys`] for every key.
 
+use super::redis_conn::RedisConn;
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
     ExpiredNotice, FormContext, NewMessage, Page, Revocation, Store, StoreError,
@@ -14,7 +15,6 @@ use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, Submis
 use crate::domain::practitioner::Practitioner;
 use crate::domain::ranges::RangeOverride;
 use anyhow::Context;
-use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -121,10 +121,13 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return {1, rec}
 ";
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Redis-backed [`Store`].
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConn,
     claim: redis::Script,
     reschedule: redis::Script,
     revoke: redis::Script,
@@ -137,30 +140,52 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connects (with timeouts, reconnecting in the background after failures).
+    /// Connects to one Redis server (with timeouts, reconnecting in the background
+    /// after failures).
     pub async fn connect(url: &str) -> anyhow::Result<RedisStore> {
         let client =
             redis::Client::open(url).context("GAPRELAY_REDIS_URL is not a valid Redis URL")?;
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(2))
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(2)
             .set_max_delay(1000);
         let conn = client
             .get_connection_manager_with_config(config)
             .await
             .context("cannot connect to Redis")?;
-        Ok(RedisStore {
+        Ok(RedisStore::with(RedisConn::Single(conn)))
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes (`seeds`); the client
+    /// learns the rest of the cluster from them and follows slot moves.
+    pub async fn connect_cluster(seeds: &[String]) -> anyhow::Result<RedisStore> {
+        let client = redis::cluster::ClusterClient::builder(seeds.to_vec())
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(RESPONSE_TIMEOUT)
+            .retries(2)
+            .max_retry_wait(1000)
+            .build()
+            .context("GAPRELAY_REDIS_URL is not a valid list of Redis Cluster node URLs")?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .context("cannot connect to the Redis Cluster")?;
+        Ok(RedisStore::with(RedisConn::Cluster(conn)))
+    }
+
+    fn with(conn: RedisConn) -> RedisStore {
+        RedisStore {
             conn,
             claim: redis::Script::new(CLAIM_SCRIPT),
             reschedule: redis::Script::new(RESCHEDULE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),
             delivery_update: redis::Script::new(DELIVERY_UPDATE_SCRIPT),
             release: redis::Script::new(RELEASE_SCRIPT),
-        })
+        }
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> RedisConn {
         self.conn.clone()
     }
 
@@ -533,7 +558,7 @@ impl Store for RedisStore {
             .map(keys::audit)
             .unwrap_or_else(|| keys::OPERATOR_AUDIT.to_owned());
         let end = match cursor {
-            Some(c) if c.bytes().all(|b| b.is_ascii_digit() || b == b'-') => format!("({c}"),
+            Some(c) if is_stream_id(c) => format!("({c}"),
             Some(_) => {
                 return Ok(Page {
                     items: Vec::new(),
@@ -926,6 +951,17 @@ impl Store for RedisStore {
             .zcard(keys::QUEUE_DUE)
             .await
             .map_err(unavailable)
+    }
+}
+
+/// Whether `c` is a stream entry id Redis accepts (`ms` or `ms-seq`, each a u64):
+/// anything else would make Redis answer an error, which is the caller's mistake, not
+/// an outage.
+fn is_stream_id(c: &str) -> bool {
+    let number = |n: &str| n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<u64>().is_ok();
+    match c.split_once('-') {
+        Some((ms, seq)) => number(ms) && number(seq),
+        None => number(c),
     }
 }
 

@@ -113,7 +113,17 @@ async fn every_route_checks_the_key_and_its_role() {
         .await;
     let (_, editor) = new_key(&app, &p.api_key, "editor").await;
     let (_, viewer) = new_key(&app, &p.api_key, "viewer").await;
-    for (method, path, body, least) in routes(&ep.id) {
+    let (spare, _) = new_key(&app, &p.api_key, "viewer").await;
+    // The read-only and configuration routes, then the destructive ones, last.
+    let mut all = routes(&ep.id);
+    all.extend([
+        (Method::GET, "/v1/deliveries".to_owned(), None, 0),
+        (Method::DELETE, format!("/v1/endpoints/{}", ep.id), None, 1),
+        (Method::DELETE, format!("/v1/api-keys/{spare}"), None, 2),
+        (Method::DELETE, "/v1/practitioner".to_owned(), None, 2),
+        (Method::POST, "/v1/practitioner/restore".to_owned(), None, 2),
+    ]);
+    for (method, path, body, least) in all {
         let res = call(&app, method.clone(), &path, None, body.clone()).await;
         assert_eq!(res.status(), 401, "{method} {path} without a key");
         for (rank, key) in [(0u8, &viewer), (1, &editor), (2, &p.api_key)] {
@@ -428,12 +438,7 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_refused() {
         body["error"]["details"][0]["field"],
         "branding.primary_color"
     );
-    let form: Value = app
-        .get("/v1/forms/etags", None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let form: Value = app.get_json("/v1/forms/etags", None).await;
     assert_eq!(form["branding"]["primary_color"], "#1a7f5a");
     assert_eq!(form["call_to_action"]["label"], "Book a call");
 }
@@ -579,12 +584,7 @@ async fn a_paused_practice_takes_no_submissions_and_queues_nothing() {
         (409, Some("not_accepting_submissions"))
     );
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
-    let form: Value = app
-        .get("/v1/forms/paused", None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let form: Value = app.get_json("/v1/forms/paused", None).await;
     assert_eq!(form["accepting_submissions"], false);
     call(
         &app,
@@ -916,4 +916,132 @@ async fn the_operator_lists_and_suspends_practitioners() {
         .status(),
         200
     );
+}
+
+/// Every practitioner route, with a request that exercises it: `routes` plus the
+/// destructive ones, last. `ep` and `key_id` name the victim's endpoint and key.
+fn every_practitioner_route(ep: &str, key_id: &str) -> Vec<(Method, String, Option<Value>)> {
+    let mut all: Vec<(Method, String, Option<Value>)> = routes(ep)
+        .into_iter()
+        .map(|(m, p, b, _)| (m, p, b))
+        .collect();
+    all.extend([
+        (Method::GET, "/v1/deliveries".into(), None),
+        (Method::DELETE, format!("/v1/endpoints/{ep}"), None),
+        (Method::DELETE, format!("/v1/api-keys/{key_id}"), None),
+        (Method::DELETE, "/v1/practitioner".into(), None),
+        (Method::POST, "/v1/practitioner/restore".into(), None),
+    ]);
+    all
+}
+
+/// The route template a walked path stands for.
+fn template(path: &str, ep: &str, key_id: &str) -> String {
+    path.replace(ep, "{id}")
+        .replace(key_id, "{id}")
+        .replace("/v1/ranges/tsh", "/v1/ranges/{marker}")
+        .replace("/v1/markers/omega3_index", "/v1/markers/{id}")
+}
+
+/// What a practitioner has, as its owner sees it.
+async fn snapshot(app: &TestApp, key: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in [
+        "/v1/practitioner",
+        "/v1/endpoints",
+        "/v1/api-keys",
+        "/v1/markers",
+        "/v1/symptoms",
+    ] {
+        let res = call(app, Method::GET, path, Some(key), None).await;
+        assert_eq!(res.status(), 200, "{path}");
+        out.push(res.json().await.expect("json"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn another_practitioners_owner_key_walking_every_route_leaves_this_practice_untouched() {
+    let app = spawn_app().await;
+    let a = app.create_practitioner("walk-victim").await;
+    let ep = app
+        .create_endpoint(&a.api_key, "http://127.0.0.1:9/victim", "jwe")
+        .await;
+    let (a_key_id, _) = new_key(&app, &a.api_key, "editor").await;
+    call(
+        &app,
+        Method::PUT,
+        "/v1/ranges/tsh",
+        Some(&a.api_key),
+        Some(json!({"unit": "mIU/L", "optimal": {"low": 0.9, "high": 1.9}})),
+    )
+    .await;
+    let before = snapshot(&app, &a.api_key).await;
+
+    // The walk covers every practitioner route of the API document.
+    let doc: Value = app.get_json("/openapi.json", None).await;
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            // Practitioner routes are the ones a practitioner's API key opens.
+            let by_api_key = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+            if by_api_key {
+                documented.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let walk = every_practitioner_route(&ep.id, &a_key_id);
+    let mut walked: Vec<String> = walk
+        .iter()
+        .map(|(m, p, _)| format!("{m} {}", template(p, &ep.id, &a_key_id)))
+        .collect();
+    documented.sort();
+    walked.sort();
+    walked.dedup();
+    assert_eq!(
+        walked, documented,
+        "a practitioner route is missing from the walk"
+    );
+
+    // Another practice's owner walks them all, aimed at this practice's resources.
+    let b = app.create_practitioner("walk-intruder").await;
+    for (method, path, body) in &walk {
+        let res = call(&app, method.clone(), path, Some(&b.api_key), body.clone()).await;
+        let status = res.status().as_u16();
+        assert!(
+            status != 401 && status < 500,
+            "{method} {path} with another practice's key: {status}"
+        );
+    }
+    assert_eq!(
+        snapshot(&app, &a.api_key).await,
+        before,
+        "another practice's key changed this practice's data"
+    );
+    // Nothing the intruder did is in this practice's audit log.
+    let log: Value = call(
+        &app,
+        Method::GET,
+        "/v1/audit-log?limit=200",
+        Some(&a.api_key),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let b_keys: Value = call(&app, Method::GET, "/v1/api-keys", Some(&b.api_key), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    for k in b_keys["data"].as_array().expect("keys") {
+        let id = k["id"].as_str().expect("id");
+        assert!(
+            !log.to_string().contains(id),
+            "the intruder's key {id} is in the victim's log"
+        );
+    }
 }

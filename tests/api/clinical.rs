@@ -39,12 +39,7 @@ async fn a_custom_marker_is_listed_offered_judged_and_removable() {
     .await;
     assert_eq!(res.status(), 200);
 
-    let markers: Value = app
-        .get("/v1/markers", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let markers: Value = app.get_json("/v1/markers", Some(&p.api_key)).await;
     let own = markers["data"]
         .as_array()
         .expect("data")
@@ -53,12 +48,7 @@ async fn a_custom_marker_is_listed_offered_judged_and_removable() {
         .cloned()
         .expect("listed");
     assert_eq!(own["custom"], true);
-    let form: Value = app
-        .get(&format!("/v1/forms/{}", p.slug), None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let form: Value = app.get_json(&format!("/v1/forms/{}", p.slug), None).await;
     assert!(form["markers"]
         .as_array()
         .expect("markers")
@@ -143,12 +133,7 @@ async fn a_custom_marker_may_not_take_a_catalog_id_and_must_make_sense() {
 async fn a_practitioner_chooses_the_symptoms_the_form_offers_and_adds_their_own() {
     let app = spawn_app().await;
     let p = app.create_practitioner("symptoms-own").await;
-    let all: Value = app
-        .get("/v1/symptoms", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let all: Value = app.get_json("/v1/symptoms", Some(&p.api_key)).await;
     let all = all["data"].as_array().expect("data").clone();
     assert!(all.len() >= 40, "{}", all.len());
     assert!(all.iter().all(|s| s["offered"] == true));
@@ -167,12 +152,7 @@ async fn a_practitioner_chooses_the_symptoms_the_form_offers_and_adds_their_own(
     assert_eq!(listing["data"][1]["id"], "fatigue");
     assert_eq!(listing["data"][2]["offered"], false);
 
-    let form: Value = app
-        .get(&format!("/v1/forms/{}", p.slug), None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let form: Value = app.get_json(&format!("/v1/forms/{}", p.slug), None).await;
     assert_eq!(
         form["symptoms"],
         json!([{"id": "tinnitus", "name": "Ringing in the ears"}, {"id": "fatigue", "name": "Fatigue"}])

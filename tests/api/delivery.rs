@@ -175,12 +175,7 @@ async fn a_410_disables_the_endpoint_and_drops_its_messages() {
         app.deliver_pending().await,
         vec![AttemptOutcome::EndpointDisabled]
     );
-    let list: serde_json::Value = app
-        .get("/v1/endpoints", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
     assert_eq!(list["data"][0]["enabled"], false);
     // New intakes queue nothing for a disabled endpoint.
     app.post_intake(&p.slug, &canary_intake()).await;
@@ -286,12 +281,7 @@ async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are
         .await
         .expect("json");
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
-    let log: serde_json::Value = app
-        .get("/v1/deliveries", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
     let d = &log["data"][0];
     assert_eq!(d["status"], "retrying");
     assert_eq!(d["attempts"], 1);
@@ -312,12 +302,7 @@ async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are
         "nothing is sent after expiry"
     );
     let sent = crm.requests().len();
-    let log: serde_json::Value = app
-        .get("/v1/deliveries", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
     assert_eq!(log["data"][0]["status"], "expired");
     assert!(log["data"][0]["next_attempt_at"].is_null());
     let mut redis = app.redis.as_ref().expect("redis").client().await;
@@ -335,11 +320,8 @@ async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are
     app.post_intake(&p.slug, &canary_intake()).await;
     app.deliver_pending().await;
     let log: serde_json::Value = app
-        .get("/v1/deliveries?limit=1", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json("/v1/deliveries?limit=1", Some(&p.api_key))
+        .await;
     assert_eq!(log["data"][0]["status"], "delivered");
     assert!(log["next_cursor"].is_string());
 }
@@ -386,6 +368,77 @@ async fn a_slow_endpoint_cannot_starve_the_others() {
     }
     assert_eq!(slow.requests().len(), 6);
     let _ = stop.send(true);
+}
+
+#[tokio::test]
+async fn a_failing_endpoints_circuit_opens_then_one_probe_lets_its_backlog_drain() {
+    use gaprelay::delivery::breaker::{FAILURES_TO_OPEN, FIRST_COOL_DOWN_MS};
+    // One message at a time, so that each attempt's result is known before the next.
+    let app = spawn_app_with(AppOptions {
+        concurrency: Some((1, 1)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, _, crm) = app.practitioner_with_crm("breaker", "none").await;
+    let (other_p, _, other) = app.practitioner_with_crm("breaker-other", "none").await;
+    crm.set_default_status(503);
+    for _ in 0..12 {
+        app.post_intake(&p.slug, &canary_intake()).await;
+    }
+    app.post_intake(&other_p.slug, &canary_intake()).await;
+
+    let outcomes = app.deliver_pending().await;
+    let count = |os: &[AttemptOutcome], o: AttemptOutcome| os.iter().filter(|x| **x == o).count();
+    let failures = FAILURES_TO_OPEN as usize;
+    // After five failures in a row the rest of the backlog is not sent at all.
+    assert_eq!(crm.requests().len(), failures);
+    assert_eq!(count(&outcomes, AttemptOutcome::Retrying), failures);
+    assert_eq!(count(&outcomes, AttemptOutcome::CircuitOpen), 12 - failures);
+    // Other endpoints are not affected.
+    assert_eq!(other.requests().len(), 1);
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    let waiting: Vec<&serde_json::Value> = log["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["last_error"] == "circuit_open")
+        .collect();
+    assert_eq!(waiting.len(), 12 - failures, "{log}");
+    assert!(waiting
+        .iter()
+        .all(|d| d["attempts"] == 0 && d["status"] == "pending"));
+
+    // While the circuit is open, messages coming due are handed back unsent.
+    app.advance(Duration::from_secs(10));
+    app.deliver_pending().await;
+    assert_eq!(crm.requests().len(), failures);
+
+    // After the cool-down one probe goes; it fails, so the circuit stays open longer.
+    app.advance(Duration::from_millis(FIRST_COOL_DOWN_MS as u64));
+    let outcomes = app.deliver_pending().await;
+    assert_eq!(crm.requests().len(), failures + 1, "exactly one probe");
+    assert_eq!(count(&outcomes, AttemptOutcome::Retrying), 1);
+
+    // The endpoint recovers: the next probe succeeds and the backlog drains at once.
+    crm.set_default_status(200);
+    app.advance(Duration::from_millis(2 * FIRST_COOL_DOWN_MS as u64));
+    let outcomes = app.deliver_pending().await;
+    assert_eq!(
+        count(&outcomes, AttemptOutcome::Delivered),
+        12,
+        "{outcomes:?}"
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    let ids: std::collections::BTreeSet<String> = crm
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        12,
+        "every message delivered, retries reusing their id"
+    );
 }
 
 #[tokio::test]
@@ -437,4 +490,78 @@ async fn when_a_submission_expires_undelivered_the_other_endpoints_are_told_with
     app.advance(Duration::from_secs(3600));
     app.deliver_pending().await;
     assert_eq!(failing.requests().len(), to_failing);
+}
+
+#[tokio::test]
+async fn a_value_needing_17_digits_reaches_the_crm_exactly_as_the_patient_saw_it() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("float-exact", "none").await;
+    let mut body = canary_intake();
+    // 17 significant digits: without serde_json's float_roundtrip the queued event
+    // would come back one bit off.
+    body["labs"] = serde_json::json!([
+        {"marker": "glucose_fasting", "value": 207.82855073029586, "unit": "mg/dL"}
+    ]);
+    let accepted: serde_json::Value = app
+        .post_intake(&p.slug, &body)
+        .await
+        .json()
+        .await
+        .expect("json");
+    app.deliver_pending().await;
+    let delivered = crm.requests()[0].json();
+    assert_eq!(delivered["data"]["report"], accepted["report"]);
+    assert_eq!(
+        delivered["data"]["report"]["labs"][0]["input"]["value"].as_f64(),
+        Some(207.82855073029586)
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_that_answers_with_an_endless_body_is_cut_off() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A hostile receiver: 200, then a chunked body that never ends.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut buf).await;
+        let head =
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head).await.is_err() {
+            return;
+        }
+        let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, "x".repeat(16 * 1024));
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {
+            counter.fetch_add(16 * 1024, Ordering::Relaxed);
+        }
+    });
+    let app = spawn_app_with(AppOptions {
+        delivery_timeout: Duration::from_secs(5),
+        ..AppOptions::default()
+    })
+    .await;
+    let p = app.create_practitioner("endless-body").await;
+    app.create_endpoint(&p.api_key, &format!("http://127.0.0.1:{port}/hook"), "none")
+        .await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    // The relay stopped reading after 64 KiB and dropped the connection: the receiver
+    // could write only what the sockets' buffers hold, not the gigabytes it would have
+    // streamed until the timeout.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = written.load(Ordering::Relaxed);
+    assert!(
+        sent < 32 * 1024 * 1024,
+        "the receiver streamed {sent} bytes"
+    );
 }

@@ -4,6 +4,27 @@
 use crate::helpers::{error_code, spawn_app, spawn_app_with, AppOptions};
 use serde_json::json;
 
+/// This machine's host name, which resolves to a loopback or private address here (a
+/// host name the URL rules cannot know is private: only DNS tells).
+async fn private_hostname() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("hostname")
+        .trim()
+        .to_owned();
+    let addrs: Vec<std::net::IpAddr> = tokio::net::lookup_host((name.as_str(), 443))
+        .await
+        .map(|a| a.map(|s| s.ip()).collect())
+        .unwrap_or_default();
+    assert!(
+        !addrs.is_empty()
+            && addrs
+                .iter()
+                .all(|ip| gaprelay::domain::endpoint::is_forbidden_ip(*ip)),
+        "test precondition: the host name {name} resolves to a private address, got {addrs:?}"
+    );
+    name
+}
+
 #[tokio::test]
 async fn an_endpoint_is_created_with_its_secret_and_jwk_shown_once() {
     let app = spawn_app().await;
@@ -28,12 +49,7 @@ async fn an_endpoint_is_created_with_its_secret_and_jwk_shown_once() {
     assert_eq!(jwk["enc"], "A256GCM");
     assert!(jwk["kid"].is_string() && jwk["k"].is_string());
 
-    let list: serde_json::Value = app
-        .get("/v1/endpoints", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
     assert_eq!(list["data"][0]["id"], id.as_str());
     assert_eq!(list["data"][0]["description"], "our CRM");
     assert!(
@@ -68,12 +84,7 @@ async fn an_endpoint_is_created_with_its_secret_and_jwk_shown_once() {
         .await
         .expect("req");
     assert_eq!(res.status(), 204);
-    let list: serde_json::Value = app
-        .get("/v1/endpoints", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
     assert_eq!(list["data"], json!([]));
 }
 
@@ -86,12 +97,7 @@ async fn another_practitioners_endpoints_are_invisible_and_undeletable() {
     let ep = app
         .create_endpoint(&a.api_key, "http://127.0.0.1:9/a", "jwe")
         .await;
-    let list: serde_json::Value = app
-        .get("/v1/endpoints", Some(&b.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&b.api_key)).await;
     assert_eq!(list["data"], json!([]));
     let res = app
         .client
@@ -101,12 +107,7 @@ async fn another_practitioners_endpoints_are_invisible_and_undeletable() {
         .await
         .expect("req");
     assert_eq!(error_code(res).await.0, 404);
-    let list: serde_json::Value = app
-        .get("/v1/endpoints", Some(&a.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&a.api_key)).await;
     assert_eq!(list["data"].as_array().expect("data").len(), 1);
 }
 
@@ -125,6 +126,25 @@ async fn in_production_endpoints_must_be_public_https() {
         "https://[::1]/",
         "https://localhost/x",
         "ftp://crm.example.com/",
+        // Odd spellings of loopback: decimal, hex, octal, IPv4-mapped IPv6.
+        "https://2130706433/",
+        "https://0x7f.0.0.1/",
+        "https://0177.0.0.1/",
+        "https://[::ffff:127.0.0.1]/",
+        // Cloud metadata, as mapped IPv6 too; private, CGNAT, unique-local, unspecified.
+        "https://[::ffff:a9fe:a9fe]/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://172.16.5.4/",
+        "https://192.168.1.1/",
+        "https://100.64.0.1/",
+        "https://[fd00::1]/",
+        "https://[fe80::1]/",
+        "https://0.0.0.0/",
+        "https://[::]/",
+        // Credentials in the URL.
+        "https://user:secret@crm.example.com/hook",
+        // A host name that resolves to loopback (this machine's own name).
+        &format!("https://{}/hook", private_hostname().await),
     ] {
         let res = app
             .client
@@ -147,4 +167,73 @@ async fn in_production_endpoints_must_be_public_https() {
         .await
         .expect("req");
     assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn a_saved_host_that_later_resolves_privately_is_refused_at_connect_time() {
+    use gaprelay::domain::ids::{EndpointId, PractitionerId};
+    let app = spawn_app_with(AppOptions {
+        allow_private_targets: false,
+        ..AppOptions::default()
+    })
+    .await;
+    let p = app.create_practitioner("rebind").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "https://1.1.1.1/hook", "none")
+        .await;
+    let crm = crate::support::FakeCrm::start().await;
+    // DNS rebinding, simulated: the name saved as public now answers with this
+    // machine's loopback address, where an internal service (the fake CRM) listens.
+    let (pid, eid) = (
+        PractitionerId::parse(&p.id).expect("id"),
+        EndpointId::parse(&ep.id).expect("id"),
+    );
+    let mut record = app
+        .store
+        .endpoint(&pid, &eid)
+        .await
+        .expect("store")
+        .expect("endpoint");
+    record.url = format!("https://{}:{}/hook", private_hostname().await, crm.port());
+    app.store.put_endpoint(&record).await.expect("store");
+    assert_eq!(
+        app.post_intake(&p.slug, &crate::helpers::canary_intake())
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![gaprelay::delivery::worker::AttemptOutcome::Retrying]
+    );
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    assert_eq!(log["data"][0]["last_error"], "forbidden_target", "{log}");
+    assert!(crm.requests().is_empty());
+}
+
+#[tokio::test]
+async fn changing_an_endpoint_to_a_privately_resolving_host_is_refused() {
+    let app = spawn_app_with(AppOptions {
+        allow_private_targets: false,
+        ..AppOptions::default()
+    })
+    .await;
+    let p = app.create_practitioner("ep-patch-private").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "https://1.1.1.1/hook", "none")
+        .await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/endpoints/{}", ep.id)))
+        .bearer_auth(&p.api_key)
+        .json(&json!({"url": format!("https://{}/hook", private_hostname().await)}))
+        .send()
+        .await
+        .expect("req");
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["details"][0]["field"], "url");
+    assert!(body["error"]["details"][0]["problem"]
+        .as_str()
+        .is_some_and(|p| p.contains("public address")));
 }

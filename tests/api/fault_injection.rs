@@ -5,6 +5,7 @@
 //! once; the counts are printed.
 
 use crate::helpers::{canary_intake, ADMIN_TOKEN};
+use crate::support::redis::free_port;
 use crate::support::{FakeCrm, FakeResponse, TestRedis};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -22,14 +23,6 @@ impl Drop for Relay {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn start_relay(port: u16, redis_url: &str, master_key: &str) -> Relay {
     let child = Command::new(env!("CARGO_BIN_EXE_gaprelay"))
         .arg("serve")
@@ -40,10 +33,15 @@ fn start_relay(port: u16, redis_url: &str, master_key: &str) -> Relay {
         .env("GAPRELAY_MASTER_KEY", master_key)
         .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
         .env("GAPRELAY_RETRY_SCHEDULE", "200ms,400ms,800ms")
+        // The breaker scaled like the schedule: the flaky CRM can open it, and the test
+        // must not wait out production's 30 s cool-downs.
+        .env("GAPRELAY_CIRCUIT_BREAKER", "5/200ms")
         .env("GAPRELAY_DELIVERY_TIMEOUT", "500ms")
         .env("GAPRELAY_LEASE", "2s")
         .env("GAPRELAY_POLL_INTERVAL", "50ms")
         .env("GAPRELAY_FORM_CACHE_TTL", "0s")
+        // Sixty submissions from one address in seconds are this test's load, not abuse.
+        .env("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -115,6 +113,7 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
         .await
         .expect("json");
     let api_key = created["api_key"].as_str().expect("key").to_owned();
+    let mut endpoint_ids = Vec::new();
     for (url, enc) in [(crm.url(), "none"), (gone.url(), "none")] {
         let res = client
             .post(format!("{}/v1/endpoints", base(ports[1])))
@@ -124,7 +123,10 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
             .await
             .expect("endpoint");
         assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        endpoint_ids.push(body["id"].as_str().expect("id").to_owned());
     }
+    let gone_id = endpoint_ids[1].clone();
 
     const N: usize = 60;
     let mut accepted: HashSet<String> = HashSet::new();
@@ -186,7 +188,7 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
                 *statuses
                     .entry(format!(
                         "{}:{status}",
-                        if d["last_http_status"] == 410 {
+                        if d["endpoint_id"] == gone_id.as_str() {
                             "gone"
                         } else {
                             "crm"
@@ -335,4 +337,96 @@ async fn sigterm_lets_the_delivery_in_flight_finish_and_leaves_the_rest_queued()
         .await
         .expect("zcard");
     assert_eq!(queued, 1);
+}
+
+/// Starts `gaprelay worker` with JSON logs at info level written to `log`.
+fn start_worker(redis_url: &str, master_key: &str, log: &std::path::Path) -> Relay {
+    let file = std::fs::File::create(log).expect("worker log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_gaprelay"))
+        .arg("worker")
+        .env("RUST_LOG", "info")
+        .env("GAPRELAY_LOG_FORMAT", "json")
+        .env("GAPRELAY_REDIS_URL", redis_url)
+        .env("GAPRELAY_MASTER_KEY", master_key)
+        .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
+        .env("GAPRELAY_WORKER_CONCURRENCY", "4")
+        .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("start gaprelay worker");
+    Relay { child }
+}
+
+// The shares are this test's report (shown with --nocapture or on failure).
+#[allow(clippy::print_stdout)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_worker_processes_share_a_backlog_and_deliver_each_message_once() {
+    let app = crate::helpers::spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("scale-out", "jwe").await;
+    // Each delivery takes the CRM 40 ms: one process with 4 slots could not drain the
+    // backlog alone as fast as three.
+    const N: usize = 120;
+    for _ in 0..N {
+        crm.push_response(FakeResponse::status(200).delay(Duration::from_millis(40)));
+    }
+    for _ in 0..N {
+        assert_eq!(
+            app.post_intake(&p.slug, &canary_intake()).await.status(),
+            202
+        );
+    }
+    let redis_url = app.redis.as_ref().expect("redis").url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("worker-{i}.log")))
+        .collect();
+    let workers: Vec<Relay> = logs
+        .iter()
+        .map(|log| start_worker(&redis_url, &app.master_key.to_base64(), log))
+        .collect();
+    crm.wait_for_requests(N, Duration::from_secs(60)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.store.queue_len().await.expect("queue") > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give the workers a moment to write their last log lines, then stop them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(workers);
+
+    let shares: Vec<usize> = logs
+        .iter()
+        .map(|log| {
+            std::fs::read_to_string(log)
+                .expect("log")
+                .lines()
+                .filter(|l| l.contains("\"outcome\":\"Delivered\""))
+                .count()
+        })
+        .collect();
+    let ids: HashSet<String> = crm
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+        .collect();
+    println!(
+        "scale-out: {N} queued, {} requests for {} webhook ids, delivered per worker process: {shares:?}",
+        crm.requests().len(),
+        ids.len()
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    assert_eq!(crm.requests().len(), N, "each message sent exactly once");
+    assert_eq!(ids.len(), N);
+    assert_eq!(
+        shares.iter().sum::<usize>(),
+        N,
+        "every delivery is in one worker's log"
+    );
+    for share in &shares {
+        assert!(
+            *share >= N / 6,
+            "each process takes a fair part of the work (at least half of its third): {shares:?}"
+        );
+    }
 }

@@ -2,9 +2,9 @@
 //! in-memory store), a manual clock, and helpers that drive the delivery worker instead
 //! of sleeping.
 
-use crate::support::{FakeCrm, TestRedis};
+use crate::support::{FakeCrm, TestCluster, TestRedis};
 use gaprelay::clock::{Clock, ManualClock};
-use gaprelay::config::Settings;
+use gaprelay::config::{PublicLimits, Settings};
 use gaprelay::crypto::api_key::AdminToken;
 use gaprelay::crypto::seal::MasterKey;
 use gaprelay::delivery::worker::{AttemptOutcome, Worker};
@@ -30,6 +30,14 @@ pub struct AppOptions {
     pub message_ttl: Option<Duration>,
     /// `GAPRELAY_WORKER_CONCURRENCY` and `GAPRELAY_ENDPOINT_CONCURRENCY`.
     pub concurrency: Option<(usize, usize)>,
+    /// Run against a three-node Redis Cluster instead of a single Redis.
+    pub cluster: bool,
+    /// Abuse limits of the public routes (default: off, as `Settings::for_tests`).
+    pub public: Option<PublicLimits>,
+    /// The master key (default: a fresh one).
+    pub master_key: Option<MasterKey>,
+    /// Share this Redis (owned by the test) instead of starting one.
+    pub redis_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -40,6 +48,10 @@ impl Default for AppOptions {
             delivery_timeout: Duration::from_secs(5),
             message_ttl: None,
             concurrency: None,
+            cluster: false,
+            public: None,
+            master_key: None,
+            redis_url: None,
         }
     }
 }
@@ -52,6 +64,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's Redis (None with the in-memory store).
     pub redis: Option<TestRedis>,
+    /// The app's master key, for other processes sharing its Redis.
+    pub master_key: MasterKey,
+    /// The app's Redis Cluster (with `AppOptions::cluster`).
+    pub cluster: Option<TestCluster>,
     /// The app's store, for direct inspection.
     pub store: Arc<dyn Store>,
     /// The app's clock.
@@ -87,13 +103,19 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let mut rng = rand::rngs::OsRng;
-    let master_key = MasterKey::generate(&mut rng);
+    let master_key = options
+        .master_key
+        .clone()
+        .unwrap_or_else(|| MasterKey::generate(&mut rng));
     let mut settings = Settings::for_tests(master_key.clone());
     settings.bind = "127.0.0.1:0".parse().expect("address");
     settings.admin_token = Some(AdminToken::new(ADMIN_TOKEN.to_owned()));
     settings.allow_private_targets = options.allow_private_targets;
     settings.delivery.timeout = options.delivery_timeout;
     settings.delivery.lease = options.delivery_timeout * 3;
+    if let Some(public) = options.public {
+        settings.public = public;
+    }
     if let Some(ttl) = options.message_ttl {
         settings.delivery.message_ttl = ttl;
     }
@@ -102,8 +124,18 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         settings.delivery.endpoint_concurrency = per_endpoint;
         settings.delivery.poll_interval = Duration::from_millis(20);
     }
+    let mut cluster = None;
     let (redis, store): (Option<TestRedis>, Option<Arc<dyn Store>>) = if options.memory {
         (None, Some(Arc::new(MemoryStore::new())))
+    } else if let Some(url) = &options.redis_url {
+        settings.redis_url = Some(url.clone());
+        (None, None)
+    } else if options.cluster {
+        let c = TestCluster::start().await;
+        settings.redis_url = Some(c.urls());
+        settings.redis_cluster = true;
+        cluster = Some(c);
+        (None, None)
     } else {
         let redis = TestRedis::start();
         settings.redis_url = Some(redis.url());
@@ -129,6 +161,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         address,
         client: reqwest::Client::new(),
         redis,
+        master_key,
+        cluster,
         store,
         clock,
         services,
@@ -230,6 +264,11 @@ impl TestApp {
             req = req.bearer_auth(k);
         }
         req.send().await.expect("request")
+    }
+
+    /// GETs `path` and parses the answer as JSON, whatever its status.
+    pub async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
+        self.get(path, key).await.json().await.expect("json")
     }
 
     /// Starts the worker loop as `serve` runs it; send `true` to stop it.

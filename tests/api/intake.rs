@@ -197,6 +197,48 @@ async fn when_redis_is_down_intake_answers_503_and_accepts_nothing() {
     assert!(!body.to_string().contains("Canaryname"));
     let (status, _) = error_code(app.get("/readyz", None).await).await;
     assert_eq!(status, 503);
+    // Counted, though the practice's form could not even be read.
+    let metrics = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    for line in [
+        "gaprelay_intake_total{outcome=\"unavailable\"} 1",
+        "gaprelay_store_up 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in:\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn after_a_redis_outage_readiness_intake_and_running_workers_come_back_by_themselves() {
+    let mut app = spawn_app().await;
+    let stop = app.start_workers();
+    app.redis.as_mut().expect("redis").stop();
+    assert_eq!(app.get("/readyz", None).await.status(), 503);
+    // The workers keep polling (backing off) while Redis is away.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // This test Redis keeps nothing on disk, so it comes back empty; what matters here
+    // is that nobody had to restart the relay.
+    app.redis.as_mut().expect("redis").restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.get("/readyz", None).await.status() != 200 {
+        assert!(std::time::Instant::now() < deadline, "/readyz stays 503");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (p, _, crm) = app.practitioner_with_crm("after-outage", "jwe").await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    crm.wait_for_requests(1, std::time::Duration::from_secs(15))
+        .await;
+    let _ = stop.send(true);
 }
 
 #[tokio::test]

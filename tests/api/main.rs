@@ -4,18 +4,23 @@
 mod helpers;
 mod support;
 
+mod abuse;
 mod account;
 mod cli;
 mod clinical;
+mod cluster;
 mod cors;
 mod delivery;
 mod endpoints;
 mod fault_injection;
 mod intake;
 mod interop;
+mod key_rotation;
 mod openapi;
 mod practitioners;
 mod ranges;
+mod schemathesis;
 mod store_conformance;
 mod tidy;
+mod transport;
 mod zero_retention;

@@ -22,12 +22,7 @@ async fn a_practitioner_range_changes_the_markers_list_and_the_report() {
     assert_eq!(body["optimal"], json!({"low": 1.0, "high": 4.0}));
     assert_eq!(body["source"], "practitioner");
 
-    let markers: serde_json::Value = app
-        .get("/v1/markers", Some(&p.api_key))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let markers: serde_json::Value = app.get_json("/v1/markers", Some(&p.api_key)).await;
     let tsh = markers["data"]
         .as_array()
         .expect("data")

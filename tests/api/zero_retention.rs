@@ -3,6 +3,7 @@
 //! it is left; and nothing of it reaches the logs, even at `RUST_LOG=debug`.
 
 use crate::helpers::{canary_intake, spawn_app, ADMIN_TOKEN, CANARIES};
+use crate::support::redis::free_port;
 use crate::support::{FakeCrm, TestRedis};
 use std::process::Stdio;
 use std::time::Duration;
@@ -102,13 +103,8 @@ async fn after_delivery_no_patient_data_key_is_left() {
     assert!(after.iter().all(|k| !k.starts_with("gr:{q}")), "{after:?}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+/// The patient's address, as a proxy would forward it.
+const PATIENT_ADDRESS: &str = "198.51.100.237";
 
 #[tokio::test]
 async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
@@ -129,6 +125,9 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
         .env("GAPRELAY_MASTER_KEY", master_key)
         .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
         .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        // The patient's address comes through a trusted proxy and is rate-limited on:
+        // it must not be logged either.
+        .env("GAPRELAY_TRUSTED_PROXIES", "127.0.0.1")
         .stdout(log.try_clone().expect("clone"))
         .stderr(log)
         .stdin(Stdio::null())
@@ -176,6 +175,7 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
     // One good submission, delivered, and one bad one that is refused.
     let ok = client
         .post(format!("{base}/v1/intake/log-test"))
+        .header("x-forwarded-for", PATIENT_ADDRESS)
         .json(&canary_intake())
         .send()
         .await
@@ -186,6 +186,7 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
     bad["labs"][0]["value"] = serde_json::json!(31337.31337);
     let refused = client
         .post(format!("{base}/v1/intake/log-test"))
+        .header("x-forwarded-for", PATIENT_ADDRESS)
         .json(&bad)
         .send()
         .await
@@ -209,7 +210,52 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
         "the log shows deliveries: {logs}"
     );
     assert!(logs.contains("DEBUG"), "debug logging was on");
-    for canary in CANARIES.iter().chain(&["31337", key.as_str(), &key[4..]]) {
+    for canary in CANARIES
+        .iter()
+        .chain(&["31337", key.as_str(), &key[4..], PATIENT_ADDRESS])
+    {
         assert!(!logs.contains(canary), "the log contains `{canary}`");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_outcomes_and_hold_no_patient_data() {
+    let app = crate::helpers::spawn_app().await;
+    let (p, _, _crm) = app.practitioner_with_crm("metrics-canary", "jwe").await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let mut bad = canary_intake();
+    bad["contact"]["email"] = serde_json::json!("zelda.canary@@broken");
+    assert_eq!(app.post_intake(&p.slug, &bad).await.status(), 422);
+    let mut bot = canary_intake();
+    bot["honeypot"] = serde_json::json!("zelda.canary spam");
+    assert_eq!(app.post_intake(&p.slug, &bot).await.status(), 202);
+    app.deliver_pending().await;
+
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain")));
+    let text = res.text().await.expect("body");
+    for line in [
+        "gaprelay_intake_total{outcome=\"accepted\"} 1",
+        "gaprelay_intake_total{outcome=\"invalid\"} 1",
+        "gaprelay_intake_total{outcome=\"discarded_bot\"} 1",
+        "gaprelay_delivery_attempts_total{outcome=\"delivered\"} 1",
+        "gaprelay_store_up 1",
+        "gaprelay_queue_messages 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+    for canary in CANARIES.iter().chain(&[p.slug.as_str(), p.id.as_str()]) {
+        assert!(!text.contains(canary), "the metrics contain `{canary}`");
     }
 }

@@ -131,6 +131,7 @@ pub async fn delete_practitioner(
     responses(
         (status = 200, description = "Erasure cancelled", body = PractitionerView,
          headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+        (status = 409, description = "No erasure is scheduled (`conflict`)", body = ErrorBody),
     )
 )]
 pub async fn restore_practitioner(

@@ -1,4 +1,4 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use crate::http::error::ApiError;
 use crate::http::views::{ErrorBody, Health};
@@ -32,4 +32,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "the store (Redis) is not reachable",
         )),
     }
+}
+
+/// `GET /metrics`: this process's counters and the queue's length, in the Prometheus
+/// text format. Counts only: never patient data.
+#[utoipa::path(
+    get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text exposition (`text/plain; version=0.0.4`): `gaprelay_intake_total`, `gaprelay_delivery_attempts_total`, `gaprelay_store_up`, `gaprelay_queue_messages`", body = String, content_type = "text/plain"))
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let queue = state.services.store.queue_len().await.ok();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.services.metrics.render(queue))
 }

@@ -15,7 +15,10 @@ use actix_web::{web, HttpResponse};
 #[utoipa::path(
     get, path = "/v1/forms/{slug}", tag = "public",
     params(("slug" = String, Path, description = "The practice's form handle")),
-    responses((status = 200, description = "Markers with accepted units, symptoms, contact fields, consent, branding", body = FormView))
+    responses(
+        (status = 200, description = "Markers with accepted units, symptoms, contact fields, consent, branding", body = FormView),
+        (status = 429, description = "Too many requests from this address (`rate_limited`); see `Retry-After`", body = ErrorBody),
+    )
 )]
 pub async fn form(
     state: web::Data<AppState>,
@@ -64,6 +67,7 @@ pub async fn form(
         branding: s.branding.clone(),
         call_to_action: s.call_to_action.clone(),
         accepting_submissions: p.accepts_submissions(),
+        form_token: state.services.form_token(p.slug.as_str()),
     }))
 }
 
@@ -75,6 +79,7 @@ pub async fn form(
     responses(
         (status = 202, description = "Queued for delivery; the patient's gap report", body = IntakeAccepted),
         (status = 409, description = "The practice is not accepting submissions (`not_accepting_submissions`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address or to this practice (`rate_limited`); see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn intake(
@@ -82,6 +87,7 @@ pub async fn intake(
     path: web::Path<String>,
     ApiJson(req): ApiJson<IntakeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Rate limits apply before this runs (`http::ratelimit::limit_public`).
     let (submission_id, report) = state.services.submit_intake(&path, req).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

@@ -234,7 +234,7 @@ fn redis_server_bin() -> PathBuf {
 }
 
 /// A port that was free a moment ago (the kernel picks it; see the race note in `start`).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .expect("bind 127.0.0.1:0 to find a free port")

@@ -1,0 +1,364 @@
+//! Abuse of the public form: rate limits per client address (behind a proxy only when
+//! the proxy is trusted) and per practice, with 429 and `Retry-After`; a honeypot and a
+//! minimum fill time that discard bots quietly.
+
+use crate::helpers::{canary_intake, error_code, spawn_app_with, AppOptions, TestApp};
+use gaprelay::config::{PublicLimits, Rate};
+use serde_json::Value;
+use std::time::Duration;
+
+fn per_minute(count: u32) -> Option<Rate> {
+    Some(Rate {
+        count,
+        per: Duration::from_secs(60),
+    })
+}
+
+fn limits(
+    per_address: Option<Rate>,
+    per_practitioner: Option<Rate>,
+    proxies: &[&str],
+) -> PublicLimits {
+    PublicLimits {
+        per_address,
+        per_practitioner,
+        trusted_proxies: proxies.iter().map(|p| p.parse().expect("cidr")).collect(),
+        min_fill_time: Duration::ZERO,
+    }
+}
+
+/// The app as in production (private targets refused), with these limits.
+async fn app_with(public: PublicLimits) -> TestApp {
+    spawn_app_with(AppOptions {
+        allow_private_targets: false,
+        public: Some(public),
+        ..AppOptions::default()
+    })
+    .await
+}
+
+/// A practice with one endpoint at a public address. These tests never run a worker:
+/// what they check is whether a submission was queued, not its delivery.
+async fn practice(app: &TestApp, slug: &str) -> crate::helpers::TestPractitioner {
+    let p = app.create_practitioner(slug).await;
+    app.create_endpoint(&p.api_key, "https://1.1.1.1/never-contacted", "jwe")
+        .await;
+    p
+}
+
+async fn intake_from(app: &TestApp, slug: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url(&format!("/v1/intake/{slug}")))
+        .json(&canary_intake());
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    req.send().await.expect("request")
+}
+
+async fn assert_rate_limited(res: reqwest::Response) {
+    let retry_after: u64 = res
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}
+
+#[tokio::test]
+async fn a_client_address_is_limited_on_the_public_routes_with_429_and_retry_after() {
+    let app = app_with(limits(per_minute(3), None, &[])).await;
+    let p = practice(&app, "limit-address").await;
+    assert_eq!(
+        app.get(&format!("/v1/forms/{}", p.slug), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(intake_from(&app, &p.slug, None).await.status(), 202);
+    assert_eq!(intake_from(&app, &p.slug, None).await.status(), 202);
+    assert_rate_limited(intake_from(&app, &p.slug, None).await).await;
+    assert_rate_limited(app.get(&format!("/v1/forms/{}", p.slug), None).await).await;
+    // Limits apply before the body is read: a malformed one counts the same.
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/intake/{}", p.slug)))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_rate_limited(res).await;
+    // A browser on the practice's website can read the 429 (CORS applies to it too).
+    let res = app
+        .client
+        .get(app.url(&format!("/v1/forms/{}", p.slug)))
+        .header("origin", "https://practice.example.com")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        res.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://practice.example.com")
+    );
+    assert_rate_limited(res).await;
+    // Without a trusted proxy, a forged X-Forwarded-For changes nothing.
+    assert_rate_limited(intake_from(&app, &p.slug, Some("198.51.100.99")).await).await;
+    // Nothing over the limit was queued.
+    assert_eq!(app.store.queue_len().await.expect("queue"), 2);
+    // The practitioner's own API is not the public form's quota.
+    assert_eq!(
+        app.get("/v1/practitioner", Some(&p.api_key)).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
+    let app = app_with(limits(per_minute(2), None, &["127.0.0.1/32"])).await;
+    let p = practice(&app, "limit-proxy").await;
+    let (a, b) = ("198.51.100.1", "198.51.100.2");
+    assert_eq!(intake_from(&app, &p.slug, Some(a)).await.status(), 202);
+    assert_eq!(intake_from(&app, &p.slug, Some(a)).await.status(), 202);
+    assert_rate_limited(intake_from(&app, &p.slug, Some(a)).await).await;
+    // Another client behind the same proxy is not affected.
+    assert_eq!(intake_from(&app, &p.slug, Some(b)).await.status(), 202);
+    // The proxy appends what it saw: a client cannot escape by writing another address
+    // to the left of its own.
+    assert_rate_limited(intake_from(&app, &p.slug, Some(&format!("203.0.113.5, {a}"))).await).await;
+}
+
+#[tokio::test]
+async fn one_practice_cannot_be_flooded_while_others_still_take_submissions() {
+    let app = app_with(limits(None, per_minute(3), &[])).await;
+    let p = practice(&app, "limit-practice").await;
+    let other = practice(&app, "limit-other").await;
+    for _ in 0..3 {
+        assert_eq!(intake_from(&app, &p.slug, None).await.status(), 202);
+    }
+    assert_rate_limited(intake_from(&app, &p.slug, None).await).await;
+    assert_eq!(intake_from(&app, &other.slug, None).await.status(), 202);
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_is_answered_as_usual_and_discarded() {
+    let app = app_with(limits(None, None, &[])).await;
+    let p = practice(&app, "honeypot").await;
+    let mut bot = canary_intake();
+    bot["honeypot"] = Value::from("https://cheap-pills.example");
+    let res = app.post_intake(&p.slug, &bot).await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.expect("json");
+    assert!(body["submission_id"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("sub_")));
+    assert_eq!(body["report"]["labs"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        app.store.queue_len().await.expect("queue"),
+        0,
+        "nothing queued"
+    );
+    // An empty honeypot is a person.
+    let mut person = canary_intake();
+    person["honeypot"] = Value::from("");
+    assert_eq!(app.post_intake(&p.slug, &person).await.status(), 202);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+}
+
+#[tokio::test]
+async fn a_form_sent_back_faster_than_a_person_can_type_or_with_a_forged_token_is_discarded() {
+    let mut public = limits(None, None, &[]);
+    public.min_fill_time = Duration::from_secs(3);
+    let app = app_with(public).await;
+    let p = practice(&app, "fill-time").await;
+    let other = practice(&app, "fill-other").await;
+    let token_for = |slug: String| {
+        let app = &app;
+        async move {
+            let form: Value = app.get_json(&format!("/v1/forms/{slug}"), None).await;
+            form["form_token"].as_str().expect("form_token").to_owned()
+        }
+    };
+    let token = token_for(p.slug.clone()).await;
+    let with_token = |t: &str| {
+        let mut body = canary_intake();
+        body["form_token"] = Value::from(t);
+        body
+    };
+    // One second after loading the form: too fast.
+    app.advance(Duration::from_secs(1));
+    assert_eq!(
+        app.post_intake(&p.slug, &with_token(&token)).await.status(),
+        202
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    // A forged or altered token, or another practice's, is discarded too.
+    app.advance(Duration::from_secs(10));
+    let altered = token.replacen("ft1.", "ft1.1", 1);
+    let elsewhere = token_for(other.slug.clone()).await;
+    app.advance(Duration::from_secs(10));
+    for bad in [altered.as_str(), "ft1.0.AAAA", elsewhere.as_str()] {
+        assert_eq!(
+            app.post_intake(&p.slug, &with_token(bad)).await.status(),
+            202
+        );
+    }
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    // A person who took their time is accepted; so is a client that sends no token.
+    assert_eq!(
+        app.post_intake(&p.slug, &with_token(&token)).await.status(),
+        202
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 2);
+}
+
+/// Sends a raw JSON body to the intake route.
+async fn raw_intake(app: &TestApp, slug: &str, body: String) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/v1/intake/{slug}")))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_a_4xx_in_the_contract_shape_never_a_5xx() {
+    let app = app_with(limits(None, None, &[])).await;
+    let p = practice(&app, "hostile").await;
+    let long = "x".repeat(5_000);
+    let cases: Vec<(&str, String, u16)> = vec![
+        // Nesting: the types bound the depth (a list of labs holds objects, not lists),
+        // and serde_json stops at 128 levels where a value is free-form.
+        (
+            "deep array",
+            format!("{{\"labs\": {}{}}}", "[".repeat(5_000), "]".repeat(5_000)),
+            422,
+        ),
+        (
+            "deep object",
+            format!("{}{}", "{\"a\":".repeat(3_000), "}".repeat(3_000)),
+            400,
+        ),
+        // Numbers JSON cannot carry as finite floats, and huge integers.
+        (
+            "1e999",
+            r#"{"labs":[{"marker":"tsh","value":1e999,"unit":"mIU/L"}]}"#.into(),
+            400,
+        ),
+        (
+            "-1e999",
+            r#"{"labs":[{"marker":"tsh","value":-1e999,"unit":"mIU/L"}]}"#.into(),
+            400,
+        ),
+        ("huge age", r#"{"age": 1e300}"#.into(), 422),
+        (
+            "age overflow",
+            r#"{"age": 99999999999999999999999}"#.into(),
+            422,
+        ),
+        // Long strings in every free-text field.
+        (
+            "long name",
+            format!(r#"{{"contact":{{"name":"{long}"}},"consent":true}}"#),
+            422,
+        ),
+        (
+            "long email",
+            format!(r#"{{"contact":{{"email":"{long}@example.com"}},"consent":true}}"#),
+            422,
+        ),
+        (
+            "long phone",
+            format!(r#"{{"contact":{{"phone":"{long}"}},"consent":true}}"#),
+            422,
+        ),
+        (
+            "long marker",
+            format!(r#"{{"labs":[{{"marker":"{long}","value":1,"unit":"x"}}]}}"#),
+            422,
+        ),
+        (
+            "long unit",
+            format!(r#"{{"labs":[{{"marker":"tsh","value":1,"unit":"{long}"}}]}}"#),
+            422,
+        ),
+        ("long symptom", format!(r#"{{"symptoms":["{long}"]}}"#), 422),
+        (
+            "many labs",
+            format!(
+                r#"{{"labs":[{}]}}"#,
+                vec![r#"{"marker":"tsh","value":1,"unit":"mIU/L"}"#; 500].join(",")
+            ),
+            422,
+        ),
+        (
+            "many symptoms",
+            format!(
+                r#"{{"symptoms":[{}]}}"#,
+                vec![r#""fatigue""#; 1_000].join(",")
+            ),
+            422,
+        ),
+        // Wrong shapes and broken text. serde would fill a struct from an array of its
+        // fields in order; the contract takes objects only.
+        (
+            "fields as an array",
+            r#"[{"name":"Ann","email":"ann@example.com"},"female",42,[],["fatigue"],true]"#.into(),
+            422,
+        ),
+        ("not an object", "[1,2,3]".into(), 422),
+        ("null", "null".into(), 422),
+        ("empty", String::new(), 400),
+        (
+            "invalid utf-8 escape",
+            r#"{"contact":{"name":"\udc00"}}"#.into(),
+            400,
+        ),
+        (
+            "duplicate field",
+            r#"{"consent":true,"consent":false}"#.into(),
+            400,
+        ),
+        (
+            "unknown nested field",
+            r#"{"contact":{"name":"A","ssn":"1"}}"#.into(),
+            400,
+        ),
+    ];
+    for (what, body, want) in cases {
+        let res = raw_intake(&app, &p.slug, body).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, want, "{what}: {text}");
+        assert!(
+            !text.contains("struct "),
+            "{what}: a Rust type name: {text}"
+        );
+        let json: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
+        assert!(json["error"]["code"].is_string(), "{what}: {json}");
+        assert!(!text.contains(&long), "{what}: the error echoes the input");
+    }
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+}
