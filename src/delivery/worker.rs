@@ -14,7 +14,8 @@ use crate::crypto::webhook::WebhookSecret;
 use crate::domain::ids::{EndpointId, MessageId, SubmissionId};
 use crate::service::form_cache::FormCache;
 use crate::store::{
-    ClaimedMessage, DeliveryUpdate, EndpointRecord, ExpiredNotice, NewMessage, Store, StoreError,
+    ClaimedMessage, DeliveryUpdate, EndpointRecord, ExpiredNotice, NewMessage, Settlement, Store,
+    StoreError,
 };
 use anyhow::Context;
 use std::sync::Arc;
@@ -393,7 +394,8 @@ impl Worker {
         // the others keep flowing.
         let Some(_slot) = self.inner.take_slot(&msg.endpoint_id) else {
             let due = self.inner.clock.now_ms().saturating_add(DEFER_MS);
-            if let Err(e) = self.inner.store.release(&msg.id, due).await {
+            let settlement = Settlement::Release { due_at_ms: due };
+            if let Err(e) = self.inner.store.settle(&msg.id, settlement, None).await {
                 tracing::warn!(error = %e, message.id = %msg.id, "could not hand a deferred message back; its lease returns it");
             }
             return AttemptOutcome::Deferred;
@@ -446,8 +448,9 @@ impl Worker {
                     probe,
                     self.inner.clock.now_ms(),
                 );
-                // The message stays leased and will come due again when the lease lapses.
-                tracing::error!(error = %format!("{e:#}"), "delivery attempt failed before sending");
+                // The message stays leased and will come due again when the lease lapses
+                // (sent again, with the same webhook-id, if this attempt had sent it).
+                tracing::error!(error = %format!("{e:#}"), "delivery attempt could not be completed");
                 AttemptOutcome::Retrying
             }
         };
@@ -458,10 +461,6 @@ impl Worker {
     /// cool-down ends, its attempt not counted, the delivery log saying why.
     async fn defer_for_open_circuit(&self, msg: &ClaimedMessage, due: i64) {
         let due = due.min(msg.expires_at_ms);
-        if let Err(e) = self.inner.store.release(&msg.id, due).await {
-            tracing::warn!(error = %e, message.id = %msg.id, "could not hand a message back; its lease returns it");
-            return;
-        }
         let attempts = msg.attempt.saturating_sub(1);
         let update = DeliveryUpdate {
             status: if attempts == 0 { "pending" } else { "retrying" },
@@ -471,8 +470,14 @@ impl Worker {
             error: Some("circuit_open"),
             at_ms: self.inner.clock.now_ms(),
         };
-        if let Err(e) = self.inner.store.update_delivery(&msg.id, &update).await {
-            tracing::warn!(error = %e, message.id = %msg.id, "could not update the delivery log");
+        let settlement = Settlement::Release { due_at_ms: due };
+        if let Err(e) = self
+            .inner
+            .store
+            .settle(&msg.id, settlement, Some(&update))
+            .await
+        {
+            tracing::warn!(error = %e, message.id = %msg.id, "could not hand a message back; its lease returns it");
         }
     }
 
@@ -482,8 +487,9 @@ impl Worker {
     ) -> anyhow::Result<(AttemptOutcome, Option<Response>)> {
         let store = &self.inner.store;
         let Some(endpoint) = self.load_endpoint(msg).await? else {
-            store.remove_message(&msg.id).await?;
-            self.log_delivery(msg, "failed", None, None, Some("endpoint_disabled"))
+            let update = self.log_update(msg, "failed", None, None, Some("endpoint_disabled"));
+            store
+                .settle(&msg.id, Settlement::Remove, Some(&update))
                 .await?;
             return Ok((AttemptOutcome::Dropped, None));
         };
@@ -519,17 +525,12 @@ impl Worker {
             self.inner.clock.now(),
             rand::random::<f64>(),
         );
-        let mut next_attempt = None;
-        let outcome = match decision {
-            Decision::Delivered => {
-                store.remove_message(&msg.id).await?;
-                AttemptOutcome::Delivered
-            }
+        let (outcome, settlement) = match decision {
+            Decision::Delivered => (AttemptOutcome::Delivered, Settlement::Remove),
             Decision::DisableEndpoint => {
                 let mut record = endpoint.record.clone();
                 record.enabled = false;
                 store.put_endpoint(&record).await?;
-                store.remove_message(&msg.id).await?;
                 // Intakes on this instance stop queueing for it at once; other
                 // instances' form caches catch up within their TTL (and the worker
                 // drops messages for disabled endpoints meanwhile).
@@ -537,12 +538,11 @@ impl Worker {
                     forms.invalidate(&msg.practitioner_id);
                 }
                 tracing::warn!("endpoint answered 410 Gone; it is now disabled");
-                AttemptOutcome::EndpointDisabled
+                (AttemptOutcome::EndpointDisabled, Settlement::Remove)
             }
             Decision::GiveUp => {
-                store.remove_message(&msg.id).await?;
                 tracing::warn!("the receiver refused the message for good; it is dropped");
-                AttemptOutcome::Failed
+                (AttemptOutcome::Failed, Settlement::Remove)
             }
             Decision::RetryAfter(delay) => {
                 // A retry that would fall after the expiry is brought forward to one
@@ -552,24 +552,12 @@ impl Worker {
                     .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
                     .min(msg.expires_at_ms - LAST_CHANCE_MS);
                 if due <= now_ms {
-                    store.remove_message(&msg.id).await?;
-                    if event.kind == payload::INTAKE_SUBMITTED {
-                        let submission = event.data["submission_id"]
-                            .as_str()
-                            .and_then(|s| SubmissionId::parse(s).ok());
-                        self.notify_one(&ExpiredNotice {
-                            message_id: msg.id.clone(),
-                            practitioner_id: msg.practitioner_id.clone(),
-                            endpoint_id: msg.endpoint_id.clone(),
-                            submission_id: submission,
-                        })
-                        .await?;
-                    }
-                    AttemptOutcome::Expired
+                    (AttemptOutcome::Expired, Settlement::Remove)
                 } else {
-                    store.reschedule(&msg.id, due).await?;
-                    next_attempt = Some(due);
-                    AttemptOutcome::Retrying
+                    (
+                        AttemptOutcome::Retrying,
+                        Settlement::Reschedule { due_at_ms: due },
+                    )
                 }
             }
         };
@@ -593,28 +581,45 @@ impl Worker {
         } else {
             error
         };
-        self.log_delivery(msg, status, next_attempt, http_status, error)
+        let next_attempt = match settlement {
+            Settlement::Reschedule { due_at_ms } => Some(due_at_ms),
+            Settlement::Remove | Settlement::Release { .. } => None,
+        };
+        let update = self.log_update(msg, status, next_attempt, http_status, error);
+        // One atomic step: should the store fail here, after the send, the message stays
+        // leased and is sent again (same webhook-id) when the lease lapses.
+        store.settle(&msg.id, settlement, Some(&update)).await?;
+        if outcome == AttemptOutcome::Expired && event.kind == payload::INTAKE_SUBMITTED {
+            let submission = event.data["submission_id"]
+                .as_str()
+                .and_then(|s| SubmissionId::parse(s).ok());
+            self.notify_one(&ExpiredNotice {
+                message_id: msg.id.clone(),
+                practitioner_id: msg.practitioner_id.clone(),
+                endpoint_id: msg.endpoint_id.clone(),
+                submission_id: submission,
+            })
             .await?;
+        }
         Ok((outcome, Some(response)))
     }
 
-    /// Records an attempt's result in the delivery log (metadata only).
-    async fn log_delivery(
+    /// An attempt's result as the delivery log records it (metadata only).
+    fn log_update(
         &self,
         msg: &ClaimedMessage,
         status: &'static str,
         next_attempt_ms: Option<i64>,
         http_status: Option<u16>,
         error: Option<&'static str>,
-    ) -> Result<(), StoreError> {
-        let update = DeliveryUpdate {
+    ) -> DeliveryUpdate {
+        DeliveryUpdate {
             status,
             attempts: msg.attempt,
             next_attempt_ms,
             http_status,
             error,
             at_ms: self.inner.clock.now_ms(),
-        };
-        self.inner.store.update_delivery(&msg.id, &update).await
+        }
     }
 }

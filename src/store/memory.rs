@@ -4,7 +4,8 @@
 
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, NewMessage, Page, Revocation, Store, StoreError, DELIVERY_LOG_TTL_MS,
+    ExpiredNotice, NewMessage, Page, Revocation, Settlement, Store, StoreError,
+    DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
@@ -513,34 +514,33 @@ impl Store for MemoryStore {
         Ok(claimed)
     }
 
-    async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError> {
-        self.lock().queue.remove(id);
-        Ok(())
-    }
-
-    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
-        if let Some(e) = self.lock().queue.get_mut(id) {
-            e.due_at_ms = due_at_ms;
-            e.attempt = e.attempt.saturating_sub(1);
-        }
-        Ok(())
-    }
-
-    async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
-        if let Some(e) = self.lock().queue.get_mut(id) {
-            e.due_at_ms = due_at_ms;
-        }
-        Ok(())
-    }
-
-    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
+    async fn settle(
+        &self,
+        id: &MessageId,
+        settlement: Settlement,
+        log: Option<&DeliveryUpdate>,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let n = limit.min(inner.expired_notices.len());
-        Ok(inner.expired_notices.drain(..n).collect())
-    }
-
-    async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {
-        if let Some(d) = self.lock().deliveries.get_mut(id) {
+        match settlement {
+            Settlement::Remove => {
+                // Gone already: settled by another worker after this one's lease
+                // lapsed, or purged. Only a delivery is still worth recording.
+                let existed = inner.queue.remove(id).is_some();
+                if !existed && log.is_none_or(|u| u.status != "delivered") {
+                    return Ok(());
+                }
+            }
+            Settlement::Reschedule { due_at_ms } | Settlement::Release { due_at_ms } => {
+                let Some(e) = inner.queue.get_mut(id) else {
+                    return Ok(());
+                };
+                e.due_at_ms = due_at_ms;
+                if matches!(settlement, Settlement::Release { .. }) {
+                    e.attempt = e.attempt.saturating_sub(1);
+                }
+            }
+        }
+        if let (Some(u), Some(d)) = (log, inner.deliveries.get_mut(id)) {
             d.status = u.status.to_owned();
             d.attempts = u.attempts;
             d.next_attempt_ms = u.next_attempt_ms;
@@ -549,6 +549,12 @@ impl Store for MemoryStore {
             d.updated_ms = u.at_ms;
         }
         Ok(())
+    }
+
+    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
+        let mut inner = self.lock();
+        let n = limit.min(inner.expired_notices.len());
+        Ok(inner.expired_notices.drain(..n).collect())
     }
 
     async fn deliveries(

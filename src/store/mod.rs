@@ -234,6 +234,24 @@ impl ExpiredNotice {
     }
 }
 
+/// What becomes of a claimed message after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Deleted: delivered, given up on, or expired.
+    Remove,
+    /// Due again at this time (a retry); the attempt counts.
+    Reschedule {
+        /// Unix ms.
+        due_at_ms: i64,
+    },
+    /// Handed back unattempted (its endpoint is busy or its circuit open), due again
+    /// at this time; the claim's attempt is not counted.
+    Release {
+        /// Unix ms.
+        due_at_ms: i64,
+    },
+}
+
 /// What an attempt changed in a delivery's log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryUpdate {
@@ -449,21 +467,21 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
-    /// Deletes a message (delivered, or given up on).
-    async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError>;
-    /// Hands a claimed message back unattempted (its endpoint is busy), due again at
-    /// `due_at_ms`; the claim's attempt is not counted.
-    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
-    /// Makes a claimed message due again at `due_at_ms`.
-    async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError>;
-    /// Takes up to `limit` notices of submissions' messages that expired undelivered.
-    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError>;
-    /// Updates a delivery's log record (no-op once it has expired).
-    async fn update_delivery(
+    /// Settles a claimed message after an attempt and records the attempt in its
+    /// delivery-log record in the same atomic step, so that the log never contradicts
+    /// the queue (a crash or a Redis restart between two separate writes could leave a
+    /// delivered message logged as pending). `log` is `None` when nothing happened that
+    /// the log should show. Settling a message that is gone meanwhile (expired, or
+    /// settled by another worker after this one's lease lapsed) changes nothing, except
+    /// that a delivery is still recorded.
+    async fn settle(
         &self,
         id: &MessageId,
-        update: &DeliveryUpdate,
+        settlement: Settlement,
+        log: Option<&DeliveryUpdate>,
     ) -> Result<(), StoreError>;
+    /// Takes up to `limit` notices of submissions' messages that expired undelivered.
+    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError>;
     /// A page of a practitioner's delivery log, newest first.
     async fn deliveries(
         &self,

@@ -5,7 +5,7 @@
 use super::redis_conn::RedisConn;
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, FormContext, NewMessage, Page, Revocation, Store, StoreError,
+    ExpiredNotice, FormContext, NewMessage, Page, Revocation, Settlement, Store, StoreError,
     DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
@@ -74,32 +74,36 @@ end
 return out
 ";
 
-/// Reschedules a message only while it still exists (it may have expired meanwhile).
-const RESCHEDULE_SCRIPT: &str = r"
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
-  return 1
+/// Settles a claimed message and records the attempt in its delivery-log record, in
+/// one atomic step (the record shares the queue's hash slot). `KEYS`: due schedule,
+/// message hash, expiry index, delivery record. `ARGV`: mode (`remove`, `reschedule`
+/// or `release`), id, due ms, whether to log (`1`/`0`), then the record's status,
+/// attempts, next attempt, last HTTP status, last error and time. A message that is
+/// gone is not re-queued and its record not touched: the claim script's purge marks it
+/// (expired) or another worker settled it after this one's lease lapsed. Only a
+/// delivery is logged regardless: a delivery is a delivery, whoever settled first.
+const SETTLE_SCRIPT: &str = r"
+local mode = ARGV[1]
+local exists = redis.call('EXISTS', KEYS[2]) == 1
+if mode == 'remove' then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  if not exists and ARGV[5] ~= 'delivered' then
+    return 0
+  end
+elseif not exists then
+  return 0
+else
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[2])
+  if mode == 'release' then
+    redis.call('HINCRBY', KEYS[2], 'attempt', -1)
+  end
 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[2])
-return 0
-";
-
-/// Hands a claimed message back unattempted: due again, its attempt count undone.
-const RELEASE_SCRIPT: &str = r"
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
-  redis.call('HINCRBY', KEYS[2], 'attempt', -1)
-  return 1
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[4], 'status', ARGV[5], 'attempts', ARGV[6], 'next_attempt_ms', ARGV[7],
+    'last_http_status', ARGV[8], 'last_error', ARGV[9], 'updated_ms', ARGV[10])
 end
-return 0
-";
-
-/// Updates a delivery record only while it exists (it may have expired).
-const DELIVERY_UPDATE_SCRIPT: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'attempts', ARGV[2], 'next_attempt_ms', ARGV[3],
-  'last_http_status', ARGV[4], 'last_error', ARGV[5], 'updated_ms', ARGV[6])
 return 1
 ";
 
@@ -129,10 +133,8 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisStore {
     conn: RedisConn,
     claim: redis::Script,
-    reschedule: redis::Script,
+    settle: redis::Script,
     revoke: redis::Script,
-    delivery_update: redis::Script,
-    release: redis::Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -178,10 +180,8 @@ impl RedisStore {
         RedisStore {
             conn,
             claim: redis::Script::new(CLAIM_SCRIPT),
-            reschedule: redis::Script::new(RESCHEDULE_SCRIPT),
+            settle: redis::Script::new(SETTLE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),
-            delivery_update: redis::Script::new(DELIVERY_UPDATE_SCRIPT),
-            release: redis::Script::new(RELEASE_SCRIPT),
         }
     }
 
@@ -826,41 +826,37 @@ impl Store for RedisStore {
         raw.chunks(6).map(parse_claimed).collect()
     }
 
-    async fn remove_message(&self, id: &MessageId) -> Result<(), StoreError> {
-        redis::pipe()
-            .atomic()
-            .del(keys::message(id))
-            .ignore()
-            .zrem(keys::QUEUE_DUE, id.as_str())
-            .ignore()
-            .zrem(keys::QUEUE_EXPIRY, id.as_str())
-            .ignore()
-            .query_async::<()>(&mut self.conn())
-            .await
-            .map_err(unavailable)
-    }
-
-    async fn release(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
-        let _: i64 = self
-            .release
-            .key(keys::QUEUE_DUE)
-            .key(keys::message(id))
-            .arg(due_at_ms)
-            .arg(id.as_str())
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn reschedule(&self, id: &MessageId, due_at_ms: i64) -> Result<(), StoreError> {
-        let _: i64 = self
-            .reschedule
-            .key(keys::QUEUE_DUE)
+    async fn settle(
+        &self,
+        id: &MessageId,
+        settlement: Settlement,
+        log: Option<&DeliveryUpdate>,
+    ) -> Result<(), StoreError> {
+        let (mode, due) = match settlement {
+            Settlement::Remove => ("remove", 0),
+            Settlement::Reschedule { due_at_ms } => ("reschedule", due_at_ms),
+            Settlement::Release { due_at_ms } => ("release", due_at_ms),
+        };
+        let mut call = self.settle.prepare_invoke();
+        call.key(keys::QUEUE_DUE)
             .key(keys::message(id))
             .key(keys::QUEUE_EXPIRY)
-            .arg(due_at_ms)
+            .key(keys::delivery(id))
+            .arg(mode)
             .arg(id.as_str())
+            .arg(due);
+        match log {
+            Some(u) => call
+                .arg("1")
+                .arg(u.status)
+                .arg(u.attempts)
+                .arg(u.next_attempt_ms.map(|v| v.to_string()).unwrap_or_default())
+                .arg(u.http_status.map(|v| v.to_string()).unwrap_or_default())
+                .arg(u.error.unwrap_or(""))
+                .arg(u.at_ms),
+            None => call.arg("0"),
+        };
+        let _: i64 = call
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -879,23 +875,6 @@ impl Store for RedisStore {
             .iter()
             .filter_map(|r| ExpiredNotice::parse(r))
             .collect())
-    }
-
-    async fn update_delivery(&self, id: &MessageId, u: &DeliveryUpdate) -> Result<(), StoreError> {
-        let opt = |v: Option<String>| v.unwrap_or_default();
-        let _: i64 = self
-            .delivery_update
-            .key(keys::delivery(id))
-            .arg(u.status)
-            .arg(u.attempts)
-            .arg(opt(u.next_attempt_ms.map(|v| v.to_string())))
-            .arg(opt(u.http_status.map(|v| v.to_string())))
-            .arg(u.error.unwrap_or(""))
-            .arg(u.at_ms)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn deliveries(

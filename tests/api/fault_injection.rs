@@ -50,6 +50,17 @@ fn start_relay(port: u16, redis_url: &str, master_key: &str) -> Relay {
     Relay { child }
 }
 
+/// The CRM's answer to its `i`-th request: a share of 500/503, some answers later than
+/// the relay's timeout, the rest 200.
+fn scripted(i: usize) -> FakeResponse {
+    match i % 5 {
+        1 => FakeResponse::status(503),
+        3 => FakeResponse::status(500),
+        4 if i % 3 == 0 => FakeResponse::status(200).delay(Duration::from_secs(1)),
+        _ => FakeResponse::status(200),
+    }
+}
+
 async fn wait_ready(client: &reqwest::Client, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -75,13 +86,7 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
     let crm = FakeCrm::start().await;
     // A CRM that fails a share of requests (500/503) and times out on others.
     for i in 0..400 {
-        let r = match i % 5 {
-            1 => FakeResponse::status(503),
-            3 => FakeResponse::status(500),
-            4 if i % 3 == 0 => FakeResponse::status(200).delay(Duration::from_secs(1)),
-            _ => FakeResponse::status(200),
-        };
-        crm.push_response(r);
+        crm.push_response(scripted(i));
     }
     let gone = FakeCrm::start().await;
     gone.set_default_status(410);
@@ -168,9 +173,12 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut delivered: HashSet<String> = HashSet::new();
     let mut statuses: HashMap<String, usize> = HashMap::new();
+    // Each submission's delivery-log records, for the report should one be missing.
+    let mut records: HashMap<String, Vec<Value>> = HashMap::new();
     while Instant::now() < deadline {
         delivered.clear();
         statuses.clear();
+        records.clear();
         let mut cursor: Option<String> = None;
         loop {
             let mut url = format!("{}/v1/deliveries?limit=100", base(ports[2]));
@@ -195,6 +203,9 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
                         }
                     ))
                     .or_default() += 1;
+                if let Some(s) = d["submission_id"].as_str() {
+                    records.entry(s.to_owned()).or_default().push(d.clone());
+                }
                 if status == "delivered" {
                     if let Some(s) = d["submission_id"].as_str() {
                         delivered.insert(s.to_owned());
@@ -239,7 +250,33 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
         gone.requests().len(),
     );
     let lost: Vec<&String> = accepted.difference(&delivered).collect();
-    assert!(lost.is_empty(), "accepted but not delivered: {lost:?}");
+    // For each submission missing, what the log says and what the CRM was sent (request
+    // number and the answer scripted for it).
+    let explain: Vec<String> = lost
+        .iter()
+        .map(|s| {
+            let sent: Vec<String> = requests
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.json()["data"]["submission_id"] == s.as_str())
+                .map(|(i, r)| {
+                    let answer = scripted(i);
+                    format!(
+                        "#{i} {} -> {}{}",
+                        r.header("webhook-id").unwrap_or("?"),
+                        answer.status,
+                        if answer.delay.is_zero() {
+                            ""
+                        } else {
+                            " (late)"
+                        }
+                    )
+                })
+                .collect();
+            format!("{s}: log {:?}; sent {sent:?}", records.get(*s))
+        })
+        .collect();
+    assert!(lost.is_empty(), "accepted but not delivered: {explain:#?}");
     assert!(accepted.is_subset(&received));
     assert_eq!(accepted.len(), N);
     // The 410 endpoint was disabled after its first answer: at most a handful of

@@ -12,8 +12,8 @@ use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{
-    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Revocation, Store,
-    StoreError,
+    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Revocation, Settlement,
+    Store, StoreError,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,7 +205,13 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .all(|m| m.id != early.id));
 
     store
-        .reschedule(&early.id, NOW + 10_000)
+        .settle(
+            &early.id,
+            Settlement::Reschedule {
+                due_at_ms: NOW + 10_000,
+            },
+            None,
+        )
         .await
         .expect("reschedule");
     let got = store
@@ -217,9 +223,12 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     assert_eq!(ids, vec![later.id.clone(), early.id.clone()]);
     assert_eq!(got[1].attempt, 2);
 
-    store.remove_message(&early.id).await.expect("remove");
     store
-        .remove_message(&early.id)
+        .settle(&early.id, Settlement::Remove, None)
+        .await
+        .expect("remove");
+    store
+        .settle(&early.id, Settlement::Remove, None)
         .await
         .expect("remove twice is fine");
     // After `later`'s lease lapses it is claimable again, with its attempt count.
@@ -241,7 +250,13 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .is_empty());
     assert_eq!(store.queue_len().await.expect("len"), 0);
     store
-        .reschedule(&later.id, NOW + 70_000)
+        .settle(
+            &later.id,
+            Settlement::Reschedule {
+                due_at_ms: NOW + 70_000,
+            },
+            None,
+        )
         .await
         .expect("rescheduling a gone message is a no-op");
     assert_eq!(store.queue_len().await.expect("len"), 0);
@@ -519,19 +534,13 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         .iter()
         .all(|d| d.status == "pending" && d.attempts == 0));
     store
-        .update_delivery(
+        .settle(
             &a.id,
-            &DeliveryUpdate {
-                status: "delivered",
-                attempts: 1,
-                next_attempt_ms: None,
-                http_status: Some(204),
-                error: None,
-                at_ms: NOW + 5,
-            },
+            Settlement::Remove,
+            Some(&update("delivered", 1, None, Some(204), None, NOW + 5)),
         )
         .await
-        .expect("update");
+        .expect("settle");
     // `b` expires unsent: the purge marks it.
     store
         .claim_due(NOW + 3_000, Duration::from_secs(30), 10)
@@ -573,6 +582,162 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         .is_empty());
 }
 
+fn update(
+    status: &'static str,
+    attempts: u32,
+    next_attempt_ms: Option<i64>,
+    http_status: Option<u16>,
+    error: Option<&'static str>,
+    at_ms: i64,
+) -> DeliveryUpdate {
+    DeliveryUpdate {
+        status,
+        attempts,
+        next_attempt_ms,
+        http_status,
+        error,
+        at_ms,
+    }
+}
+
+/// The one delivery-log record of practitioner `p`'s only message.
+async fn only_record(store: &Arc<dyn Store>, p: &Practitioner, now: i64) -> (String, u32, String) {
+    let page = store.deliveries(&p.id, None, 10, now).await.expect("log");
+    assert_eq!(page.items.len(), 1);
+    let d = &page.items[0];
+    (
+        d.status.clone(),
+        d.attempts,
+        d.last_error.clone().unwrap_or_default(),
+    )
+}
+
+/// Each attempt's queue change and its delivery-log record are one step; a worker whose
+/// lease lapsed (the message settled by another meanwhile) changes neither, except to
+/// record a delivery.
+async fn settling_moves_the_queue_and_the_log_together(store: Arc<dyn Store>) {
+    let p = practitioner("conf-settle");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let m = message(&p, &ep, NOW, NOW + 60_000);
+    store
+        .enqueue(std::slice::from_ref(&m))
+        .await
+        .expect("enqueue");
+    let lease = Duration::from_secs(30);
+    let claim = |at: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_due(at, lease, 10)
+                .await
+                .expect("claim")
+                .into_iter()
+                .map(|c| c.attempt)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // A failed attempt: due again later, the log says so.
+    assert_eq!(claim(NOW).await, vec![1]);
+    let due = NOW + 1_000;
+    store
+        .settle(
+            &m.id,
+            Settlement::Reschedule { due_at_ms: due },
+            Some(&update("retrying", 1, Some(due), Some(503), None, NOW)),
+        )
+        .await
+        .expect("reschedule");
+    assert_eq!(
+        only_record(&store, &p, NOW).await,
+        ("retrying".into(), 1, String::new())
+    );
+    assert!(claim(due - 1).await.is_empty(), "not due before its time");
+
+    // Handed back unattempted (circuit open): the claim's attempt is not counted.
+    assert_eq!(claim(due).await, vec![2]);
+    store
+        .settle(
+            &m.id,
+            Settlement::Release {
+                due_at_ms: due + 500,
+            },
+            Some(&update(
+                "retrying",
+                1,
+                Some(due + 500),
+                None,
+                Some("circuit_open"),
+                due,
+            )),
+        )
+        .await
+        .expect("release");
+    assert_eq!(
+        only_record(&store, &p, due).await,
+        ("retrying".into(), 1, "circuit_open".into())
+    );
+    assert_eq!(claim(due + 500).await, vec![2], "the same attempt again");
+
+    // Delivered: removed and logged at once.
+    store
+        .settle(
+            &m.id,
+            Settlement::Remove,
+            Some(&update("delivered", 2, None, Some(204), None, due + 600)),
+        )
+        .await
+        .expect("remove");
+    assert_eq!(store.queue_len().await.expect("len"), 0);
+    assert_eq!(
+        only_record(&store, &p, due).await,
+        ("delivered".into(), 2, String::new())
+    );
+
+    // A worker whose lease had lapsed finishes late: whatever it settles, the message
+    // stays gone and the record keeps the delivery.
+    let late = due + 700;
+    for (settlement, u) in [
+        (
+            Settlement::Release { due_at_ms: late },
+            update("pending", 0, Some(late), None, Some("circuit_open"), late),
+        ),
+        (
+            Settlement::Reschedule { due_at_ms: late },
+            update("retrying", 3, Some(late), Some(500), None, late),
+        ),
+        (
+            Settlement::Remove,
+            update("failed", 3, None, Some(400), None, late),
+        ),
+    ] {
+        store
+            .settle(&m.id, settlement, Some(&u))
+            .await
+            .expect("late settle");
+        assert_eq!(store.queue_len().await.expect("len"), 0, "{settlement:?}");
+        assert_eq!(
+            only_record(&store, &p, late).await,
+            ("delivered".into(), 2, String::new()),
+            "{settlement:?}"
+        );
+        assert!(claim(late).await.is_empty(), "{settlement:?}");
+    }
+    // A late delivery is still a delivery.
+    store
+        .settle(
+            &m.id,
+            Settlement::Remove,
+            Some(&update("delivered", 3, None, Some(200), None, late)),
+        )
+        .await
+        .expect("late delivery");
+    assert_eq!(
+        only_record(&store, &p, late).await,
+        ("delivered".into(), 3, String::new())
+    );
+}
+
 /// Runs every scenario, each on a fresh, empty store from `make`.
 pub async fn run_suite<F, Fut>(mut make: F)
 where
@@ -588,6 +753,7 @@ where
     endpoints_are_scoped_to_their_practitioner(make().await).await;
     the_queue_claims_leases_reschedules_and_expires(make().await).await;
     claims_respect_the_limit(make().await).await;
+    settling_moves_the_queue_and_the_log_together(make().await).await;
 }
 
 #[tokio::test]
@@ -600,7 +766,7 @@ async fn the_redis_store_conforms() {
     // A fresh Redis per scenario keeps them independent.
     let mut redises = Vec::new();
     let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..9 {
+    for _ in 0..10 {
         let redis = TestRedis::start();
         stores.push(Arc::new(
             RedisStore::connect(&redis.url()).await.expect("connect"),
