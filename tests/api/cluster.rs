@@ -120,12 +120,7 @@ async fn the_delivery_scenario_runs_on_a_three_node_redis_cluster() {
     }
 
     // Delivered means deleted, on every node.
-    let left: Vec<(usize, String)> = cluster
-        .keys()
-        .await
-        .into_iter()
-        .filter(|(_, k)| k.starts_with("gr:{q}:msg:"))
-        .collect();
+    let left = queued_message_keys(cluster).await;
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
 
@@ -136,13 +131,18 @@ async fn the_delivery_scenario_runs_on_a_three_node_redis_cluster() {
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
     app.advance(Duration::from_secs(601));
     assert!(app.deliver_pending().await.is_empty());
-    let left: Vec<(usize, String)> = cluster
+    let left = queued_message_keys(cluster).await;
+    assert!(left.is_empty(), "expired messages are purged: {left:?}");
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    assert_eq!(log["data"][0]["status"], "expired");
+}
+
+/// The queued messages' keys left on any node, with the node's index.
+async fn queued_message_keys(cluster: &TestCluster) -> Vec<(usize, String)> {
+    cluster
         .keys()
         .await
         .into_iter()
         .filter(|(_, k)| k.starts_with("gr:{q}:msg:"))
-        .collect();
-    assert!(left.is_empty(), "expired messages are purged: {left:?}");
-    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
-    assert_eq!(log["data"][0]["status"], "expired");
+        .collect()
 }
