@@ -1,5 +1,6 @@
 # Developer and CI entry points. CI runs `bash .ci/run`, which is `make test`; on a fresh
-# machine `make test` installs what the tests need (redis-server, the interop venv) itself.
+# machine `make test` installs what the tests need (redis-server, the interop venv, Debian's
+# Chromium and the browser tests' npm packages) itself.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -10,17 +11,24 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.stamp
 INTEROP_REQUIREMENTS := tests/interop/requirements.txt
+# The browser tests (tests/api/browser.rs runs tests/browser/form.test.mjs) drive Debian's
+# Chromium with npm's playwright-core; nothing ever downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.stamp
 
 # The integration tests start their own redis-server (on free ports, never the machine's
 # Redis) and check webhooks with the Python interop libraries; these tell them where to
-# find both. REDIS_SERVER_BIN is looked up when the recipe runs, after `make redis`.
-TEST_ENV = GAPRELAY_TEST_PYTHON="$(abspath $(VENV_PYTHON))" REDIS_SERVER_BIN="$$(command -v redis-server)"
+# find both. REDIS_SERVER_BIN is looked up when the recipe runs, after `make redis`. The
+# browser tests find Chromium and their node_modules through the last two.
+TEST_ENV = GAPRELAY_TEST_PYTHON="$(abspath $(VENV_PYTHON))" REDIS_SERVER_BIN="$$(command -v redis-server)" \
+	CHROMIUM_BIN="$(CHROMIUM)" GAPRELAY_BROWSER_DIR="$(abspath $(BROWSER_DIR))"
 
 define section
 @printf '\n==> %s\n' "$(1)"
 endef
 
-.PHONY: help run test lint fmt venv redis bench fuzz clean
+.PHONY: help run test lint fmt venv redis browser bench fuzz clean
 
 help:
 	@echo "make run    run the relay on 127.0.0.1:8080 with the in-memory store and a demo practitioner"
@@ -29,14 +37,15 @@ help:
 	@echo "make fmt    format the code"
 	@echo "make venv   the Python venv with the webhook interop libraries ($(VENV))"
 	@echo "make redis  install redis-server if it is not on PATH (starts no service)"
-	@echo "make bench  criterion benchmarks and a load test of the intake route (results: docs/performance.md)"
+	@echo "make browser  install Debian's chromium if missing and the browser tests' npm packages"
+	@echo "make bench  criterion benchmarks, a load test of the intake route and the form's budgets (results: docs/performance.md)"
 	@echo "make fuzz   run each cargo-fuzz target for FUZZ_SECONDS (default 60) s; not part of make test (docs/fuzzing.md)"
-	@echo "make clean  cargo clean and remove $(VENV)"
+	@echo "make clean  cargo clean and remove $(VENV) and the browser tests' node_modules"
 
 run:
 	cargo run -- serve --demo
 
-test: redis venv
+test: redis venv browser
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
@@ -77,11 +86,37 @@ redis:
 	  command -v redis-server; \
 	fi
 
+# Without recommended packages Chromium brings no font; DejaVu gives every machine the
+# same text, so the README's screenshots and the layout checks do not depend on the host.
+browser: $(BROWSER_STAMP)
+	@if [ -x "$(CHROMIUM)" ] && fc-list 2>/dev/null | grep -qi dejavu; then \
+	  echo "chromium: $(CHROMIUM)"; \
+	else \
+	  printf '\n==> %s\n' "installing chromium and a font (Debian packages; the tests never download a browser)"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	  else echo "chromium is missing and installing it needs root or sudo" >&2; exit 1; fi; \
+	  $$sudo apt-get update; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core; \
+	  test -x "$(CHROMIUM)"; \
+	fi
+
+# Like the venv's: `npm ci` runs again only when the package files change. The lock file
+# pins exact versions; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD keeps playwright-core from
+# fetching a browser build.
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	$(call section,npm packages for the browser tests)
+	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
 bench:
 	$(call section,criterion: CPU cost of the hot paths)
 	cargo bench --bench intake
 	$(call section,load: intake throughput against a real Redis)
 	bash benches/load.sh
+	$(call section,form budgets: page weight and Lighthouse)
+	cargo build --release
+	node benches/form/budgets.mjs
 
 # Fuzzing: see docs/fuzzing.md. Each target runs for FUZZ_SECONDS on a working copy of
 # its seeds in fuzz/corpus/ (kept between runs, git-ignored); a crash fails the run and
@@ -122,4 +157,4 @@ fuzz:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) fuzz/target
+	rm -rf $(VENV) fuzz/target $(BROWSER_DIR)/node_modules

@@ -54,6 +54,9 @@ pub struct Settings {
     /// Terminate TLS with these files (`GAPRELAY_TLS_CERT`, `GAPRELAY_TLS_KEY`, both or
     /// neither); `None` serves plain HTTP, for use behind a TLS-terminating proxy.
     pub tls: Option<TlsFiles>,
+    /// The form `GET /demo` embeds, in demo mode (`serve --demo`) only; not read from
+    /// the file or the environment. `None`: `/demo` is a 404.
+    pub demo_form: Option<String>,
 }
 
 /// The certificate chain and private key `serve` terminates TLS with (PEM files).
@@ -595,6 +598,7 @@ impl Settings {
                 log_format,
                 public,
                 tls,
+                demo_form: None,
             },
             warnings,
         ))

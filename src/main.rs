@@ -122,6 +122,7 @@ struct DemoSecrets {
 /// Fills in what a newcomer has not configured: an ephemeral master key and admin token.
 fn prepare_demo(settings: &mut Settings) -> DemoSecrets {
     let mut rng = rand::rngs::OsRng;
+    settings.demo_form = Some("demo".to_owned());
     if settings.master_key.is_none() {
         tracing::warn!("demo: no GAPRELAY_MASTER_KEY set; using a random one for this run only");
         settings.master_key = Some(MasterKey::generate(&mut rng));
@@ -136,6 +137,33 @@ fn prepare_demo(settings: &mut Settings) -> DemoSecrets {
         None
     };
     DemoSecrets { admin_token }
+}
+
+/// Gives the demo practice what a real one would set up first, so that the demo form
+/// shows the practitioner's own wording and a call to action.
+async fn dress_demo(app: &Application, key: &str) -> anyhow::Result<()> {
+    let services = app.services();
+    let who = services
+        .authenticate(key)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the demo key does not authenticate")?;
+    let range = serde_json::from_str(SAMPLE_RANGE).context("the sample range parses")?;
+    services
+        .put_range(&who, "tsh", range)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot set the demo TSH range")?;
+    let patch = serde_json::from_value(serde_json::json!({
+        "call_to_action": {"label": "Book a free discovery call", "url": "https://demo.example.com/book"}
+    }))
+    .context("the demo settings parse")?;
+    services
+        .patch_practitioner(&who, None, patch)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot set up the demo practice")?;
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]
@@ -153,9 +181,15 @@ async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot seed the demo practitioner (is slug `demo` already taken?)")?;
+    dress_demo(app, key.expose()).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     println!();
     println!("gaprelay demo is running on {base}");
+    println!();
+    println!("  Open in a browser:");
+    println!("    {base}/demo     a practice's website with the form embedded by one line");
+    println!("    {base}/f/demo   the hosted form on its own");
+    println!();
     println!("  demo practitioner: {} (slug `{}`)", p.id, p.slug.as_str());
     println!("  its owner API key (shown once): {}", key.expose());
     if let Some(t) = &secrets.admin_token {

@@ -119,6 +119,7 @@ impl Application {
             services: services.clone(),
             admin_token: settings.admin_token.clone(),
             limiter: limiter.clone(),
+            demo_form: settings.demo_form.clone(),
         });
         let tls_config = settings
             .tls
@@ -143,7 +144,9 @@ impl Application {
                 .wrap(middleware::from_fn(http::ratelimit::limit_public))
                 .wrap(middleware::from_fn(http::cors::cors))
                 // Outside the error shaping and CORS, so their answers carry them too.
-                .wrap(http::headers::security_headers(tls))
+                .wrap(middleware::from_fn(move |req, next| {
+                    http::headers::security_headers(tls, req, next)
+                }))
                 .wrap(middleware::from_fn(http::logging::log_request))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))

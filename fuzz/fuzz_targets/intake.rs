@@ -1,6 +1,7 @@
 //! Fuzz target `intake`: any bytes as the body of `POST /v1/intake/{slug}`, through the
 //! same steps as the handler and `Services::submit_intake`, short of the store: the
-//! extractor's JSON parsing (serde_path_to_error and the error rewriting), the form
+//! extractor's JSON parsing (serde_path_to_error and the error rewriting, then the
+//! field-by-field reading of the intake body), the form
 //! token check and bot screening, the domain validation against two practices' forms,
 //! the gap report, the 202 body and the event that would be sealed for the queue.
 //! Refusals must be well-formed 4xx answers; nothing may panic.
@@ -14,7 +15,7 @@ use gaprelay::domain::report;
 use gaprelay::domain::screening::{self, Token};
 use gaprelay::domain::submission::{IntakeRequest, Submission};
 use gaprelay::http::error::ApiError;
-use gaprelay::http::extract::{parse_json, MAX_BODY_BYTES};
+use gaprelay::http::extract::{parse_intake, MAX_BODY_BYTES};
 use gaprelay::http::views::IntakeAccepted;
 use gaprelay::service::ServiceError;
 use gaprelay_fuzz::{assert_client_error, Form, FORMS};
@@ -36,7 +37,7 @@ fuzz_target!(|body: &[u8]| {
     if body.len() > MAX_BODY_BYTES {
         return;
     }
-    let req: IntakeRequest = match parse_json(body) {
+    let req: IntakeRequest = match parse_intake(body) {
         Ok(req) => req,
         Err(err) => return assert_client_error(&err),
     };

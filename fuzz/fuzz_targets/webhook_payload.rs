@@ -99,9 +99,9 @@ fn lab_request(lab: &Lab) -> LabRequest {
         unit.conversion.from_range_unit(low + (high - low) * t)
     };
     LabRequest {
-        marker: m.id.to_owned(),
-        value,
-        unit: unit.display.to_owned(),
+        marker: Some(m.id.to_owned()),
+        value: Some(value.into()),
+        unit: Some(unit.display.to_owned()),
     }
 }
 
@@ -132,8 +132,10 @@ fn request(input: &Input) -> IntakeRequest {
         engagement: Some(Engagement {
             time_on_tool_s: input.time_on_tool_s,
         }),
+        source: None,
         form_token: None,
         honeypot: None,
+        problems: Vec::new(),
     }
 }
 

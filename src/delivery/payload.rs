@@ -5,7 +5,7 @@ use crate::crypto::jwe::{self, ContentKey};
 use crate::crypto::webhook::{self, WebhookSecret};
 use crate::domain::endpoint::Encryption;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::Practitioner;
+use crate::domain::practitioner::{consent_text_sha256, Practitioner};
 use crate::domain::report::Report;
 use crate::domain::submission::Submission;
 use serde::{Deserialize, Serialize};
@@ -77,10 +77,21 @@ pub fn intake_event(
             "given": submission.consent,
             "at": submission.consent.then(|| at.clone()),
             "version": submission.consent.then_some(practitioner.settings.consent_version),
+            // The hash of the exact wording agreed to, as listed by
+            // `GET /v1/practitioner/consent-versions`.
+            "text_sha256": submission
+                .consent
+                .then(|| consent_text_sha256(&practitioner.settings.consent_text)),
         },
         "report": report,
         "engagement": submission.engagement,
     });
+    let mut data = data;
+    // Where the form was filled in, only when the form said (never logged: it is only
+    // ever rendered into this payload, which is sealed or encrypted).
+    if let (Some(source), Some(fields)) = (&submission.source, data.as_object_mut()) {
+        fields.insert("source".to_owned(), json!(source));
+    }
     Event {
         kind: INTAKE_SUBMITTED.to_owned(),
         timestamp: at,
@@ -208,6 +219,52 @@ mod tests {
             json!({"hello": "world"})
         );
         assert!(!String::from_utf8_lossy(&req.body).contains("world"));
+    }
+
+    #[test]
+    fn the_consent_block_names_the_version_and_the_hash_of_the_text_agreed_to() {
+        use crate::domain::ids::PractitionerId;
+        use crate::domain::practitioner::NewPractitionerRequest;
+        use crate::domain::submission::IntakeRequest;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut p = Practitioner::create(
+            NewPractitionerRequest {
+                practice_name: "Lee Clinic".into(),
+                doctor_name: "Dr Lee".into(),
+                email: "lee@example.com".into(),
+                website_url: "https://lee.example.com".into(),
+                slug: None,
+                phone_region: None,
+            },
+            PractitionerId::generate(&mut rng),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        p.settings.consent_text = "I agree to share my results with Dr Lee.".into();
+        p.settings.consent_version = 3;
+        let event = |consent: bool| {
+            let req = IntakeRequest::from_json(json!({
+                "contact": {"name": "A", "email": "a@b.co"}, "symptoms": ["fatigue"],
+                "consent": consent
+            }))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+            let mut form = p.settings.clone();
+            form.consent_required = false;
+            let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+            let report = crate::domain::report::build(&s, &[]);
+            let sub = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(8));
+            intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report)
+        };
+        // `printf '%s' "I agree to share my results with Dr Lee." | sha256sum`
+        assert_eq!(
+            event(true).data["consent"],
+            json!({"given": true, "at": "1970-01-01T00:00:00Z", "version": 3,
+                   "text_sha256": "c9c68f67ae73e79743779bd1f84a491eedb486e225b57a0de19289c8c0044888"})
+        );
+        assert_eq!(
+            event(false).data["consent"],
+            json!({"given": false, "at": null, "version": null, "text_sha256": null})
+        );
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub struct CustomMarkerRequest {
     /// Body systems the marker bears on.
     #[serde(default)]
     pub systems: Vec<BodySystem>,
+    /// One plain-language line telling patients what the test measures (at most 140
+    /// characters).
+    #[serde(default)]
+    pub about: Option<String>,
 }
 
 /// A practitioner's own marker.
@@ -83,6 +87,9 @@ pub struct CustomMarker {
     pub messages: RangeMessages,
     /// Body systems.
     pub systems: Vec<BodySystem>,
+    /// One plain-language line for patients; `None`: the form shows none.
+    #[serde(default)]
+    pub about: Option<String>,
 }
 
 fn bounds(problems: &mut Problems, field: &str, dto: BoundsDto) -> Option<Bounds> {
@@ -166,6 +173,12 @@ impl CustomMarker {
                 );
             }
         }
+        let about = req
+            .about
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| check_name(&mut problems, "about", a, catalog::MAX_ABOUT_LEN));
         let mut systems = req.systems;
         systems.dedup();
         match (problems.is_empty(), optimal) {
@@ -179,6 +192,7 @@ impl CustomMarker {
                 plausible: plausible.flatten(),
                 messages,
                 systems,
+                about,
             }),
             _ => Err(problems.into_vec()),
         }
@@ -377,6 +391,31 @@ mod tests {
         assert_eq!(r.unit, "%");
         assert_eq!(r.optimal.high(), None);
         assert_eq!(r.source, RangeSource::Practitioner);
+        assert_eq!(m.about, None);
+    }
+
+    #[test]
+    fn a_custom_marker_may_explain_itself_in_one_short_line() {
+        let body = |about: &str| json!({"name": "Omega-3 index", "unit": "%", "optimal": {"low": 8.0}, "about": about});
+        let m = marker(
+            "omega3_index",
+            body("  Share of omega-3 fats in your red cells. "),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            m.about.as_deref(),
+            Some("Share of omega-3 fats in your red cells.")
+        );
+        let m = marker("omega3_index", body(" ")).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(m.about, None);
+        let err = marker("omega3_index", body(&"x".repeat(141)))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(fields(err), ["about"]);
+        let err = marker("omega3_index", body("two\nlines"))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(fields(err), ["about"]);
     }
 
     #[test]

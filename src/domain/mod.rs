@@ -5,9 +5,14 @@
 
 pub mod access;
 pub mod catalog;
+pub mod colour;
 pub mod custom;
 pub mod endpoint;
+pub mod form;
 pub mod ids;
+pub mod json_body;
+pub mod lab_value;
+pub mod lead_source;
 pub mod practitioner;
 pub mod problems;
 pub mod ranges;

@@ -5,6 +5,7 @@ use super::custom::SymptomSettings;
 use super::ids::PractitionerId;
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// A URL-safe, unique practice handle used by the public form (`/v1/forms/{slug}`).
@@ -136,6 +137,47 @@ pub enum AccountStatus {
 /// Default consent wording shown on the form.
 pub const DEFAULT_CONSENT_TEXT: &str = "I agree that the information I enter is sent to this practice so that they can contact me about my results.";
 
+/// One version of a practice's consent wording. Every version is kept for as long as
+/// the practice is, so the practice can show what a patient agreed to: each webhook
+/// names the version and the SHA-256 of its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentVersion {
+    /// The version (`consent_version` while this wording was current).
+    pub version: u32,
+    /// The wording, exactly as the form showed it.
+    pub text: String,
+    /// When this wording became current (for wording older than the record of
+    /// versions: when it was first recorded).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl ConsentVersion {
+    /// The hex SHA-256 of the wording's UTF-8 bytes.
+    pub fn sha256(&self) -> String {
+        consent_text_sha256(&self.text)
+    }
+}
+
+/// The lowercase hex SHA-256 of a consent wording's UTF-8 bytes, exactly as stored (no
+/// trimming or normalising), so anyone holding the text can check a webhook's hash.
+pub fn consent_text_sha256(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+/// The note shown with every report unless the practice words its own.
+pub const DEFAULT_DISCLAIMER: &str = "This report is for information only and is not a diagnosis. Talk to your practitioner before changing anything.";
+
 /// What the public form shows and requires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FormSettings {
@@ -166,6 +208,17 @@ pub struct FormSettings {
     /// Symptoms the form offers and the practitioner's own; `None` offers the whole
     /// catalog.
     pub symptoms: Option<SymptomSettings>,
+    /// Markers the form lists, in display order (catalog ids or the practice's own
+    /// marker ids); `None`: the default list.
+    #[serde(default)]
+    pub form_markers: Option<Vec<String>>,
+    /// The practice's own one-line explanation of a marker, by marker id, shown instead
+    /// of the catalog's.
+    #[serde(default)]
+    pub marker_notes: BTreeMap<String, String>,
+    /// The note shown with the report; `None`: [`DEFAULT_DISCLAIMER`].
+    #[serde(default)]
+    pub disclaimer: Option<String>,
 }
 
 /// A practice's account.
@@ -304,6 +357,9 @@ impl Practitioner {
                     allowed_origins: vec![origin],
                     phone_region,
                     symptoms: None,
+                    form_markers: None,
+                    marker_notes: BTreeMap::new(),
+                    disclaimer: None,
                 },
                 created_at: now,
                 status: AccountStatus::Active,
@@ -333,6 +389,20 @@ mod tests {
             assert!(Slug::parse(s).is_err(), "{s}");
         }
         assert!(Slug::parse("demo").is_ok());
+    }
+
+    #[test]
+    fn the_consent_hash_is_the_sha256_of_the_exact_text() {
+        // Known answers (FIPS 180-2 test vector "abc", and the empty string).
+        assert_eq!(
+            consent_text_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            consent_text_sha256(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_ne!(consent_text_sha256("abc "), consent_text_sha256("abc"));
     }
 
     #[test]

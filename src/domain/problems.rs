@@ -40,6 +40,11 @@ impl Problems {
         self.0.push(FieldProblem::new(field, problem));
     }
 
+    /// Records problems found elsewhere (a part of the request parsed on its own).
+    pub fn extend(&mut self, problems: impl IntoIterator<Item = FieldProblem>) {
+        self.0.extend(problems);
+    }
+
     /// How many problems were recorded.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -4,6 +4,7 @@
 //! always give the same report.
 
 use super::catalog::BodySystem;
+use super::lab_value::Qualifier;
 use super::ranges::{self, Bounds, RangeOverride, Zone};
 use super::submission::{LabMarker, Submission};
 use serde::Serialize;
@@ -12,10 +13,15 @@ use std::collections::BTreeMap;
 /// The value as the patient typed it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Input {
-    /// Value as typed.
+    /// Value as typed (a decimal comma read as a point); for a censored result such as
+    /// `<0.5`, its bound.
     pub value: f64,
     /// Unit as accepted (its canonical spelling).
     pub unit: String,
+    /// `<` or `>` for a censored result (a value below or above what the lab could
+    /// measure), which is judged as if it were at its bound. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<Qualifier>,
 }
 
 /// One judged lab.
@@ -27,7 +33,7 @@ pub struct LabResult {
     pub loinc: Option<String>,
     /// Human name.
     pub name: String,
-    /// Value in the range's unit.
+    /// Value in the range's unit (for a censored result, its bound converted).
     pub value: f64,
     /// The range's unit.
     pub unit: String,
@@ -140,8 +146,9 @@ pub fn build(submission: &Submission, overrides: &[RangeOverride]) -> Report {
             name: lab.marker.name().to_owned(),
             value,
             input: Input {
-                value: lab.value,
+                value: lab.value.value(),
                 unit: lab.unit.clone(),
+                qualifier: lab.value.qualifier(),
             },
             standard: range.standard,
             optimal: range.optimal,
@@ -209,11 +216,14 @@ mod tests {
             consent_version: 1,
             call_to_action: None,
             accepting_submissions: true,
+            form_markers: None,
+            marker_notes: Default::default(),
+            disclaimer: None,
         };
-        let req: IntakeRequest = serde_json::from_value(json!({
+        let req = IntakeRequest::from_json(json!({
             "contact": {"name": "A", "email": "a@b.co"}, "labs": labs, "symptoms": ["fatigue"]
         }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:?}"));
         Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
@@ -257,6 +267,28 @@ mod tests {
         assert!((r.labs[1].value - 20.032).abs() < 0.001);
         assert_eq!(r.labs[1].zone, Zone::BelowStandard);
         assert_eq!(r.summary.out_of_optimal, 2);
+    }
+
+    #[test]
+    fn a_censored_value_is_judged_at_its_bound_and_keeps_its_qualifier() {
+        let s = submission(json!([
+            {"marker": "tsh", "value": "<0,5", "unit": "mIU/L"},
+            {"marker": "glucose_fasting", "value": " > 5,5 ", "unit": "mmol/L"},
+            {"marker": "ferritin", "value": "60,5", "unit": "ng/mL"}
+        ]));
+        let r = build(&s, &[]);
+        let tsh = serde_json::to_value(&r.labs[0]).unwrap_or_default();
+        assert_eq!(
+            tsh["input"],
+            json!({"value": 0.5, "unit": "mIU/L", "qualifier": "<"})
+        );
+        assert_eq!(tsh["value"], 0.5);
+        assert_eq!(r.labs[0].zone, Zone::BelowOptimal);
+        assert_eq!(r.labs[1].input.qualifier, Some(Qualifier::Above));
+        assert_eq!(r.labs[1].value, 99.0858);
+        assert_eq!(r.labs[1].zone, Zone::AboveStandard);
+        let ferritin = serde_json::to_value(&r.labs[2]).unwrap_or_default();
+        assert_eq!(ferritin["input"], json!({"value": 60.5, "unit": "ng/mL"}));
     }
 
     #[test]

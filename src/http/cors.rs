@@ -19,7 +19,8 @@ const PREFLIGHT_MAX_AGE: &str = "600";
 pub(crate) fn public_slug(path: &str) -> Option<&str> {
     let rest = path
         .strip_prefix("/v1/forms/")
-        .or_else(|| path.strip_prefix("/v1/intake/"))?;
+        .or_else(|| path.strip_prefix("/v1/intake/"))
+        .or_else(|| path.strip_prefix("/f/"))?;
     (!rest.is_empty() && !rest.contains('/')).then_some(rest)
 }
 
@@ -29,6 +30,26 @@ fn forbidden_origin() -> ApiError {
         "origin_not_allowed",
         "this form may not be used from this website; the practice can add it to its allowed origins",
     )
+}
+
+/// Whether a browser's `Origin` names the host this request was sent to. Browsers set
+/// both headers themselves and a page cannot forge either, so a match means the page
+/// making the request was served by this relay (its hosted form). Only the host and
+/// port are compared: behind a TLS-terminating proxy the relay sees plain HTTP.
+pub(crate) fn is_same_origin(origin: &str, req: &actix_web::HttpRequest) -> bool {
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the `:authority` of the URI.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let Some(host) = host else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
 }
 
 /// Middleware function applying the practice's allowed origins to its public routes.
@@ -45,6 +66,11 @@ pub async fn cors(
     let (Some(origin), Some(slug)) = (origin, slug) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    // The relay's own hosted form (`/f/{slug}`) posts to the intake from the relay's
+    // origin: a same-origin request, which needs no CORS and is always allowed.
+    if is_same_origin(&origin, req.request()) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let allowed = match req.app_data::<web::Data<AppState>>() {
         Some(state) => match state.services.form(&slug).await {
             Ok(ctx) => Some(ctx.practitioner.settings.allowed_origins.contains(&origin)),
@@ -95,5 +121,6 @@ mod tests {
         assert_eq!(public_slug("/v1/intake/"), None);
         assert_eq!(public_slug("/v1/markers"), None);
         assert_eq!(public_slug("/v1/intake/demo/extra"), None);
+        assert_eq!(public_slug("/f/demo"), Some("demo"));
     }
 }

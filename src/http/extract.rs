@@ -1,10 +1,13 @@
 //! Request extractors: a JSON body that answers in the contract's error shape (415, 413,
-//! 400 with the offending field, 422 for well-formed values of the wrong type), and the
-//! two kinds of credentials.
+//! 400 with the offending field, 422 for well-formed values of the wrong type), the
+//! intake body read field by field so that all its problems are reported together, and
+//! the two kinds of credentials.
 
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::json_body::JsonBody;
 use crate::domain::problems::FieldProblem;
+use crate::domain::submission::IntakeRequest;
 use crate::service::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -202,40 +205,71 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Parses the body of `POST /v1/intake/{slug}` so that every problem can be reported at
+/// once. Its syntax is checked as [`parse_json`] checks any body (400 when malformed or
+/// when a key is given twice, 422 when it is not an object); then it is read field by
+/// field ([`IntakeRequest::from_json`]): fields it does not know, at any depth, are a
+/// 400 naming each of them; fields of the wrong type stay in the request, for
+/// `Submission::parse` to report together with every other problem (422).
+pub fn parse_intake(bytes: &[u8]) -> Result<IntakeRequest, ApiError> {
+    let JsonBody(body) = parse_json(bytes)?;
+    IntakeRequest::from_json(body).map_err(|unknown| {
+        ApiError::bad_request("the body has a field this route does not accept")
+            .with_details(unknown)
+    })
+}
+
+/// Reads a JSON request's body: 415 unless it is declared JSON, 413 above
+/// [`MAX_BODY_BYTES`] (declared or actual), 400 when it cannot be read.
+async fn json_body_bytes(req: HttpRequest, mut payload: Payload) -> Result<web::Bytes, ApiError> {
+    if !is_json(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = web::Bytes::from_request(&req, &mut payload)
+        .await
+        .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+            Some(actix_web::error::PayloadError::Overflow) => too_large(),
+            _ => ApiError::bad_request("the body could not be read"),
+        })?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !is_json(&req) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as JSON with Content-Type: application/json",
-                ));
-            }
-            let declared = req
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<usize>().ok());
-            if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-                return Err(too_large());
-            }
-            let bytes = web::Bytes::from_request(&req, &mut payload)
-                .await
-                .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
-                    Some(actix_web::error::PayloadError::Overflow) => too_large(),
-                    _ => ApiError::bad_request("the body could not be read"),
-                })?;
-            if bytes.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            parse_json(&bytes).map(ApiJson)
-        })
+        let body = json_body_bytes(req.clone(), payload.take());
+        Box::pin(async move { parse_json(&body.await?).map(ApiJson) })
+    }
+}
+
+/// The body of `POST /v1/intake/{slug}`, read by [`parse_intake`].
+#[derive(Debug)]
+pub struct IntakeJson(pub IntakeRequest);
+
+impl FromRequest for IntakeJson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = json_body_bytes(req.clone(), payload.take());
+        Box::pin(async move { parse_intake(&body.await?).map(IntakeJson) })
     }
 }
 
@@ -333,6 +367,47 @@ mod tests {
             err.contains("bad_request") && err.contains("labs[0].extra"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_intake_body_keeps_its_wrong_types_for_validation_and_names_each_unknown_field() {
+        let req = parse_intake(
+            br#"{"age": "CANARY", "labs": [{"marker": "tsh", "value": {}, "unit": "mIU/L"}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let fields: Vec<&str> = req.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["age", "labs[0].value"]);
+        assert!(!format!("{:?}", req.problems).contains("CANARY"));
+
+        let err = parse_intake(br#"{"x": 1, "contact": {"y": 2}, "age": "a"}"#)
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(
+            err.contains("bad_request") && err.contains("\"x\"") && err.contains("contact.y"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_intake_body_with_a_key_twice_or_bad_syntax_is_a_bad_request_and_a_non_object_a_422() {
+        let code = |body: &[u8]| {
+            parse_intake(body)
+                .err()
+                .map(|e| e.code())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            code(br#"{"consent": true, "consent": false}"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(br#"{"labs": [{"marker": "a", "marker": "b"}]}"#),
+            "bad_request"
+        );
+        assert_eq!(code(br#"{"labs": ["#), "bad_request");
+        assert_eq!(code(br#"{} {}"#), "bad_request");
+        assert_eq!(code(br#"[1]"#), "validation_failed");
     }
 
     #[test]

@@ -24,12 +24,38 @@ pub struct AppState {
     pub admin_token: Option<AdminToken>,
     /// Rate limits of the public routes.
     pub limiter: std::sync::Arc<ratelimit::PublicLimiter>,
+    /// The form `/demo` embeds (demo mode only).
+    pub demo_form: Option<String>,
 }
 
 /// Registers every route. Each path is one resource, so a method it does not take is a
 /// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{account, config, docs, endpoints, health, operator, public};
+    use actix_web::middleware::Compress;
+    use routes::{account, assets, config, docs, endpoints, form_page, health, operator, public};
+    // The patient's form and its files are compressed (they hold no secret, and the
+    // budget for what a patient downloads is counted compressed); the API is not.
+    cfg.service(
+        web::resource("/f/{slug}")
+            .wrap(Compress::default())
+            .route(web::get().to(form_page::hosted_form)),
+    )
+    .service(
+        web::resource("/assets/form.js")
+            .wrap(Compress::default())
+            .route(web::get().to(assets::form_js)),
+    )
+    .service(
+        web::resource("/assets/form.css")
+            .wrap(Compress::default())
+            .route(web::get().to(assets::form_css)),
+    )
+    .service(
+        web::resource("/embed.js")
+            .wrap(Compress::default())
+            .route(web::get().to(assets::embed_js)),
+    )
+    .service(web::resource("/demo").route(web::get().to(assets::demo)));
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/metrics").route(web::get().to(health::metrics)))
@@ -58,6 +84,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(account::get_practitioner))
                         .route(web::patch().to(account::patch_practitioner))
                         .route(web::delete().to(account::delete_practitioner)),
+                )
+                .service(
+                    web::resource("/practitioner/consent-versions")
+                        .route(web::get().to(account::consent_versions)),
+                )
+                .service(
+                    web::resource("/practitioner/consent-versions/{version}")
+                        .route(web::get().to(account::consent_version)),
                 )
                 .service(
                     web::resource("/practitioner/restore")

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations
 //! and the request and response types, and the HTML reference page rendered from it.
 
-use super::routes::{account, config, docs, endpoints, health, operator, public};
+use super::routes::{
+    account, assets, config, docs, endpoints, form_page, health, operator, public,
+};
 use super::views::ErrorBody;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -35,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         account::patch_practitioner,
         account::delete_practitioner,
         account::restore_practitioner,
+        account::consent_versions,
+        account::consent_version,
         account::export,
         account::import,
         account::create_api_key,
@@ -57,6 +61,11 @@ use utoipa::{Modify, OpenApi};
         endpoints::deliveries,
         public::form,
         public::intake,
+        form_page::hosted_form,
+        assets::form_js,
+        assets::form_css,
+        assets::embed_js,
+        assets::demo,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes, &ErrorResponses, &Summaries),
@@ -255,6 +264,18 @@ fn summary_sentence(doc: &str) -> String {
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null))
+}
+
+/// The Content-Security-Policy of the `/docs` page: its one inline stylesheet (by
+/// hash), nothing else, and no framing.
+pub fn docs_csp() -> &'static str {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE));
+        format!("default-src 'none'; style-src 'sha256-{hash}'; frame-ancestors 'none'; base-uri 'none'")
+    })
 }
 
 /// The reference page, built once from [`document`].

@@ -8,7 +8,7 @@ use crate::domain::custom::CustomMarker;
 use crate::domain::endpoint::{Encryption, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{
-    AccountStatus, Branding, CallToAction, ContactFields, Practitioner, Slug,
+    AccountStatus, Branding, CallToAction, ConsentVersion, ContactFields, Practitioner, Slug,
 };
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{Bounds, EffectiveRange, RangeMessages, RangeSource};
@@ -119,6 +119,13 @@ pub struct PractitionerView {
     pub phone_region: Option<String>,
     /// Whether the practitioner lets the form take submissions.
     pub accepting_submissions: bool,
+    /// Markers the form lists, in order (ids); `null`: the default list.
+    pub form_markers: Option<Vec<String>>,
+    /// The practice's own one-line explanations of markers, by marker id.
+    pub marker_notes: std::collections::BTreeMap<String, String>,
+    /// The note shown with every report (the default one unless the practice worded
+    /// its own).
+    pub disclaimer: String,
     /// Active or suspended by the operator.
     pub status: AccountStatus,
     /// When the account will be erased, if scheduled (RFC 3339).
@@ -148,10 +155,42 @@ impl From<&Practitioner> for PractitionerView {
             call_to_action: s.call_to_action.clone(),
             phone_region: s.phone_region.clone(),
             accepting_submissions: s.accepting_submissions,
+            form_markers: s.form_markers.clone(),
+            marker_notes: s.marker_notes.clone(),
+            disclaimer: s
+                .disclaimer
+                .clone()
+                .unwrap_or_else(|| crate::domain::practitioner::DEFAULT_DISCLAIMER.to_owned()),
             status: p.status,
             erase_at: p.erase_at.map(rfc3339),
             version: p.version,
             created_at: rfc3339(p.created_at),
+        }
+    }
+}
+
+/// One version of the consent wording, with the hash each webhook carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentVersionView {
+    /// The version (`consent.version` in webhooks).
+    pub version: u32,
+    /// The wording, exactly as the form showed it.
+    pub text: String,
+    /// Lowercase hex SHA-256 of the wording's UTF-8 bytes (`consent.text_sha256` in
+    /// webhooks).
+    pub sha256: String,
+    /// When this wording became current (RFC 3339).
+    pub created_at: String,
+}
+
+impl ConsentVersionView {
+    /// A recorded version.
+    pub fn new(v: &ConsentVersion) -> ConsentVersionView {
+        ConsentVersionView {
+            version: v.version,
+            text: v.text.clone(),
+            sha256: v.sha256(),
+            created_at: rfc3339(v.created_at),
         }
     }
 }
@@ -445,6 +484,9 @@ pub struct MarkerView {
     pub plausible: Option<Option<Bounds>>,
     /// Body systems it bears on.
     pub systems: Vec<BodySystem>,
+    /// One plain-language line for patients: the catalog's, or the practice's own
+    /// marker's (a note in `marker_notes` is shown instead on the form).
+    pub about: Option<String>,
     /// Effective ranges: for everyone, then per sex where they differ.
     pub ranges: Vec<RangeView>,
 }
@@ -461,6 +503,7 @@ impl MarkerView {
             custom: false,
             plausible: None,
             systems: m.systems.to_vec(),
+            about: Some(m.about.to_owned()),
             ranges,
         }
     }
@@ -477,6 +520,7 @@ impl From<&CustomMarker> for MarkerView {
             custom: true,
             plausible: Some(c.plausible),
             systems: c.systems.clone(),
+            about: c.about.clone(),
             ranges: vec![RangeView {
                 marker: c.id.clone(),
                 loinc: c.loinc.clone(),
@@ -505,14 +549,11 @@ pub struct FormPractice {
 /// A marker the form accepts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FormMarker {
-    /// Id (catalog or the practitioner's own).
-    pub id: String,
-    /// LOINC code, if any.
-    pub loinc: Option<String>,
-    /// Human name.
-    pub name: String,
-    /// Units a patient may type.
-    pub units: Vec<String>,
+    /// The marker, its units and explanation.
+    #[serde(flatten)]
+    pub marker: crate::domain::form::FormMarker,
+    /// Whether the form lists it (the others a patient adds by name or LOINC code).
+    pub listed: bool,
 }
 
 /// A symptom the form offers.
@@ -540,10 +581,16 @@ pub struct FormConsent {
 pub struct FormView {
     /// The practice.
     pub practitioner: FormPractice,
-    /// Markers accepted, with their units.
+    /// Markers accepted: the listed ones in the practice's order, then the others.
     pub markers: Vec<FormMarker>,
     /// Symptoms offered, in order.
     pub symptoms: Vec<FormSymptom>,
+    /// The same symptoms grouped by body system, as the hosted form shows them.
+    pub symptom_groups: Vec<crate::domain::form::SymptomGroup>,
+    /// The note shown under the report ("not a diagnosis").
+    pub disclaimer: String,
+    /// The hosted form page (relative to the relay).
+    pub page: String,
     /// Contact fields asked for.
     pub contact_fields: ContactFields,
     /// Consent.

@@ -12,7 +12,7 @@ use crate::domain::access::{Access, Role};
 use crate::domain::custom::CustomMarker;
 use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use crate::domain::practitioner::{AccountStatus, Practitioner};
+use crate::domain::practitioner::{AccountStatus, ConsentVersion, Practitioner};
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::RangeOverride;
 use crate::domain::settings::PractitionerPatch;
@@ -118,6 +118,10 @@ pub struct ExportDocument {
     /// The audit log, newest first (entries as in `GET /v1/audit-log`).
     #[schema(value_type = Vec<Object>)]
     pub audit_log: Vec<AuditEntry>,
+    /// Every recorded version of the consent wording, newest first (absent from
+    /// exports made before versions were recorded).
+    #[serde(default)]
+    pub consent_versions: Vec<ConsentVersion>,
 }
 
 /// The format tag of export documents.
@@ -259,11 +263,32 @@ impl Services {
         if if_match.is_some_and(|tag| tag.trim() != "*" && tag.trim() != p.etag()) {
             return Err(ServiceError::PreconditionFailed);
         }
-        let changed = p.apply(patch).map_err(ServiceError::Validation)?;
+        let before = p.clone();
+        let custom = self.store.custom_markers(&who.practitioner_id).await?;
+        let changed = p.apply(patch, &custom).map_err(ServiceError::Validation)?;
         if changed.is_empty() {
             return Ok(p);
         }
+        let new_consent = p.settings.consent_version != before.settings.consent_version;
+        if new_consent {
+            // The wording being replaced may predate the record of versions.
+            self.record_consent(&before).await?;
+        }
         self.store.put_practitioner(&p).await?;
+        if new_consent {
+            // Recorded only once the wording is current, so that a failed update can
+            // never leave a record of wording no patient was shown.
+            self.store
+                .put_consent_version(
+                    &p.id,
+                    &ConsentVersion {
+                        version: p.settings.consent_version,
+                        text: p.settings.consent_text.clone(),
+                        created_at: self.clock.now(),
+                    },
+                )
+                .await?;
+        }
         self.forms.invalidate(&who.practitioner_id);
         let action = match changed.as_slice() {
             ["accepting_submissions"] if p.settings.accepting_submissions => "practitioner.resumed",
@@ -278,6 +303,61 @@ impl Services {
         )
         .await?;
         Ok(p)
+    }
+
+    /// Records the current consent wording unless its version is recorded already.
+    /// Version 1 dates from the account's creation; a later version first seen here
+    /// (wording set before versions were recorded) is dated now.
+    async fn record_consent(&self, p: &Practitioner) -> Result<(), ServiceError> {
+        let s = &p.settings;
+        let created_at = if s.consent_version <= 1 {
+            p.created_at
+        } else {
+            self.clock.now()
+        };
+        let version = ConsentVersion {
+            version: s.consent_version,
+            text: s.consent_text.clone(),
+            created_at,
+        };
+        self.store.put_consent_version(&p.id, &version).await?;
+        Ok(())
+    }
+
+    /// A page of every version of the consent wording, newest first (any role).
+    pub async fn consent_versions(
+        &self,
+        who: &Principal,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ConsentVersion>, ServiceError> {
+        self.allow(who, Access::Read, "consent_versions.read", "")
+            .await?;
+        let p = self.practitioner(who).await?;
+        self.record_consent(&p).await?;
+        Ok(self
+            .store
+            .consent_versions(&p.id, cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    /// One version of the consent wording (any role).
+    pub async fn consent_version(
+        &self,
+        who: &Principal,
+        version: &str,
+    ) -> Result<ConsentVersion, ServiceError> {
+        self.allow(who, Access::Read, "consent_versions.read", version)
+            .await?;
+        let version: u32 = version
+            .parse()
+            .map_err(|_| ServiceError::NotFound("consent version"))?;
+        let p = self.practitioner(who).await?;
+        self.record_consent(&p).await?;
+        self.store
+            .consent_version(&p.id, version)
+            .await?
+            .ok_or(ServiceError::NotFound("consent version"))
     }
 
     /// Creates an API key (shown once).
@@ -515,6 +595,20 @@ impl Services {
         .await?;
         let id = &who.practitioner_id;
         let practitioner = self.practitioner(who).await?;
+        self.record_consent(&practitioner).await?;
+        let mut consent_versions = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .consent_versions(id, cursor.as_deref(), MAX_PAGE)
+                .await?;
+            consent_versions.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
         let mut audit_log = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -562,6 +656,7 @@ impl Services {
                 })
                 .collect(),
             audit_log,
+            consent_versions,
         })
     }
 
@@ -610,6 +705,29 @@ impl Services {
                 }
             }
         }
+        // Imported consent records are proof of what patients agreed to: each must be a
+        // version this practice has had, at most once, and the current one its wording.
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, v) in doc.consent_versions.iter().enumerate() {
+            let field = format!("consent_versions[{i}]");
+            let s = &p.settings;
+            if v.version == 0 || v.version > s.consent_version || !seen.insert(v.version) {
+                problems.push(FieldProblem::new(
+                    field,
+                    "is not a distinct version of this practice's consent wording",
+                ));
+            } else if v.version == s.consent_version && v.text != s.consent_text {
+                problems.push(FieldProblem::new(
+                    field,
+                    "does not match the practice's current consent wording",
+                ));
+            } else if v.text.chars().count() > crate::domain::settings::MAX_CONSENT_LEN {
+                problems.push(FieldProblem::new(
+                    field,
+                    "is longer than consent wording may be",
+                ));
+            }
+        }
         if problems.is_empty() {
             for (i, (_, _, spec)) in endpoints.iter().enumerate() {
                 if let Err(ServiceError::Validation(errs)) = self
@@ -635,6 +753,10 @@ impl Services {
         for m in &doc.custom_markers {
             self.store.put_custom_marker(&p.id, m).await?;
         }
+        for v in &doc.consent_versions {
+            self.store.put_consent_version(&p.id, v).await?;
+        }
+        self.record_consent(&p).await?;
         let mut created = Vec::new();
         for (id, enabled, spec) in endpoints {
             let secret = WebhookSecret::generate(&mut rng);

@@ -24,6 +24,13 @@ pub fn custom_markers(id: &PractitionerId) -> String {
     format!("{PREFIX}:{{{id}}}:markers")
 }
 
+/// Every version of the consent wording (hash: version number → JSON with the text and
+/// when it became current). No expiry: kept as long as the practitioner, as proof of
+/// what patients agreed to; never patient data.
+pub fn consent_versions(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:consent")
+}
+
 /// Endpoints (hash: endpoint id → JSON with sealed secrets). No expiry.
 pub fn endpoints(id: &PractitionerId) -> String {
     format!("{PREFIX}:{{{id}}}:endpoints")

@@ -12,7 +12,7 @@ use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use crate::domain::practitioner::Practitioner;
+use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -35,6 +35,7 @@ struct Inner {
     ranges: HashMap<PractitionerId, BTreeMap<String, RangeOverride>>,
     endpoints: HashMap<PractitionerId, BTreeMap<EndpointId, EndpointRecord>>,
     custom_markers: HashMap<PractitionerId, BTreeMap<String, CustomMarker>>,
+    consent_versions: HashMap<PractitionerId, BTreeMap<u32, ConsentVersion>>,
     keys_used: HashMap<ApiKeyId, i64>,
     erasures: HashMap<PractitionerId, i64>,
     /// Audit logs by practitioner (`None`: the operator's), with their sequence numbers.
@@ -176,6 +177,7 @@ impl Store for MemoryStore {
         inner.ranges.remove(id);
         inner.endpoints.remove(id);
         inner.custom_markers.remove(id);
+        inner.consent_versions.remove(id);
         inner.erasures.remove(id);
         inner.audit.remove(&Some(id.clone()));
         inner.deliveries.retain(|_, d| &d.practitioner_id != id);
@@ -365,6 +367,51 @@ impl Store for MemoryStore {
             .get(practitioner)
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default())
+    }
+
+    async fn put_consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: &ConsentVersion,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let versions = inner
+            .consent_versions
+            .entry(practitioner.clone())
+            .or_default();
+        if versions.contains_key(&version.version) {
+            return Ok(false);
+        }
+        versions.insert(version.version, version.clone());
+        Ok(true)
+    }
+
+    async fn consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: u32,
+    ) -> Result<Option<ConsentVersion>, StoreError> {
+        Ok(self
+            .lock()
+            .consent_versions
+            .get(practitioner)
+            .and_then(|v| v.get(&version))
+            .cloned())
+    }
+
+    async fn consent_versions(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ConsentVersion>, StoreError> {
+        let all = self
+            .lock()
+            .consent_versions
+            .get(practitioner)
+            .map(|v| v.values().cloned().collect())
+            .unwrap_or_default();
+        Ok(super::page_consent_versions(all, cursor, limit))
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
 use crate::domain::endpoint::{Encryption, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::Practitioner;
+use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -339,7 +339,7 @@ pub trait Store: Send + Sync + 'static {
     /// Practitioners whose erasure is due at `now_ms`.
     async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError>;
     /// Erases every trace of a practitioner: record, slug, keys, ranges, markers,
-    /// endpoints, audit log.
+    /// endpoints, consent versions, audit log.
     async fn erase_practitioner(&self, id: &PractitionerId) -> Result<(), StoreError>;
 
     /// Adds a key for an existing practitioner.
@@ -417,6 +417,28 @@ pub trait Store: Send + Sync + 'static {
         practitioner: &PractitionerId,
     ) -> Result<Vec<CustomMarker>, StoreError>;
 
+    /// Records a version of the consent wording unless that version is already
+    /// recorded (the first record of a version is kept); true if it was recorded now.
+    async fn put_consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: &ConsentVersion,
+    ) -> Result<bool, StoreError>;
+    /// One recorded version of the consent wording.
+    async fn consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: u32,
+    ) -> Result<Option<ConsentVersion>, StoreError>;
+    /// A page of the recorded consent versions, newest (highest) first; the cursor is
+    /// the last version number of the previous page.
+    async fn consent_versions(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ConsentVersion>, StoreError>;
+
     /// Stores a new endpoint.
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
     /// One endpoint of a practitioner.
@@ -492,6 +514,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<DeliveryRecord>, StoreError>;
     /// Number of messages queued (due or not), for readiness and tests.
     async fn queue_len(&self) -> Result<usize, StoreError>;
+}
+
+/// A page of consent versions, highest first, after the version `cursor` (a cursor
+/// that is not a version number gives an empty page, like an unknown cursor elsewhere).
+fn page_consent_versions(
+    mut all: Vec<ConsentVersion>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Page<ConsentVersion> {
+    all.sort_by_key(|v| std::cmp::Reverse(v.version));
+    let after = match cursor {
+        None => u32::MAX,
+        Some(c) => match c.parse::<u32>() {
+            Ok(v) => v,
+            Err(_) => {
+                return Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }
+            }
+        },
+    };
+    let mut rest = all
+        .into_iter()
+        .filter(|v| cursor.is_none() || v.version < after);
+    let items: Vec<ConsentVersion> = rest.by_ref().take(limit).collect();
+    let next_cursor = rest.next().and(items.last()).map(|v| v.version.to_string());
+    Page { items, next_cursor }
 }
 
 /// The order endpoints are listed in: oldest first, ties by id.

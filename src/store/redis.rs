@@ -12,7 +12,7 @@ use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::Practitioner;
+use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
 use anyhow::Context;
 use redis::AsyncCommands;
@@ -409,6 +409,7 @@ impl Store for RedisStore {
                 keys::practitioner(id),
                 keys::ranges(id),
                 keys::custom_markers(id),
+                keys::consent_versions(id),
                 keys::endpoints(id),
                 keys::api_keys(id),
                 keys::api_keys_used(id),
@@ -660,6 +661,56 @@ impl Store for RedisStore {
         practitioner: &PractitionerId,
     ) -> Result<Vec<CustomMarker>, StoreError> {
         self.hash_values(keys::custom_markers(practitioner)).await
+    }
+
+    async fn put_consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: &ConsentVersion,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(version)?;
+        // HSETNX: the first record of a version is the one kept.
+        self.conn()
+            .hset_nx(
+                keys::consent_versions(practitioner),
+                version.version.to_string(),
+                json,
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn consent_version(
+        &self,
+        practitioner: &PractitionerId,
+        version: u32,
+    ) -> Result<Option<ConsentVersion>, StoreError> {
+        let raw: Option<String> = self
+            .conn()
+            .hget(keys::consent_versions(practitioner), version.to_string())
+            .await
+            .map_err(unavailable)?;
+        let record: Option<ConsentVersion> = raw.map(|s| serde_json::from_str(&s)).transpose()?;
+        // Read back untrusted: a record filed under another version is not this one.
+        match record {
+            Some(r) if r.version != version => {
+                Err(StoreError::Corrupt(format!("consent version {version}")))
+            }
+            r => Ok(r),
+        }
+    }
+
+    async fn consent_versions(
+        &self,
+        practitioner: &PractitionerId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ConsentVersion>, StoreError> {
+        // A practice changes its wording rarely: the whole hash is small.
+        let all = self
+            .hash_values(keys::consent_versions(practitioner))
+            .await?;
+        Ok(super::page_consent_versions(all, cursor, limit))
     }
 
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {

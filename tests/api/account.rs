@@ -6,6 +6,7 @@ use crate::helpers::{
     canary_intake, error_code, spawn_app, TestApp, TestPractitioner, ADMIN_TOKEN,
 };
 use crate::support::FakeCrm;
+use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
 use gaprelay::crypto::webhook::{self, WebhookSecret};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -49,6 +50,18 @@ async fn new_key(app: &TestApp, owner: &str, role: &str) -> (String, String) {
 fn routes(ep: &str) -> Vec<(Method, String, Option<Value>, u8)> {
     vec![
         (Method::GET, "/v1/practitioner".into(), None, 0),
+        (
+            Method::GET,
+            "/v1/practitioner/consent-versions".into(),
+            None,
+            0,
+        ),
+        (
+            Method::GET,
+            "/v1/practitioner/consent-versions/1".into(),
+            None,
+            0,
+        ),
         (Method::GET, "/v1/markers".into(), None, 0),
         (Method::GET, "/v1/symptoms".into(), None, 0),
         (Method::GET, "/v1/endpoints".into(), None, 0),
@@ -639,7 +652,7 @@ async fn setup_for_export(app: &TestApp) -> (TestPractitioner, FakeCrm) {
         Method::PATCH,
         "/v1/practitioner",
         Some(&p.api_key),
-        Some(json!({"branding": {"primary_color": "#123456"}})),
+        Some(json!({"branding": {"primary_color": "#123456"}, "consent_text": "Exported consent, version two."})),
     )
     .await;
     (p, crm)
@@ -708,7 +721,24 @@ async fn an_export_imports_on_another_instance_with_fresh_secrets() {
     .json()
     .await
     .expect("json");
-    for part in ["practitioner", "ranges", "custom_markers", "endpoints"] {
+    let versions: Vec<u64> = doc["consent_versions"]
+        .as_array()
+        .expect("consent versions")
+        .iter()
+        .map(|v| v["version"].as_u64().expect("version"))
+        .collect();
+    assert_eq!(versions, [2, 1], "every consent wording is exported");
+    assert_eq!(
+        doc["consent_versions"][0]["text"],
+        "Exported consent, version two."
+    );
+    for part in [
+        "practitioner",
+        "ranges",
+        "custom_markers",
+        "endpoints",
+        "consent_versions",
+    ] {
         let (mut a, mut b) = (doc[part].clone(), again[part].clone());
         if part == "practitioner" {
             for v in [&mut a, &mut b] {
@@ -941,6 +971,7 @@ fn template(path: &str, ep: &str, key_id: &str) -> String {
         .replace(key_id, "{id}")
         .replace("/v1/ranges/tsh", "/v1/ranges/{marker}")
         .replace("/v1/markers/omega3_index", "/v1/markers/{id}")
+        .replace("/consent-versions/1", "/consent-versions/{version}")
 }
 
 /// What a practitioner has, as its owner sees it.
@@ -1044,4 +1075,282 @@ async fn another_practitioners_owner_key_walking_every_route_leaves_this_practic
             "the intruder's key {id} is in the victim's log"
         );
     }
+}
+
+/// PATCHes the practitioner; the status and the body.
+async fn patch_settings(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+    let res = call(
+        app,
+        Method::PATCH,
+        "/v1/practitioner",
+        Some(key),
+        Some(body),
+    )
+    .await;
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("json"))
+}
+
+fn problem_fields(body: &Value) -> Vec<&str> {
+    body["error"]["details"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|p| p["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_form_settings_are_validated_field_by_field_then_shown_and_audited() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("form-settings").await;
+    call(
+        &app,
+        Method::PUT,
+        "/v1/markers/omega3_index",
+        Some(&p.api_key),
+        Some(json!({"name": "Omega-3 index", "unit": "%", "optimal": {"low": 8.0}})),
+    )
+    .await;
+    let before: Value = app.get_json("/v1/practitioner", Some(&p.api_key)).await;
+    assert_eq!(before["form_markers"], Value::Null);
+    assert_eq!(before["marker_notes"], json!({}));
+    assert!(before["disclaimer"]
+        .as_str()
+        .expect("default disclaimer")
+        .contains("not a diagnosis"));
+
+    let (status, body) = patch_settings(
+        &app,
+        &p.api_key,
+        json!({"form_markers": ["tsh", "ferritin", "3016-3", "unobtainium"],
+               "marker_notes": {"tsh": "x".repeat(141), "ferritin": "Stored iron.", "bogus": "n"},
+               "disclaimer": ""}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert_eq!(
+        problem_fields(&body),
+        [
+            "form_markers[2]",
+            "form_markers[3]",
+            "marker_notes.bogus",
+            "marker_notes.tsh",
+            "disclaimer"
+        ]
+    );
+    assert_eq!(
+        app.get_json("/v1/practitioner", Some(&p.api_key)).await,
+        before,
+        "a refused patch changes nothing"
+    );
+
+    let (status, body) = patch_settings(
+        &app,
+        &p.api_key,
+        json!({"form_markers": ["3016-3", "ferritin", "omega3_index"],
+               "marker_notes": {"2276-4": "How much iron you keep in store."},
+               "disclaimer": "Information only; we will talk it through with you."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["form_markers"],
+        json!(["tsh", "ferritin", "omega3_index"])
+    );
+    assert_eq!(
+        body["marker_notes"],
+        json!({"ferritin": "How much iron you keep in store."})
+    );
+    assert_eq!(
+        body["disclaimer"],
+        "Information only; we will talk it through with you."
+    );
+    let log: Value = app
+        .get_json("/v1/audit-log?limit=1", Some(&p.api_key))
+        .await;
+    assert_eq!(log["data"][0]["action"], "practitioner.updated");
+    assert_eq!(
+        log["data"][0]["details"],
+        json!(["form_markers", "marker_notes", "disclaimer"])
+    );
+
+    let (status, body) = patch_settings(
+        &app,
+        &p.api_key,
+        json!({"form_markers": null, "marker_notes": {}, "disclaimer": null}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["form_markers"], before["form_markers"]);
+    assert_eq!(body["marker_notes"], before["marker_notes"]);
+    assert_eq!(
+        body["disclaimer"], before["disclaimer"],
+        "defaults restored"
+    );
+}
+
+#[tokio::test]
+async fn a_brand_colour_too_light_for_white_text_is_refused_with_a_darker_suggestion() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("pale-brand").await;
+    let (status, body) = patch_settings(
+        &app,
+        &p.api_key,
+        json!({"branding": {"primary_color": "#8fe3c0", "secondary_color": "#2d4a6b"}}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem_fields(&body), ["branding.primary_color"]);
+    let problem = body["error"]["details"][0]["problem"]
+        .as_str()
+        .expect("problem");
+    assert!(
+        problem.starts_with("is too light to read white text on (contrast 1.")
+            && problem.contains("needs 4.5:1"),
+        "{problem}"
+    );
+    let suggestion = problem.rsplit(' ').next().expect("a colour").to_owned();
+    assert!(
+        suggestion.starts_with('#') && suggestion.len() == 7,
+        "{problem}"
+    );
+    let (status, body) = patch_settings(
+        &app,
+        &p.api_key,
+        json!({"branding": {"primary_color": suggestion, "secondary_color": "#2d4a6b"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "the suggested shade is accepted: {body}");
+    assert_eq!(body["branding"]["primary_color"], suggestion.as_str());
+}
+
+#[tokio::test]
+async fn a_custom_marker_explains_itself_in_one_short_line() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("own-about").await;
+    let put = |about: Value| {
+        call(
+            &app,
+            Method::PUT,
+            "/v1/markers/omega3_index",
+            Some(&p.api_key),
+            Some(
+                json!({"name": "Omega-3 index", "unit": "%", "optimal": {"low": 8.0}, "about": about}),
+            ),
+        )
+    };
+    let (status, body) = error_code(put(json!("x".repeat(141))).await).await;
+    assert_eq!((status, problem_fields(&body)), (422, vec!["about"]));
+    assert!(put(json!("Omega-3 fats in your red blood cells."))
+        .await
+        .status()
+        .is_success());
+    let markers: Value = app.get_json("/v1/markers", Some(&p.api_key)).await;
+    let list = markers["data"].as_array().expect("markers");
+    let own = list
+        .iter()
+        .find(|m| m["id"] == "omega3_index")
+        .expect("own marker");
+    assert_eq!(own["about"], "Omega-3 fats in your red blood cells.");
+    let tsh = list.iter().find(|m| m["id"] == "tsh").expect("tsh");
+    assert!(!tsh["about"].as_str().expect("catalog line").is_empty());
+}
+
+#[tokio::test]
+async fn every_consent_wording_is_kept_with_its_hash_and_the_webhook_names_one_of_them() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("consent-proof", "jwe").await;
+    let first: Value = app.get_json("/v1/practitioner", Some(&p.api_key)).await;
+    let texts = [
+        first["consent_text"]
+            .as_str()
+            .expect("default text")
+            .to_owned(),
+        "I agree that Consent Proof Clinic may contact me.".to_owned(),
+        "I agree that Consent Proof Clinic may contact me about my results.".to_owned(),
+    ];
+    for text in &texts[1..] {
+        app.advance(Duration::from_secs(60));
+        let (status, body) =
+            patch_settings(&app, &p.api_key, json!({ "consent_text": text })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, viewer) = new_key(&app, &p.api_key, "viewer").await;
+    let list: Value = app
+        .get_json("/v1/practitioner/consent-versions", Some(&viewer))
+        .await;
+    let data = list["data"].as_array().expect("data");
+    let versions: Vec<u64> = data
+        .iter()
+        .map(|v| v["version"].as_u64().expect("version"))
+        .collect();
+    assert_eq!(versions, [3, 2, 1], "newest first, the first wording too");
+    for v in data {
+        let text = &texts[v["version"].as_u64().expect("v") as usize - 1];
+        assert_eq!(v["text"], text.as_str());
+        let hash = gaprelay::domain::practitioner::consent_text_sha256(text);
+        assert_eq!(v["sha256"], hash.as_str());
+        assert!(v["created_at"].is_string());
+    }
+    assert_eq!(
+        data[2]["created_at"], first["created_at"],
+        "version 1 dates from creation"
+    );
+    assert_ne!(data[0]["created_at"], data[1]["created_at"]);
+    assert_eq!(list["next_cursor"], Value::Null);
+
+    // Paged like every list.
+    let page: Value = app
+        .get_json(
+            "/v1/practitioner/consent-versions?limit=2",
+            Some(&p.api_key),
+        )
+        .await;
+    assert_eq!(page["data"].as_array().expect("data").len(), 2);
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let rest: Value = app
+        .get_json(
+            &format!("/v1/practitioner/consent-versions?limit=2&cursor={cursor}"),
+            Some(&p.api_key),
+        )
+        .await;
+    assert_eq!(rest["data"][0]["version"], 1);
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let one: Value = app
+        .get_json("/v1/practitioner/consent-versions/2", Some(&viewer))
+        .await;
+    assert_eq!(one, data[1]);
+    for missing in ["4", "0", "two"] {
+        let res = app
+            .get(
+                &format!("/v1/practitioner/consent-versions/{missing}"),
+                Some(&viewer),
+            )
+            .await;
+        assert_eq!(error_code(res).await.0, 404, "{missing}");
+    }
+
+    // The webhook names the version agreed to and the hash of its exact text.
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    app.deliver_pending().await;
+    let body = crm.requests()[0].json();
+    let sealed: FlattenedJwe = serde_json::from_value(body["data"].clone()).expect("JWE");
+    let key = ContentKey::from_jwk(&ep.jwk).expect("jwk");
+    let event: Value =
+        serde_json::from_slice(&jwe::decrypt(&key, &sealed).expect("decrypts")).expect("json");
+    let consent = &event["consent"];
+    assert_eq!(consent["given"], true);
+    let listed = data
+        .iter()
+        .find(|v| v["version"] == consent["version"])
+        .expect("the webhook's version is listed");
+    assert_eq!(consent["version"], 3);
+    assert_eq!(consent["text_sha256"], listed["sha256"]);
 }

@@ -2,7 +2,30 @@
 //! and nothing is accepted unless it is safely queued.
 
 use crate::helpers::{canary_intake, error_code, spawn_app, spawn_app_with, AppOptions};
-use serde_json::json;
+use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
+use serde_json::{json, Value};
+
+/// Each `(field, problem)` of an error body's details.
+fn details(body: &Value) -> Vec<(String, String)> {
+    body["error"]["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|p| {
+                    let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+                    (text("field"), text("problem"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A valid intake whose labs are `labs`.
+fn intake_with_labs(labs: Value) -> Value {
+    let mut body = canary_intake();
+    body["labs"] = labs;
+    body
+}
 
 #[tokio::test]
 async fn a_valid_intake_is_accepted_with_its_gap_report_once_queued() {
@@ -105,7 +128,11 @@ async fn malformed_json_unknown_fields_wrong_types_and_media_types_get_the_contr
         .await;
     let (status, body) = error_code(res).await;
     assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"][0]["field"], "labs[0].value");
+    // Reported with the body's other problems (the contact and consent it lacks).
+    assert!(
+        details(&body).iter().any(|(f, _)| f == "labs[0].value"),
+        "{body}"
+    );
     assert!(!body.to_string().contains("SECRET-VALUE"), "{body}");
 
     let res = app
@@ -173,7 +200,10 @@ async fn the_form_shows_markers_with_their_units_symptoms_and_consent() {
         .cloned()
         .expect("glucose");
     assert_eq!(glucose["loinc"], "1558-6");
-    assert_eq!(glucose["units"], json!(["mg/dL", "mmol/L"]));
+    // The range unit first, then every other spelling the marker accepts.
+    let units = glucose["units"].as_array().expect("units");
+    assert_eq!(units[0], "mg/dL");
+    assert!(units.contains(&json!("mmol/L")), "{units:?}");
     assert!(body["symptoms"]
         .as_array()
         .expect("symptoms")
@@ -352,4 +382,152 @@ async fn a_warm_form_costs_no_redis_reads_and_a_range_change_applies_at_once() {
         .await
         .expect("json");
     assert_eq!(body["report"]["labs"][0]["zone"], "optimal");
+}
+
+#[tokio::test]
+async fn a_value_typed_with_a_decimal_comma_is_accepted_and_judged_like_the_dot() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("intake-comma").await;
+    let mut reports = Vec::new();
+    for value in [json!(" 3,1337 "), json!("3.1337"), json!(3.1337)] {
+        let labs = json!([{"marker": "tsh", "value": value, "unit": "uIU/mL"},
+                          {"marker": "glucose_fasting", "value": "5,4321", "unit": "mmol/L"}]);
+        let res = app.post_intake(&p.slug, &intake_with_labs(labs)).await;
+        assert_eq!(res.status(), 202, "{value}");
+        let body: Value = res.json().await.expect("json");
+        reports.push(body["report"].clone());
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+    let tsh = &reports[0]["labs"][0];
+    assert_eq!(tsh["input"], json!({"value": 3.1337, "unit": "uIU/mL"}));
+    assert_eq!(tsh["zone"], "above_optimal");
+    assert_eq!(reports[0]["labs"][1]["input"]["value"], 5.4321);
+}
+
+#[tokio::test]
+async fn a_censored_value_is_judged_at_its_bound_marked_in_the_report_and_in_the_webhook() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("intake-censored", "jwe").await;
+    let labs = json!([{"marker": "tsh", "value": "<0.5", "unit": "mIU/L"},
+                      {"marker": "ferritin", "value": "> 1000", "unit": "ng/mL"},
+                      {"marker": "vitamin_d_25oh", "value": "61,2345", "unit": "nmol/L"}]);
+    let res = app.post_intake(&p.slug, &intake_with_labs(labs)).await;
+    assert_eq!(res.status(), 202);
+    let accepted: Value = res.json().await.expect("json");
+    let report = &accepted["report"];
+    assert_eq!(
+        report["labs"][0]["input"],
+        json!({"value": 0.5, "unit": "mIU/L", "qualifier": "<"})
+    );
+    assert_eq!(report["labs"][0]["value"], 0.5);
+    assert_eq!(report["labs"][0]["zone"], "below_optimal");
+    assert_eq!(report["labs"][1]["input"]["qualifier"], ">");
+    assert_eq!(report["labs"][1]["zone"], "above_standard");
+    assert!(
+        report["labs"][2]["input"].get("qualifier").is_none(),
+        "an exact value has no qualifier: {report}"
+    );
+
+    app.deliver_pending().await;
+    let body = crm.requests()[0].json();
+    let sealed: FlattenedJwe = serde_json::from_value(body["data"].clone()).expect("JWE");
+    let key = ContentKey::from_jwk(&ep.jwk).expect("jwk");
+    let data: Value =
+        serde_json::from_slice(&jwe::decrypt(&key, &sealed).expect("decrypts")).expect("json");
+    assert_eq!(data["report"], accepted["report"]);
+    assert_eq!(data["report"]["labs"][0]["input"]["qualifier"], "<");
+}
+
+#[tokio::test]
+async fn wrong_types_and_invalid_values_are_all_answered_in_one_422() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("intake-all-at-once").await;
+    let body = json!({
+        "contact": {"name": "Zelda Canaryname", "email": "zelda.canary@@broken"},
+        "age": "forty-seven",
+        "labs": [
+            {"marker": "tsh", "value": "3,1", "unit": "mIU/L"},
+            {"marker": "ferritin", "value": {"amount": 61.2345}, "unit": "ng/mL"},
+            {"marker": "unobtainium", "value": 1, "unit": "mg/dL"}
+        ],
+        "symptoms": ["fatigue"],
+        "consent": "yes"
+    });
+    let (status, err) = error_code(app.post_intake(&p.slug, &body).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(err["error"]["code"], "validation_failed");
+    assert_eq!(err["error"]["message"], "5 problems in the request");
+    let fields: Vec<String> = details(&err).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "contact.email",
+            "age",
+            "labs[1].value",
+            "labs[2].marker",
+            "consent"
+        ]
+    );
+    let text = err.to_string();
+    for typed in [
+        "Canaryname",
+        "zelda.canary",
+        "forty-seven",
+        "61.2345",
+        "unobtainium",
+        "yes",
+    ] {
+        assert!(!text.contains(typed), "the answer echoes `{typed}`: {text}");
+    }
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+}
+
+#[tokio::test]
+async fn the_lead_source_travels_to_the_webhook_without_its_query() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("intake-source", "none").await;
+    let mut body = canary_intake();
+    body["source"] = json!({
+        "page_url": "https://practice.example/labs/thyroid?utm_source=news&email=a%40b.co#form",
+        "utm": {"source": "newsletter", "medium": "email", "campaign": "spring-labs",
+                "term": "tsh", "content": "button"}
+    });
+    assert_eq!(app.post_intake(&p.slug, &body).await.status(), 202);
+    // Without one, the payload has no `source` at all.
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    app.deliver_pending().await;
+    let sources: Vec<Value> = crm
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["data"]
+                .get("source")
+                .cloned()
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    assert_eq!(sources.len(), 2);
+    let with = json!({
+        "page_url": "https://practice.example/labs/thyroid",
+        "utm": {"source": "newsletter", "medium": "email", "campaign": "spring-labs",
+                "term": "tsh", "content": "button"}
+    });
+    assert!(sources.contains(&with), "{sources:?}");
+    assert!(sources.contains(&Value::Null), "{sources:?}");
+
+    // A bad page URL is a field problem; an unknown UTM key is an unknown field.
+    body["source"] =
+        json!({"page_url": "javascript:alert(1)", "utm": {"campaign": "x".repeat(201)}});
+    let (status, err) = error_code(app.post_intake(&p.slug, &body).await).await;
+    assert_eq!(status, 422);
+    let fields: Vec<String> = details(&err).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["source.page_url", "source.utm.campaign"]);
+    body["source"] = json!({"utm": {"source": "a", "gclid": "b"}});
+    let (status, err) = error_code(app.post_intake(&p.slug, &body).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(details(&err)[0].0, "source.utm.gclid");
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod account;
+mod browser;
 mod cli;
 mod clinical;
 mod cluster;
@@ -13,6 +14,7 @@ mod cors;
 mod delivery;
 mod endpoints;
 mod fault_injection;
+mod form_page;
 mod intake;
 mod interop;
 mod key_rotation;

@@ -279,11 +279,23 @@ async fn the_docs_page_is_html_rendered_from_the_document_and_lists_every_path()
             .to_owned()
     };
     assert!(header("content-type").starts_with("text/html"));
-    assert_eq!(
-        header("content-security-policy"),
-        "default-src 'none'; style-src 'unsafe-inline'"
+    let csp = header("content-security-policy");
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe"),
+        "{csp}"
     );
     let html = res.text().await.expect("body");
+    // The one inline stylesheet is exactly what the policy's hash allows.
+    {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let start = html.find("<style>").expect("a stylesheet") + "<style>".len();
+        let style = &html[start..start + html[start..].find("</style>").expect("its end")];
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    }
     assert!(!html.contains("<script"), "the page runs no scripts");
     for (method, path) in documented_routes(&doc) {
         assert!(

@@ -7,7 +7,7 @@ use gaprelay::domain::access::Role;
 use gaprelay::domain::catalog::Sex;
 use gaprelay::domain::endpoint::{Encryption, Format};
 use gaprelay::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use gaprelay::domain::practitioner::{NewPractitionerRequest, Practitioner};
+use gaprelay::domain::practitioner::{ConsentVersion, NewPractitionerRequest, Practitioner};
 use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
@@ -509,6 +509,99 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
         .expect("slug reusable");
 }
 
+async fn consent_versions_keep_their_first_record_page_newest_first_and_are_erased(
+    store: Arc<dyn Store>,
+) {
+    let p = practitioner("conf-consent");
+    let other = practitioner("conf-consent-other");
+    for q in [&p, &other] {
+        let (_, k) = key_for(q);
+        store.create_practitioner(q, &k).await.expect("create");
+    }
+    let version = |v: u32, text: &str| ConsentVersion {
+        version: v,
+        text: text.to_owned(),
+        created_at: OffsetDateTime::from_unix_timestamp(i64::from(v) * 60).expect("t"),
+    };
+    assert_eq!(
+        store
+            .consent_versions(&p.id, None, 10)
+            .await
+            .expect("list")
+            .items,
+        []
+    );
+    for v in 1..=12 {
+        let recorded = store
+            .put_consent_version(&p.id, &version(v, &format!("Wording {v}, ünïcode ✓")))
+            .await
+            .expect("put");
+        assert!(recorded, "version {v} is new");
+    }
+    // A version is recorded once: a second record of it changes nothing.
+    let again = store
+        .put_consent_version(&p.id, &version(3, "Another wording"))
+        .await
+        .expect("put again");
+    assert!(!again);
+    assert_eq!(
+        store.consent_version(&p.id, 3).await.expect("get"),
+        Some(version(3, "Wording 3, ünïcode ✓"))
+    );
+    assert_eq!(store.consent_version(&p.id, 13).await.expect("get"), None);
+    assert_eq!(
+        store.consent_version(&other.id, 3).await.expect("get"),
+        None,
+        "versions are per practitioner"
+    );
+
+    // Newest first, highest version first (12 before 2: numbers, not strings).
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .consent_versions(&p.id, cursor.as_deref(), 5)
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.iter().map(|v| v.version));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=12).rev().collect::<Vec<u32>>());
+    let exact = store.consent_versions(&p.id, None, 12).await.expect("page");
+    assert_eq!((exact.items.len(), exact.next_cursor), (12, None));
+    let nonsense = store
+        .consent_versions(&p.id, Some("not-a-version"), 5)
+        .await
+        .expect("page");
+    assert_eq!((nonsense.items.len(), nonsense.next_cursor), (0, None));
+
+    store
+        .put_consent_version(&other.id, &version(1, "Other wording"))
+        .await
+        .expect("put");
+    store.erase_practitioner(&p.id).await.expect("erase");
+    assert!(store
+        .consent_versions(&p.id, None, 10)
+        .await
+        .expect("list")
+        .items
+        .is_empty());
+    assert_eq!(store.consent_version(&p.id, 1).await.expect("get"), None);
+    assert_eq!(
+        store
+            .consent_versions(&other.id, None, 10)
+            .await
+            .expect("list")
+            .items,
+        [version(1, "Other wording")],
+        "another practitioner's versions stay"
+    );
+}
+
 async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn Store>) {
     let p = practitioner("conf-log");
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
@@ -754,6 +847,7 @@ where
     the_queue_claims_leases_reschedules_and_expires(make().await).await;
     claims_respect_the_limit(make().await).await;
     settling_moves_the_queue_and_the_log_together(make().await).await;
+    consent_versions_keep_their_first_record_page_newest_first_and_are_erased(make().await).await;
 }
 
 #[tokio::test]
@@ -766,7 +860,7 @@ async fn the_redis_store_conforms() {
     // A fresh Redis per scenario keeps them independent.
     let mut redises = Vec::new();
     let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..11 {
         let redis = TestRedis::start();
         stores.push(Arc::new(
             RedisStore::connect(&redis.url()).await.expect("connect"),

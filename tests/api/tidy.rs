@@ -116,3 +116,78 @@ fn no_openssl_anywhere_in_the_dependency_tree() {
         );
     }
 }
+
+/// The form's front-end files (src/http/assets): small, ours, and unable to leak.
+fn front_end_files() -> Vec<(String, String)> {
+    let dir = src().join("http/assets");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "css"))
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What in a front-end file would store patient data in the browser, run strings as
+/// code, parse strings as markup, or reach a host other than the relay.
+fn front_end_offences(text: &str) -> Vec<&'static str> {
+    const FORBIDDEN: &[&str] = &[
+        "localStorage",
+        "sessionStorage",
+        "indexedDB",
+        "document.cookie",
+        "eval(",
+        "new Function",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "'*')",
+        "\"*\")",
+        "@import",
+        "http://",
+        "https://",
+        "//fonts.",
+    ];
+    // The SVG namespace (for createElementNS) is a name, never fetched.
+    let text = text.replace("http://www.w3.org/2000/svg", "");
+    FORBIDDEN
+        .iter()
+        .copied()
+        .filter(|word| text.contains(word))
+        .collect()
+}
+
+#[test]
+fn the_front_end_check_sees_what_it_looks_for() {
+    let planted = "const x = localStorage.getItem('a'); el.innerHTML = x; \
+                   window.parent.postMessage(x, '*'); fetch('https://tracker.example/p');";
+    assert_eq!(
+        front_end_offences(planted),
+        ["localStorage", "innerHTML", "'*')", "https://"]
+    );
+    assert!(
+        front_end_offences("document.createElementNS('http://www.w3.org/2000/svg', 'svg')")
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_front_end_files_say_what_they_are_for_and_never_store_or_leak_anything() {
+    let files = front_end_files();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["embed.js", "form.css", "form.js"]);
+    for (name, text) in &files {
+        assert!(
+            text.starts_with("/*") || text.starts_with("//"),
+            "{name} must open with a comment saying what it is for"
+        );
+        let offences = front_end_offences(text);
+        assert!(offences.is_empty(), "{name} uses {offences:?}");
+    }
+}

@@ -106,6 +106,13 @@ async fn after_delivery_no_patient_data_key_is_left() {
 /// The patient's address, as a proxy would forward it.
 const PATIENT_ADDRESS: &str = "198.51.100.237";
 
+/// A lead source's page path and UTM values, which no log may show.
+const SOURCE_CANARIES: &[&str] = &[
+    "canary-page-path",
+    "canary-utm-source",
+    "canary-utm-campaign",
+];
+
 #[tokio::test]
 async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
     let redis = TestRedis::start();
@@ -172,16 +179,22 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
             .expect("endpoint");
         assert_eq!(res.status(), 201);
     }
-    // One good submission, delivered, and one bad one that is refused.
+    // One good submission, delivered, and one bad one that is refused. Both carry a
+    // lead source: where the patient was reading is theirs too.
+    let mut good = canary_intake();
+    good["source"] = serde_json::json!({
+        "page_url": format!("https://practice.example/{}", SOURCE_CANARIES[0]),
+        "utm": {"source": SOURCE_CANARIES[1], "campaign": SOURCE_CANARIES[2]}
+    });
     let ok = client
         .post(format!("{base}/v1/intake/log-test"))
         .header("x-forwarded-for", PATIENT_ADDRESS)
-        .json(&canary_intake())
+        .json(&good)
         .send()
         .await
         .expect("intake");
     assert_eq!(ok.status(), 202);
-    let mut bad = canary_intake();
+    let mut bad = good.clone();
     bad["contact"]["email"] = serde_json::json!("zelda.canary@@broken");
     bad["labs"][0]["value"] = serde_json::json!(31337.31337);
     let refused = client
@@ -193,7 +206,7 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
         .expect("intake");
     assert_eq!(refused.status(), 422);
     let refused_body = refused.text().await.expect("body");
-    for canary in CANARIES.iter().chain(&["31337"]) {
+    for canary in CANARIES.iter().chain(SOURCE_CANARIES).chain(&["31337"]) {
         assert!(
             !refused_body.contains(canary),
             "the error echoes `{canary}`: {refused_body}"
@@ -210,10 +223,12 @@ async fn nothing_of_the_patient_reaches_the_logs_even_at_debug() {
         "the log shows deliveries: {logs}"
     );
     assert!(logs.contains("DEBUG"), "debug logging was on");
-    for canary in CANARIES
-        .iter()
-        .chain(&["31337", key.as_str(), &key[4..], PATIENT_ADDRESS])
-    {
+    for canary in CANARIES.iter().chain(SOURCE_CANARIES).chain(&[
+        "31337",
+        key.as_str(),
+        &key[4..],
+        PATIENT_ADDRESS,
+    ]) {
         assert!(!logs.contains(canary), "the log contains `{canary}`");
     }
 }

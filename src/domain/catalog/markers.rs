@@ -214,6 +214,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "tsh",
         loinc: "3016-3",
         name: "TSH",
+        about: "How strongly your pituitary gland is signalling your thyroid to make its hormones.",
         units: &[UnitDef {
             display: "mIU/L",
             ucum: "m[IU]/L",
@@ -234,6 +235,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "free_t4",
         loinc: "3024-7",
         name: "Free T4",
+        about: "The main thyroid hormone that is free in your blood, not bound to proteins, and ready to be used.",
         units: &[
             UnitDef {
                 display: "ng/dL",
@@ -263,6 +265,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "free_t3",
         loinc: "3051-0",
         name: "Free T3",
+        about: "The active thyroid hormone that is free in your blood and available to your cells.",
         units: &[
             PG_ML,
             UnitDef {
@@ -293,6 +296,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "reverse_t3",
         loinc: "3052-8",
         name: "Reverse T3",
+        about: "An inactive form of thyroid hormone that your body makes from T4 instead of the active T3.",
         units: &[
             UnitDef {
                 display: "ng/dL",
@@ -328,6 +332,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "tpo_antibodies",
         loinc: "8099-4",
         name: "TPO antibodies",
+        about: "Antibodies your immune system has made against an enzyme in your thyroid gland.",
         units: &[UnitDef {
             display: "IU/mL",
             ucum: "[IU]/mL",
@@ -349,6 +354,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "glucose_fasting",
         loinc: "1558-6",
         name: "Fasting glucose",
+        about: "The amount of sugar in your blood after not eating for at least 8 hours.",
         units: &[
             MG_DL,
             UnitDef {
@@ -372,6 +378,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "hba1c",
         loinc: "4548-4",
         name: "HbA1c",
+        about: "The share of hemoglobin in your red blood cells that carries sugar: a picture of your blood sugar over about 3 months.",
         units: &[
             UnitDef {
                 display: "%",
@@ -403,6 +410,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "insulin_fasting",
         loinc: "27873-9",
         name: "Fasting insulin",
+        about: "The level of insulin, the hormone that moves sugar from your blood into your cells, after an overnight fast.",
         units: &[
             UnitDef {
                 display: "µIU/mL",
@@ -432,6 +440,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "cholesterol_total",
         loinc: "2093-3",
         name: "Total cholesterol",
+        about: "All the cholesterol carried in your blood, counting every kind of particle that carries it.",
         units: CHOLESTEROL_UNITS,
         // A mmol/L value typed as mg/dL (2-15) falls below 20; familial
         // hypercholesterolaemia reaches 1 000 mg/dL.
@@ -448,6 +457,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "ldl",
         loinc: "13457-7",
         name: "LDL cholesterol",
+        about: "Cholesterol carried in LDL particles, which take cholesterol from the liver out to the rest of the body.",
         units: CHOLESTEROL_UNITS,
         // Very low LDL is real (PCSK9 inhibitors, abetalipoproteinaemia), so the lower
         // bound cannot catch mmol/L typed as mg/dL.
@@ -464,6 +474,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "hdl",
         loinc: "2085-9",
         name: "HDL cholesterol",
+        about: "Cholesterol carried in HDL particles, which bring spare cholesterol back to the liver.",
         units: CHOLESTEROL_UNITS,
         // Tangier disease gives HDL near 2-5 mg/dL.
         plausible: (2.0, 250.0),
@@ -479,6 +490,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "triglycerides",
         loinc: "2571-8",
         name: "Triglycerides",
+        about: "The main kind of fat carried in your blood, coming from food and made by your liver.",
         units: &[
             MG_DL,
             UnitDef {
@@ -503,6 +515,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "hs_crp",
         loinc: "30522-7",
         name: "hs-CRP",
+        about: "A protein your liver releases when there is inflammation somewhere in the body, measured with a sensitive test.",
         units: &[
             UnitDef {
                 display: "mg/L",
@@ -533,6 +546,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "homocysteine",
         loinc: "13965-9",
         name: "Homocysteine",
+        about: "An amino acid your body normally recycles with the help of vitamins B12, B6 and folate.",
         units: &[UnitDef {
             display: "µmol/L",
             ucum: "umol/L",
@@ -554,6 +568,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "ferritin",
         loinc: "2276-4",
         name: "Ferritin",
+        about: "The protein that stores iron: its level reflects how much iron your body holds in reserve.",
         units: &[NG_ML],
         // Haemophagocytic syndromes exceed 100 000 ng/mL.
         plausible: (0.5, 200_000.0),
@@ -583,6 +598,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "iron_serum",
         loinc: "2498-4",
         name: "Iron, serum",
+        about: "The amount of iron travelling in your blood at the moment the sample was taken.",
         units: IRON_UNITS,
         // Iron poisoning exceeds 500 µg/dL.
         plausible: (2.0, 1000.0),
@@ -598,6 +614,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "tibc",
         loinc: "2500-7",
         name: "TIBC",
+        about: "How much iron the transport protein in your blood could carry if it were fully loaded.",
         units: IRON_UNITS,
         // A µmol/L value typed as µg/dL (45-72) falls below 70.
         plausible: (70.0, 1000.0),
@@ -614,6 +631,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "vitamin_d_25oh",
         loinc: "62292-8",
         name: "Vitamin D, 25-hydroxy",
+        about: "The stored form of vitamin D in your blood, which comes from sunlight, food and supplements.",
         units: &[
             NG_ML,
             UnitDef {
@@ -637,6 +655,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "vitamin_b12",
         loinc: "2132-9",
         name: "Vitamin B12",
+        about: "The level of vitamin B12, which your body uses to make red blood cells and look after nerves.",
         units: &[
             PG_ML,
             UnitDef {
@@ -660,6 +679,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "folate_serum",
         loinc: "2284-8",
         name: "Folate, serum",
+        about: "The level of folate (vitamin B9) in your blood, which your body uses to make new cells.",
         units: &[
             NG_ML,
             UnitDef {
@@ -683,6 +703,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "magnesium_serum",
         loinc: "19123-9",
         name: "Magnesium, serum",
+        about: "The magnesium in the liquid part of your blood; most of the body's magnesium sits in cells and bone.",
         units: &[
             MG_DL,
             MAGNESIUM_MMOL_L,
@@ -707,6 +728,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "magnesium_rbc",
         loinc: "2597-3",
         name: "Magnesium, RBC",
+        about: "The magnesium inside your red blood cells, closer to what your body's cells hold.",
         units: &[MG_DL, MAGNESIUM_MMOL_L],
         plausible: (1.0, 15.0),
         defaults: &[DefaultRanges {
@@ -721,6 +743,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "zinc",
         loinc: "5763-8",
         name: "Zinc",
+        about: "The level of zinc, a mineral your immune system, skin and many enzymes rely on.",
         units: &[
             UG_DL,
             UnitDef {
@@ -745,6 +768,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "alt",
         loinc: "1742-6",
         name: "ALT",
+        about: "A liver enzyme that passes into the blood when liver cells are strained or damaged.",
         units: ENZYME_UNITS,
         // Acute liver failure reaches 10 000 U/L; a µkat/L value typed as U/L is below 1.
         plausible: (1.0, 20_000.0),
@@ -774,6 +798,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "ast",
         loinc: "1920-8",
         name: "AST",
+        about: "An enzyme of the liver, heart and muscles that passes into the blood when those cells are strained.",
         units: ENZYME_UNITS,
         // Ischaemic hepatitis and rhabdomyolysis exceed 20 000 U/L.
         plausible: (1.0, 40_000.0),
@@ -803,6 +828,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "ggt",
         loinc: "2324-2",
         name: "GGT",
+        about: "An enzyme of the liver and bile ducts that also rises with alcohol and some medicines.",
         units: ENZYME_UNITS,
         // Cholestasis drives GGT into the thousands.
         plausible: (1.0, 10_000.0),
@@ -833,6 +859,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "creatinine",
         loinc: "2160-0",
         name: "Creatinine",
+        about: "A waste product of your muscles that your kidneys filter out of the blood.",
         units: &[
             MG_DL,
             UnitDef {
@@ -871,6 +898,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "bun",
         loinc: "3094-0",
         name: "BUN (urea nitrogen)",
+        about: "The nitrogen in urea, a waste product of breaking down protein that your kidneys clear from the blood.",
         units: &[
             MG_DL,
             // SI reports give urea itself in mmol/L.
@@ -895,6 +923,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "egfr",
         loinc: "98979-8",
         name: "eGFR",
+        about: "An estimate, worked out from creatinine, of how much blood your kidneys filter each minute.",
         units: &[
             UnitDef {
                 display: "mL/min/1.73m2",
@@ -923,6 +952,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "uric_acid",
         loinc: "3084-1",
         name: "Uric acid",
+        about: "A waste product of breaking down purines, from food and your own cells, cleared by your kidneys.",
         units: &[
             MG_DL,
             UnitDef {
@@ -968,6 +998,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "dhea_s",
         loinc: "2191-5",
         name: "DHEA-S",
+        about: "A hormone made mostly by your adrenal glands, which the body can turn into sex hormones.",
         units: &[
             UG_DL,
             UnitDef {
@@ -1005,6 +1036,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "cortisol_am",
         loinc: "9813-7",
         name: "Cortisol, morning",
+        about: "Your main stress hormone, measured in the morning when its level is usually highest.",
         units: &[
             UG_DL,
             UnitDef {
@@ -1029,6 +1061,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "testosterone_total",
         loinc: "2986-8",
         name: "Testosterone, total",
+        about: "All the testosterone in your blood, both the part bound to proteins and the free part.",
         units: &[
             UnitDef {
                 display: "ng/dL",
@@ -1077,6 +1110,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "testosterone_free",
         loinc: "2991-8",
         name: "Testosterone, free",
+        about: "The small share of testosterone not bound to proteins, which your tissues can use.",
         units: &[
             PG_ML,
             UnitDef {
@@ -1120,6 +1154,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "estradiol",
         loinc: "2243-4",
         name: "Estradiol",
+        about: "The main form of estrogen, a sex hormone made mostly by the ovaries and in smaller amounts in men.",
         units: &[
             PG_ML,
             UnitDef {
@@ -1157,6 +1192,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "shbg",
         loinc: "13967-5",
         name: "SHBG",
+        about: "A protein that binds sex hormones in your blood, setting how much of them is free to act.",
         units: &[UnitDef {
             display: "nmol/L",
             ucum: "nmol/L",
@@ -1192,6 +1228,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "hemoglobin",
         loinc: "718-7",
         name: "Hemoglobin",
+        about: "The iron-rich protein in red blood cells that carries oxygen around your body.",
         units: &[
             UnitDef {
                 display: "g/dL",
@@ -1240,6 +1277,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "hematocrit",
         loinc: "4544-3",
         name: "Hematocrit",
+        about: "The share of your blood's volume taken up by red blood cells.",
         units: &[
             UnitDef {
                 display: "%",
@@ -1282,6 +1320,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "wbc",
         loinc: "6690-2",
         name: "White blood cells",
+        about: "The number of white blood cells, the cells that fight infection, in a set amount of blood.",
         units: CELL_COUNT_UNITS,
         // Leukaemias exceed 500; a count per µL typed as 10³/µL (thousands) is above 1 000.
         plausible: (0.05, 1000.0),
@@ -1297,6 +1336,7 @@ pub(super) static MARKERS: &[Marker] = &[
         id: "platelets",
         loinc: "777-3",
         name: "Platelets",
+        about: "The number of platelets, the small cell fragments that help your blood to clot.",
         units: CELL_COUNT_UNITS,
         // Essential thrombocythaemia exceeds 1 000; a count per µL typed here is far above.
         plausible: (1.0, 3000.0),

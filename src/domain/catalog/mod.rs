@@ -178,6 +178,10 @@ pub struct DefaultRanges {
     pub source: &'static str,
 }
 
+/// Most characters a marker's one-line explanation (`about`) may have, in the catalog,
+/// on a custom marker or in a practice's own note.
+pub const MAX_ABOUT_LEN: usize = 140;
+
 /// One biomarker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
@@ -187,6 +191,9 @@ pub struct Marker {
     pub loinc: &'static str,
     /// Human name.
     pub name: &'static str,
+    /// One plain-language line telling a patient what the marker measures (at most
+    /// [`MAX_ABOUT_LEN`] characters); the form and the report show it.
+    pub about: &'static str,
     /// Units accepted; the first one is the unit ranges are kept and judged in.
     pub units: &'static [UnitDef],
     /// Values outside these bounds (in the range unit) are typos, not results.
@@ -251,6 +258,14 @@ pub fn normalize_unit(s: &str) -> String {
 /// All markers, in catalog order.
 pub fn markers() -> &'static [Marker] {
     markers::MARKERS
+}
+
+/// The other LOINC codes that lab reports print for the marker `id`.
+pub fn loinc_aliases(id: &str) -> impl Iterator<Item = &'static str> + '_ {
+    markers::LOINC_ALIASES
+        .iter()
+        .filter(move |(_, marker)| *marker == id)
+        .map(|(code, _)| *code)
 }
 
 /// Finds a marker by catalog id or LOINC code.
@@ -330,6 +345,17 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_marker_explains_itself_in_one_short_line() {
+        for m in markers() {
+            let n = m.about.chars().count();
+            assert!(n > 0, "{}: empty about", m.id);
+            assert!(n <= MAX_ABOUT_LEN, "{}: about has {n} characters", m.id);
+            assert_eq!(m.about.trim(), m.about, "{}", m.id);
+            assert!(!m.about.contains('\n'), "{}", m.id);
         }
     }
 

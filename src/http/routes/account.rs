@@ -6,8 +6,8 @@ use crate::domain::settings::PractitionerPatch;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OperatorAuth, PractitionerAuth};
 use crate::http::views::{
-    ApiKeyView, AuditEntryView, CreatedApiKey, EndpointSecrets, ErrorBody, ImportedPractitioner,
-    PageView, PractitionerView,
+    ApiKeyView, AuditEntryView, ConsentVersionView, CreatedApiKey, EndpointSecrets, ErrorBody,
+    ImportedPractitioner, PageView, PractitionerView,
 };
 use crate::http::AppState;
 use crate::service::account::{ExportDocument, NewApiKeyRequest};
@@ -108,6 +108,43 @@ pub async fn patch_practitioner(
         .patch_practitioner(&auth.0, if_match, patch)
         .await?;
     Ok(with_etag(&p))
+}
+
+/// `GET /v1/practitioner/consent-versions`: every version of the consent wording,
+/// newest first, each with the SHA-256 webhooks carry (any role).
+#[utoipa::path(
+    get, path = "/v1/practitioner/consent-versions", tag = "account", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of consent versions, newest first", body = PageView<ConsentVersionView>))
+)]
+pub async fn consent_versions(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .consent_versions(&auth.0, query.cursor.as_deref(), query.limit())
+        .await?;
+    Ok(HttpResponse::Ok().json(PageView::of(page, ConsentVersionView::new)))
+}
+
+/// `GET /v1/practitioner/consent-versions/{version}`: one version of the consent wording.
+#[utoipa::path(
+    get, path = "/v1/practitioner/consent-versions/{version}", tag = "account", security(("api_key" = [])),
+    params(("version" = u32, Path, description = "The version (`consent.version` of a webhook)")),
+    responses(
+        (status = 200, description = "The wording of that version and its SHA-256", body = ConsentVersionView),
+        (status = 404, description = "No such version (`not_found`)", body = ErrorBody),
+    )
+)]
+pub async fn consent_version(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let v = state.services.consent_version(&auth.0, &path).await?;
+    Ok(HttpResponse::Ok().json(ConsentVersionView::new(&v)))
 }
 
 /// `DELETE /v1/practitioner`: schedules erasure in 30 days; cancellable until then.

@@ -1,9 +1,11 @@
 //! Route handlers, grouped by who calls them.
 
 pub mod account;
+pub mod assets;
 pub mod config;
 pub mod docs;
 pub mod endpoints;
+pub mod form_page;
 pub mod health;
 pub mod operator;
 pub mod public;

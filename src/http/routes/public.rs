@@ -1,10 +1,10 @@
 //! Public routes used by the patient's form: no credentials.
 
-use crate::domain::catalog;
 use crate::domain::custom::symptom_listing;
+use crate::domain::form::FormLayout;
 use crate::domain::submission::IntakeRequest;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiJson;
+use crate::http::extract::IntakeJson;
 use crate::http::views::{
     ErrorBody, FormConsent, FormMarker, FormPractice, FormSymptom, FormView, IntakeAccepted,
 };
@@ -27,6 +27,7 @@ pub async fn form(
     let ctx = state.services.form(&path).await?;
     let p = &ctx.practitioner;
     let s = &p.settings;
+    let layout = FormLayout::build(s, &ctx.ranges, &ctx.custom_markers);
     let symptoms: Vec<FormSymptom> = symptom_listing(s.symptoms.as_ref())
         .into_iter()
         .filter(|sym| sym.offered)
@@ -35,21 +36,15 @@ pub async fn form(
             name: sym.name,
         })
         .collect();
-    let mut markers: Vec<FormMarker> = catalog::markers()
-        .iter()
-        .map(|m| FormMarker {
-            id: m.id.to_owned(),
-            loinc: Some(m.loinc.to_owned()),
-            name: m.name.to_owned(),
-            units: m.units.iter().map(|u| u.display.to_owned()).collect(),
-        })
-        .collect();
-    markers.extend(ctx.custom_markers.iter().map(|c| FormMarker {
-        id: c.id.clone(),
-        loinc: c.loinc.clone(),
-        name: c.name.clone(),
-        units: vec![c.unit.clone()],
-    }));
+    let listed = layout.listed.into_iter().map(|marker| FormMarker {
+        marker,
+        listed: true,
+    });
+    let others = layout.others.into_iter().map(|marker| FormMarker {
+        marker,
+        listed: false,
+    });
+    let markers: Vec<FormMarker> = listed.chain(others).collect();
     Ok(HttpResponse::Ok().json(FormView {
         practitioner: FormPractice {
             slug: p.slug.clone(),
@@ -58,6 +53,9 @@ pub async fn form(
         },
         markers,
         symptoms,
+        symptom_groups: layout.symptom_groups,
+        disclaimer: layout.disclaimer,
+        page: format!("/f/{}", p.slug.as_str()),
         contact_fields: s.contact_fields,
         consent: FormConsent {
             required: s.consent_required,
@@ -85,7 +83,7 @@ pub async fn form(
 pub async fn intake(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    ApiJson(req): ApiJson<IntakeRequest>,
+    IntakeJson(req): IntakeJson,
 ) -> Result<HttpResponse, ApiError> {
     // Rate limits apply before this runs (`http::ratelimit::limit_public`).
     let (submission_id, report) = state.services.submit_intake(&path, req).await?;
