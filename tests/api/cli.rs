@@ -44,3 +44,75 @@ fn a_bad_setting_names_its_variable() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(var), "{var}");
     }
 }
+
+/// Kills the demo process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_demo_prints_its_form_and_host_page_and_serves_both() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_gaprelay"))
+            .args(["serve", "--demo"])
+            .env_remove("RUST_LOG")
+            .env_remove("GAPRELAY_REDIS_URL")
+            .env("GAPRELAY_BIND", "127.0.0.1:0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the demo"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    // The demo prints its addresses once it listens; read until the hosted form's.
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("/f/demo") {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("read stdout");
+    let find = |suffix: &str| {
+        printed
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") && w.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} address in {printed}"))
+            .to_owned()
+    };
+    let (host_page, form) = (find("/demo"), find("/f/demo"));
+    let client = reqwest::Client::new();
+    let html = client
+        .get(&host_page)
+        .send()
+        .await
+        .expect("GET /demo")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        html.contains(r#"<script src="/embed.js" data-gaprelay-form="demo" async></script>"#),
+        "{html}"
+    );
+    let res = client.get(&form).send().await.expect("GET /f/demo");
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.expect("body");
+    assert!(page.contains("Demo Functional Medicine"));
+    // The demo practice is set up as a real one would be: a call to action.
+    assert!(
+        page.contains("data-cta-url="),
+        "the demo has a call to action"
+    );
+}
