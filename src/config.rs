@@ -30,6 +30,12 @@ pub struct Settings {
     pub redis_cluster: bool,
     /// Operator bearer token (`GAPRELAY_ADMIN_TOKEN`); `None` disables operator routes.
     pub admin_token: Option<AdminToken>,
+    /// Bearer token a scraper presents to read `GET /metrics`
+    /// (`GAPRELAY_METRICS_TOKEN`, at least 16 characters); `None`: `/metrics` answers
+    /// 404, so the public listener tells a bot nothing about how its requests fared.
+    pub metrics_token: Option<AdminToken>,
+    /// Deadlines of the HTTP server.
+    pub http: HttpTimeouts,
     /// Key that encrypts queued payloads and stored secrets (`GAPRELAY_MASTER_KEY`,
     /// base64 of 32 bytes), with the keys it replaced (`GAPRELAY_PREVIOUS_MASTER_KEYS`,
     /// comma-separated), which only open what they sealed. `None` only when not
@@ -57,6 +63,32 @@ pub struct Settings {
     /// The form `GET /demo` embeds, in demo mode (`serve --demo`) only; not read from
     /// the file or the environment. `None`: `/demo` is a 404.
     pub demo_form: Option<String>,
+    /// The mail server that tells a practice when one of its endpoints keeps failing
+    /// (`GAPRELAY_SMTP_URL`: `smtp://user:password@host:587` for STARTTLS,
+    /// `smtps://user:password@host:465` for TLS, `smtp://host:25?tls=none` for a local
+    /// relay without encryption; with `GAPRELAY_SMTP_FROM`, the sender address). `None`:
+    /// no email is sent (the `endpoint.failing` event still is). The password never
+    /// shows in `Debug`.
+    pub smtp: Option<crate::notify::smtp::SmtpSettings>,
+}
+
+/// Deadlines that bound how long a client can hold a connection (and a file
+/// descriptor) without finishing its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    /// Longest a request's body may take to arrive once its head is in
+    /// (`GAPRELAY_BODY_READ_TIMEOUT`, default 10s, at most 5m): after it the answer is
+    /// `408 request_timeout` and the connection is closed.
+    pub body_read: Duration,
+    /// How long an idle keep-alive connection is held open between requests
+    /// (`GAPRELAY_KEEP_ALIVE`, default 5s, at most 5m; `0s` closes the connection after
+    /// each response). Behind a proxy that reuses connections, set it longer than the
+    /// proxy's own idle timeout.
+    pub keep_alive: Duration,
+    /// Longest the head (request line and headers) of a connection's first request may
+    /// take to arrive (`GAPRELAY_CLIENT_REQUEST_TIMEOUT`, default 5s, 1ms to 5m): after
+    /// it the answer is 408 and the connection is closed.
+    pub request_head: Duration,
 }
 
 /// The certificate chain and private key `serve` terminates TLS with (PEM files).
@@ -193,6 +225,10 @@ struct FileSettings {
     redis_url: Option<String>,
     redis_cluster: Option<bool>,
     admin_token: Option<String>,
+    metrics_token: Option<String>,
+    body_read_timeout: Option<String>,
+    keep_alive: Option<String>,
+    client_request_timeout: Option<String>,
     master_key: Option<String>,
     previous_master_keys: Option<String>,
     allow_private_targets: Option<bool>,
@@ -213,6 +249,8 @@ struct FileSettings {
     min_fill_time: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Environment variables this service reads (besides `RUST_LOG`).
@@ -222,6 +260,10 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_REDIS_URL",
     "GAPRELAY_REDIS_CLUSTER",
     "GAPRELAY_ADMIN_TOKEN",
+    "GAPRELAY_METRICS_TOKEN",
+    "GAPRELAY_BODY_READ_TIMEOUT",
+    "GAPRELAY_KEEP_ALIVE",
+    "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
     "GAPRELAY_MASTER_KEY",
     "GAPRELAY_PREVIOUS_MASTER_KEYS",
     "GAPRELAY_ALLOW_PRIVATE_TARGETS",
@@ -242,6 +284,8 @@ pub const ENV_VARS: &[&str] = &[
     "GAPRELAY_MIN_FILL_TIME",
     "GAPRELAY_TLS_CERT",
     "GAPRELAY_TLS_KEY",
+    "GAPRELAY_SMTP_URL",
+    "GAPRELAY_SMTP_FROM",
 ];
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -258,6 +302,31 @@ fn duration(key: &'static str, s: &str) -> Result<Duration, ConfigError> {
             "is not a duration; write it like 500ms, 10s, 5m or 24h",
         )
     })
+}
+
+/// A server deadline: `default` when unset, otherwise a duration of at most 5 minutes,
+/// and more than zero unless `zero_ok`.
+fn bounded_duration(
+    key: &'static str,
+    value: Option<String>,
+    default: Duration,
+    zero_ok: bool,
+) -> Result<Duration, ConfigError> {
+    let Some(s) = value else {
+        return Ok(default);
+    };
+    let d = duration(key, &s)?;
+    if (d.is_zero() && !zero_ok) || d > Duration::from_secs(300) {
+        return Err(invalid(
+            key,
+            if zero_ok {
+                "must be at most 5m"
+            } else {
+                "must be more than 0 and at most 5m"
+            },
+        ));
+    }
+    Ok(d)
 }
 
 /// A number of concurrent deliveries: a whole number from 1 to 1024.
@@ -375,6 +444,39 @@ impl Settings {
                 ))
             }
             Some(t) => Some(AdminToken::new(t)),
+        };
+        let metrics_token = match pick("GAPRELAY_METRICS_TOKEN", from_file.metrics_token) {
+            None => None,
+            Some(t) if t.len() < 16 => {
+                return Err(invalid(
+                    "GAPRELAY_METRICS_TOKEN",
+                    "must be at least 16 characters; generate one with `openssl rand -hex 32`",
+                ))
+            }
+            Some(t) => Some(AdminToken::new(t)),
+        };
+        let http = HttpTimeouts {
+            body_read: bounded_duration(
+                "GAPRELAY_BODY_READ_TIMEOUT",
+                pick("GAPRELAY_BODY_READ_TIMEOUT", from_file.body_read_timeout),
+                Duration::from_secs(10),
+                false,
+            )?,
+            keep_alive: bounded_duration(
+                "GAPRELAY_KEEP_ALIVE",
+                pick("GAPRELAY_KEEP_ALIVE", from_file.keep_alive),
+                Duration::from_secs(5),
+                true,
+            )?,
+            request_head: bounded_duration(
+                "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
+                pick(
+                    "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
+                    from_file.client_request_timeout,
+                ),
+                Duration::from_secs(5),
+                false,
+            )?,
         };
 
         let previous_keys: Vec<MasterKey> = pick(
@@ -554,6 +656,37 @@ impl Settings {
             ));
         }
 
+        let smtp = match (
+            pick("GAPRELAY_SMTP_URL", from_file.smtp_url).filter(|s| !s.trim().is_empty()),
+            pick("GAPRELAY_SMTP_FROM", from_file.smtp_from).filter(|s| !s.trim().is_empty()),
+        ) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some(
+                crate::notify::smtp::SmtpSettings::parse(&url, &from).map_err(|reason| {
+                    if reason.starts_with("GAPRELAY_SMTP_FROM") {
+                        invalid(
+                            "GAPRELAY_SMTP_FROM",
+                            reason.replacen("GAPRELAY_SMTP_FROM ", "", 1),
+                        )
+                    } else {
+                        invalid("GAPRELAY_SMTP_URL", reason)
+                    }
+                })?,
+            ),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "GAPRELAY_SMTP_FROM",
+                    "must be set with GAPRELAY_SMTP_URL: the address alerts are sent from",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "GAPRELAY_SMTP_URL",
+                    "must be set with GAPRELAY_SMTP_FROM: the mail server alerts go through",
+                ))
+            }
+        };
+
         let tls = match (
             pick("GAPRELAY_TLS_CERT", from_file.tls_cert).filter(|s| !s.trim().is_empty()),
             pick("GAPRELAY_TLS_KEY", from_file.tls_key).filter(|s| !s.trim().is_empty()),
@@ -581,6 +714,8 @@ impl Settings {
                 redis_url,
                 redis_cluster,
                 admin_token,
+                metrics_token,
+                http,
                 master_key,
                 allow_private_targets,
                 delivery: DeliverySettings {
@@ -599,6 +734,7 @@ impl Settings {
                 public,
                 tls,
                 demo_form: None,
+                smtp,
             },
             warnings,
         ))
@@ -806,6 +942,106 @@ mod tests {
         assert!(load("off").is_ok_and(|(s, _)| s.delivery.breaker.is_none()));
         for bad in ["5", "0/30s", "5/0s", "5/2h", "x/30s"] {
             assert!(load(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_deadlines_and_the_metrics_token_have_defaults_and_bounds() {
+        let (s, _) = Settings::load(None, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.http,
+            HttpTimeouts {
+                body_read: Duration::from_secs(10),
+                keep_alive: Duration::from_secs(5),
+                request_head: Duration::from_secs(5),
+            }
+        );
+        assert!(s.metrics_token.is_none());
+        let (s, w) = Settings::load(
+            None,
+            &env(&[
+                ("GAPRELAY_BODY_READ_TIMEOUT", "2s"),
+                ("GAPRELAY_KEEP_ALIVE", "0s"),
+                ("GAPRELAY_CLIENT_REQUEST_TIMEOUT", "500ms"),
+                ("GAPRELAY_METRICS_TOKEN", "0123456789abcdef0123"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.http.body_read, Duration::from_secs(2));
+        assert!(s.http.keep_alive.is_zero());
+        assert_eq!(s.http.request_head, Duration::from_millis(500));
+        assert!(s
+            .metrics_token
+            .is_some_and(|t| t.matches("0123456789abcdef0123")));
+        for (k, v) in [
+            ("GAPRELAY_BODY_READ_TIMEOUT", "0s"),
+            ("GAPRELAY_BODY_READ_TIMEOUT", "10m"),
+            ("GAPRELAY_CLIENT_REQUEST_TIMEOUT", "0s"),
+            ("GAPRELAY_KEEP_ALIVE", "1h"),
+            ("GAPRELAY_KEEP_ALIVE", "soon"),
+            ("GAPRELAY_METRICS_TOKEN", "short"),
+        ] {
+            let err = Settings::load(None, &env(&[(k, v)]))
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.starts_with(k) && !e.contains("short")),
+                "{k}={v}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn smtp_needs_a_url_and_a_sender_and_never_shows_its_password() {
+        let (s, _) = Settings::load(
+            None,
+            &env(&[
+                (
+                    "GAPRELAY_SMTP_URL",
+                    "smtp://alerts:hunter2@mail.example.com",
+                ),
+                ("GAPRELAY_SMTP_FROM", "gaprelay <alerts@example.com>"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let smtp = s.smtp.as_ref().unwrap_or_else(|| panic!("smtp"));
+        assert_eq!((smtp.host(), smtp.port()), ("mail.example.com", 587));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        for (vars, key) in [
+            (
+                vec![("GAPRELAY_SMTP_URL", "smtp://mail.example.com")],
+                "GAPRELAY_SMTP_FROM",
+            ),
+            (
+                vec![("GAPRELAY_SMTP_FROM", "alerts@example.com")],
+                "GAPRELAY_SMTP_URL",
+            ),
+            (
+                vec![
+                    (
+                        "GAPRELAY_SMTP_URL",
+                        "smtp://u:hunter2@mail.example.com?tls=none",
+                    ),
+                    ("GAPRELAY_SMTP_FROM", "alerts@example.com"),
+                ],
+                "GAPRELAY_SMTP_URL",
+            ),
+            (
+                vec![
+                    ("GAPRELAY_SMTP_URL", "smtp://mail.example.com"),
+                    ("GAPRELAY_SMTP_FROM", "nobody"),
+                ],
+                "GAPRELAY_SMTP_FROM",
+            ),
+        ] {
+            let err = Settings::load(None, &env(&vars))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with(key), "{vars:?}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
         }
     }
 

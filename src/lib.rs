@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -1,13 +1,18 @@
-//! Process metrics in the Prometheus text format (`GET /metrics`): counters of intake
-//! and delivery outcomes and the queue's length. Labels come from fixed sets only, so
-//! no patient data, address, slug or id can ever become a label.
+//! Process metrics in the Prometheus text format (`GET /metrics`, behind
+//! `GAPRELAY_METRICS_TOKEN`): counters of intake and delivery outcomes, submissions
+//! discarded as automated per practice, and the queue's length. Labels come from fixed
+//! sets, except the practice's id (a typed [`PractitionerId`]), so no patient data,
+//! address or slug can ever become a label.
 //!
 //! Hand-written (a few atomics and a formatter) rather than a metrics crate: the set is
 //! small and fixed, and this keeps the dependency tree and the hot path minimal.
 
 use crate::delivery::worker::AttemptOutcome;
+use crate::domain::ids::PractitionerId;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// How a submission ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +37,16 @@ const INTAKE: [(IntakeOutcome, &str); 5] = [
     (IntakeOutcome::Unavailable, "unavailable"),
 ];
 
-const DELIVERY: [(AttemptOutcome, &str); 8] = [
+const DELIVERY: [(AttemptOutcome, &str); 9] = [
     (AttemptOutcome::Delivered, "delivered"),
     (AttemptOutcome::Retrying, "retrying"),
     (AttemptOutcome::EndpointDisabled, "endpoint_disabled"),
     (AttemptOutcome::Expired, "expired"),
     (AttemptOutcome::Dropped, "dropped"),
-    (AttemptOutcome::Failed, "failed"),
+    (AttemptOutcome::Undeliverable, "undeliverable"),
     (AttemptOutcome::Deferred, "deferred"),
     (AttemptOutcome::CircuitOpen, "circuit_open"),
+    (AttemptOutcome::AwaitingEndpoint, "awaiting_endpoint"),
 ];
 
 /// The counters of one process.
@@ -48,6 +54,9 @@ const DELIVERY: [(AttemptOutcome, &str); 8] = [
 pub struct Metrics {
     intake: [AtomicU64; INTAKE.len()],
     delivery: [AtomicU64; DELIVERY.len()],
+    /// Submissions discarded as automated, by practice (bots are rare: the map stays
+    /// as small as the number of practices they hit).
+    discarded: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -56,6 +65,17 @@ impl Metrics {
         if let Some(i) = INTAKE.iter().position(|(o, _)| *o == outcome) {
             self.intake[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a submission to `practitioner` discarded as automated, so that a practice
+    /// whose patients are screened out can be told (the sender is not: its answer is
+    /// the usual 202). Also counted as [`IntakeOutcome::Discarded`] by the caller.
+    pub fn discarded(&self, practitioner: &PractitionerId) {
+        let mut map = self
+            .discarded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *map.entry(practitioner.as_str().to_owned()).or_default() += 1;
     }
 
     /// Counts a delivery attempt's outcome.
@@ -75,6 +95,21 @@ impl Metrics {
             let n = self.intake[i].load(Ordering::Relaxed);
             let _ = writeln!(out, "gaprelay_intake_total{{outcome=\"{label}\"}} {n}");
         }
+        out.push_str(
+            "# HELP gaprelay_intake_discarded_total Submissions discarded as automated, by practice, in this process.\n",
+        );
+        out.push_str("# TYPE gaprelay_intake_discarded_total counter\n");
+        let discarded = self
+            .discarded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (practitioner, n) in discarded.iter() {
+            let _ = writeln!(
+                out,
+                "gaprelay_intake_discarded_total{{practitioner=\"{practitioner}\"}} {n}"
+            );
+        }
+        drop(discarded);
         out.push_str("# HELP gaprelay_delivery_attempts_total Delivery attempts by outcome, in this process.\n");
         out.push_str("# TYPE gaprelay_delivery_attempts_total counter\n");
         for (i, (_, label)) in DELIVERY.iter().enumerate() {
@@ -108,7 +143,11 @@ mod tests {
         m.intake(IntakeOutcome::Accepted);
         m.intake(IntakeOutcome::Accepted);
         m.delivery(AttemptOutcome::CircuitOpen);
+        let prac = PractitionerId::parse("prac_abc123").unwrap_or_else(|e| panic!("{e:?}"));
+        m.discarded(&prac);
+        m.discarded(&prac);
         let text = m.render(Some(7));
+        assert!(text.contains("gaprelay_intake_discarded_total{practitioner=\"prac_abc123\"} 2\n"));
         assert!(text.contains("gaprelay_intake_total{outcome=\"accepted\"} 2\n"));
         assert!(text.contains("gaprelay_intake_total{outcome=\"discarded_bot\"} 0\n"));
         assert!(text.contains("gaprelay_delivery_attempts_total{outcome=\"circuit_open\"} 1\n"));

@@ -109,6 +109,8 @@ impl Application {
             settings.delivery.clone(),
             Some(forms),
             services.metrics.clone(),
+            services.breakers.clone(),
+            notifier(&settings)?,
         );
 
         let listener = TcpListener::bind(settings.bind)
@@ -118,6 +120,8 @@ impl Application {
         let state = web::Data::new(AppState {
             services: services.clone(),
             admin_token: settings.admin_token.clone(),
+            metrics_token: settings.metrics_token.clone(),
+            body_read_timeout: settings.http.body_read,
             limiter: limiter.clone(),
             demo_form: settings.demo_form.clone(),
         });
@@ -127,6 +131,8 @@ impl Application {
             .map(crate::tls::server_config)
             .transpose()?;
         let tls = tls_config.is_some();
+        // A connection between requests longer than this is closed (`slow_clients`).
+        let between_requests = settings.http.keep_alive + settings.http.request_head;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -143,13 +149,24 @@ impl Application {
                 )
                 .wrap(middleware::from_fn(http::ratelimit::limit_public))
                 .wrap(middleware::from_fn(http::cors::cors))
+                .wrap(middleware::from_fn(http::slow_clients::require_length))
                 // Outside the error shaping and CORS, so their answers carry them too.
                 .wrap(middleware::from_fn(move |req, next| {
                     http::headers::security_headers(tls, req, next)
                 }))
                 .wrap(middleware::from_fn(http::logging::log_request))
+                .wrap(middleware::from_fn(http::slow_clients::track_requests))
                 .configure(http::configure)
                 .default_service(web::to(http::routes::not_found))
+        })
+        // Deadlines, so that a client dripping its request (or idling) cannot hold a
+        // connection and its file descriptor for long; the body's own deadline is
+        // applied where it is read (`http::extract`).
+        .keep_alive(settings.http.keep_alive)
+        .client_request_timeout(settings.http.request_head)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .on_connect(move |connection, data| {
+            http::slow_clients::watch_connection(connection, data, between_requests)
         });
         let server = match tls_config {
             Some(config) => server.listen_rustls_0_23(listener, config)?,
@@ -224,6 +241,25 @@ impl Application {
     }
 }
 
+/// The notifier that emails practices about failing endpoints: SMTP when
+/// `GAPRELAY_SMTP_URL` is set, otherwise none (said once, at start).
+fn notifier(settings: &Settings) -> anyhow::Result<Arc<dyn crate::notify::Notifier>> {
+    match &settings.smtp {
+        Some(smtp) => {
+            tracing::info!(
+                smtp.host = smtp.host(),
+                smtp.port = smtp.port(),
+                "alerts about failing endpoints are emailed"
+            );
+            Ok(Arc::new(crate::notify::smtp::SmtpNotifier::new(smtp)?))
+        }
+        None => {
+            tracing::info!("GAPRELAY_SMTP_URL is not set: practices are not emailed when an endpoint keeps failing");
+            Ok(Arc::new(crate::notify::Disabled))
+        }
+    }
+}
+
 /// How often scheduled erasures are looked for.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
@@ -265,6 +301,7 @@ fn services(
         min_fill_time: settings.public.min_fill_time,
         metrics: Arc::default(),
         key_touches: Arc::default(),
+        breakers: Arc::default(),
     }
 }
 
@@ -305,6 +342,8 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         settings.delivery.clone(),
         None,
         Arc::default(),
+        Arc::default(),
+        notifier(&settings)?,
     );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(worker.run(rx));

@@ -8,6 +8,8 @@
 //! schedule once the circuit closes. State is per process: each relay learns an
 //! endpoint's health from its own attempts (no Redis round trip per attempt).
 
+use crate::domain::ids::EndpointId;
+
 /// Consecutive failures that open the circuit, by default.
 pub const FAILURES_TO_OPEN: u32 = 5;
 /// The first cool-down, by default; each failed probe doubles it, up to
@@ -158,6 +160,51 @@ impl Breaker {
     /// Whether the breaker holds nothing worth keeping (closed, no failures).
     pub fn is_idle(&self) -> bool {
         self.state == State::Closed { failures: 0 }
+    }
+}
+
+/// Every endpoint's breaker as this process has seen it, shared by the workers (which
+/// ask and tell it about each attempt) and the practice's "retry now" request (which
+/// closes a circuit). Holds a short, never-awaited lock.
+#[derive(Debug, Default)]
+pub struct Breakers {
+    map: std::sync::Mutex<std::collections::HashMap<EndpointId, Breaker>>,
+}
+
+impl Breakers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<EndpointId, Breaker>> {
+        // A breaker is advice, not data: a poisoned lock is recovered.
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a message for `endpoint` may be attempted at `now_ms`.
+    pub fn admit(&self, endpoint: &EndpointId, now_ms: i64) -> Admission {
+        self.lock()
+            .entry(endpoint.clone())
+            .or_default()
+            .admit(now_ms)
+    }
+
+    /// Records what an admitted attempt for `endpoint` learnt.
+    pub fn record(
+        &self,
+        policy: &Policy,
+        endpoint: &EndpointId,
+        health: Health,
+        probe: bool,
+        now_ms: i64,
+    ) {
+        let mut map = self.lock();
+        let breaker = map.entry(endpoint.clone()).or_default();
+        breaker.record(policy, health, probe, now_ms);
+        if breaker.is_idle() {
+            map.remove(endpoint);
+        }
+    }
+
+    /// Closes `endpoint`'s circuit (forgets its failures): its next message goes at once.
+    pub fn close(&self, endpoint: &EndpointId) {
+        self.lock().remove(endpoint);
     }
 }
 

@@ -1,6 +1,8 @@
 //! Delivery: the retry policy, the circuit breaker and payload rendering (all pure),
-//! the outbound HTTP sender, and the worker that ties them to the queue.
+//! the outbound HTTP sender, the worker that ties them to the queue, and the alerts to
+//! a practice whose endpoint keeps failing.
 
+pub mod alerts;
 pub mod breaker;
 pub mod payload;
 pub mod policy;

@@ -19,6 +19,8 @@ pub const INTAKE_SUBMITTED: &str = "intake.submitted";
 pub const ENDPOINT_TEST: &str = "endpoint.test";
 /// Event type telling a practice's other endpoints that a submission never reached one.
 pub const DELIVERY_EXPIRED: &str = "endpoint.delivery_expired";
+/// Event type telling a practice's other endpoints that one of its endpoints keeps failing.
+pub const ENDPOINT_FAILING: &str = "endpoint.failing";
 
 /// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +122,39 @@ pub fn delivery_expired_event(
         kind: DELIVERY_EXPIRED.to_owned(),
         timestamp: at.clone(),
         data: json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
+    }
+}
+
+/// Renders the `endpoint.failing` event for a practice's other endpoints: ids and counts
+/// only (not the practice's name or address, and no patient data).
+pub fn endpoint_failing_event(alert: &crate::notify::FailingAlert) -> Event {
+    use crate::notify::{LastError, Trigger};
+    let at = rfc3339(alert.at);
+    let (last_http_status, last_error) = match alert.last_error {
+        Some(LastError::Status(status)) => (Some(status), None),
+        Some(LastError::Class(class)) => (None, Some(class)),
+        None => (None, None),
+    };
+    let (message_id, expires_at) = match &alert.trigger {
+        Trigger::Expired { message_id } => (Some(message_id), None),
+        Trigger::Expiring { expires_at } => (None, Some(rfc3339(*expires_at))),
+        Trigger::KeepsFailing => (None, None),
+    };
+    Event {
+        kind: ENDPOINT_FAILING.to_owned(),
+        timestamp: at.clone(),
+        data: json!({
+            "endpoint_id": alert.endpoint_id,
+            "reason": alert.trigger.as_str(),
+            "consecutive_failures": alert.consecutive_failures,
+            "pending_messages": alert.pending,
+            "pending_capped": alert.pending_capped,
+            "last_http_status": last_http_status,
+            "last_error": last_error,
+            "message_id": message_id,
+            "expires_at": expires_at,
+            "detected_at": at,
+        }),
     }
 }
 

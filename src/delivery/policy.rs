@@ -1,5 +1,5 @@
-//! Delivery policy, pure: what an attempt's outcome means (delivered, retry when,
-//! disable the endpoint, give up) and when the next attempt is due.
+//! Delivery policy, pure: what an attempt's outcome means (delivered, retry when, or
+//! disable the endpoint) and when the next attempt is due.
 
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -31,16 +31,7 @@ pub enum Decision {
     RetryAfter(Duration),
     /// The receiver says the endpoint is gone (410): disable it and drop the message.
     DisableEndpoint,
-    /// The receiver refused this message in a way no retry can change: drop it.
-    GiveUp,
 }
-
-/// Answers that mean "never, as sent": retrying the same signed bytes cannot succeed, so
-/// the message is dropped at once rather than hammering the receiver for 24 hours.
-/// 400 (malformed for this receiver), 401/403 (the receiver rejects our signature or
-/// us), 404 (no such hook), 413 (too large for it), 422 (it cannot process the payload).
-/// 410 is handled apart: it also disables the endpoint.
-pub const NEVER_RETRY: [u16; 6] = [400, 401, 403, 404, 413, 422];
 
 /// Least pause after a 429 without `Retry-After` or a timeout: a receiver that is
 /// overloaded gets more room than one that merely failed.
@@ -79,7 +70,12 @@ pub fn jitter(delay: Duration, unit: f64) -> Duration {
     delay.mul_f64(factor)
 }
 
-/// Decides what follows an attempt.
+/// Decides what follows an attempt. Only a 2xx ends a message's life early, and only a
+/// 410 drops it undelivered: every other answer, 4xx included, is retried until the
+/// message expires. A 401, 403 or 404 is what a receiver says while its integration is
+/// being set up (a secret not yet pasted in, a route not yet deployed); dropping the
+/// message then would lose the lead for good, whereas a retry succeeds once the receiver
+/// is fixed, or at the practice's request (`POST /v1/endpoints/{id}/retry`).
 pub fn decide(
     response: &Response,
     attempt: u32,
@@ -93,7 +89,6 @@ pub fn decide(
     match response {
         Response::Status { status, .. } if (200..300).contains(status) => Decision::Delivered,
         Response::Status { status: 410, .. } => Decision::DisableEndpoint,
-        Response::Status { status, .. } if NEVER_RETRY.contains(status) => Decision::GiveUp,
         Response::Status {
             status: 429 | 503,
             retry_after: Some(v),
@@ -186,14 +181,19 @@ mod tests {
     }
 
     #[test]
-    fn a_4xx_that_means_never_is_given_up_at_once() {
+    fn every_answer_but_a_2xx_or_a_410_is_retried_along_the_schedule_4xx_included() {
         let now = datetime!(2026-01-01 00:00 UTC);
-        for s in NEVER_RETRY {
-            assert_eq!(decide(&status(s), 1, &S, now, 0.5), Decision::GiveUp, "{s}");
-        }
-        for s in [408, 409, 425, 500, 502, 504, 302] {
-            assert!(
-                matches!(decide(&status(s), 1, &S, now, 0.5), Decision::RetryAfter(_)),
+        for s in [
+            400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 425, 451, 500, 502, 504, 302, 100,
+        ] {
+            assert_eq!(
+                decide(&status(s), 1, &S, now, 0.5),
+                Decision::RetryAfter(Duration::from_secs(5)),
+                "{s}"
+            );
+            assert_eq!(
+                decide(&status(s), 3, &S, now, 0.5),
+                Decision::RetryAfter(Duration::from_secs(120)),
                 "{s}"
             );
         }

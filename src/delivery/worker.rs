@@ -2,7 +2,7 @@
 //! it, and applies the policy's decision. The only code that combines the queue, the
 //! crypto and the sender; the decisions themselves live in [`super::policy`].
 
-use super::breaker::{Admission, Breaker, Health};
+use super::breaker::{Admission, Breakers, Health};
 use super::payload::{self, Event};
 use super::policy::{self, Decision, Response};
 use super::sender::Sender;
@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How long before its expiry a message gets its last attempt.
 const LAST_CHANCE_MS: i64 = 1_000;
@@ -39,18 +40,26 @@ pub enum AttemptOutcome {
     Expired,
     /// The endpoint is gone or disabled: removed.
     Dropped,
-    /// The receiver refused it for good (a 4xx that means "never"): removed.
-    Failed,
+    /// Its queue entry could not be opened (corrupt or tampered): moved aside once,
+    /// removed from the queue and logged `undeliverable`, never retried.
+    Undeliverable,
     /// Not attempted: its endpoint already had its share of deliveries in flight; handed
     /// back to the queue.
     Deferred,
     /// Not attempted: its endpoint's circuit is open after repeated failures; handed
     /// back to the queue, due when the cool-down ends.
     CircuitOpen,
+    /// Not attempted: it was queued while its practice had no enabled endpoint, and it
+    /// still has none; handed back to wait (see [`AWAIT_ENDPOINT_MS`]).
+    AwaitingEndpoint,
 }
 
 /// How long a message deferred for a busy endpoint waits before it is claimed again.
 const DEFER_MS: i64 = 250;
+
+/// How often a message awaiting an endpoint is looked at again, on the app's clock
+/// (creating or re-enabling an endpoint makes it due at once).
+pub const AWAIT_ENDPOINT_MS: i64 = 10_000;
 
 struct Inner {
     store: Arc<dyn Store>,
@@ -64,7 +73,9 @@ struct Inner {
     /// This process's counters.
     metrics: Arc<crate::metrics::Metrics>,
     /// Each endpoint's circuit breaker, as this process has seen it.
-    breakers: std::sync::Mutex<std::collections::HashMap<EndpointId, Breaker>>,
+    breakers: Arc<Breakers>,
+    /// Tells a practice when one of its endpoints keeps failing.
+    alerts: super::alerts::Alerts,
 }
 
 /// A slot of an endpoint's share of this process's deliveries, given back on drop.
@@ -104,20 +115,15 @@ impl Inner {
         if self.settings.breaker.is_none() {
             return Admission::Go;
         }
-        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
-        breakers.entry(endpoint.clone()).or_default().admit(now_ms)
+        self.breakers.admit(endpoint, now_ms)
     }
 
     fn record(&self, endpoint: &EndpointId, health: Health, probe: bool, now_ms: i64) {
         let Some(policy) = &self.settings.breaker else {
             return;
         };
-        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
-        let breaker = breakers.entry(endpoint.clone()).or_default();
-        breaker.record(policy, health, probe, now_ms);
-        if breaker.is_idle() {
-            breakers.remove(endpoint);
-        }
+        self.breakers
+            .record(policy, endpoint, health, probe, now_ms);
     }
 }
 
@@ -162,7 +168,10 @@ pub fn open_endpoint_secrets(
 
 impl Worker {
     /// A worker over `store`; `forms` is this process's form cache, invalidated when an
-    /// endpoint is disabled; `metrics` counts each attempt's outcome.
+    /// endpoint is disabled; `metrics` counts each attempt's outcome; `breakers` holds
+    /// the endpoints' circuits, shared with the use case that closes one on request;
+    /// `notifier` emails a practice whose endpoint keeps failing.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         sender: Sender,
@@ -171,7 +180,16 @@ impl Worker {
         settings: DeliverySettings,
         forms: Option<Arc<FormCache>>,
         metrics: Arc<crate::metrics::Metrics>,
+        breakers: Arc<Breakers>,
+        notifier: Arc<dyn crate::notify::Notifier>,
     ) -> Worker {
+        let alerts = super::alerts::Alerts::new(
+            store.clone(),
+            notifier,
+            master_key.clone(),
+            clock.clone(),
+            settings.message_ttl,
+        );
         Worker {
             inner: Arc::new(Inner {
                 store,
@@ -182,7 +200,8 @@ impl Worker {
                 forms,
                 busy: std::sync::Mutex::default(),
                 metrics,
-                breakers: std::sync::Mutex::default(),
+                breakers,
+                alerts,
             }),
         }
     }
@@ -343,6 +362,7 @@ impl Worker {
             .collect();
         store.enqueue(&messages).await?;
         tracing::info!(message.id = %n.message_id, endpoint.id = %n.endpoint_id, notified = messages.len(), "message expired undelivered");
+        self.inner.alerts.expired(n).await;
         Ok(messages.len())
     }
 
@@ -390,6 +410,15 @@ impl Worker {
 
     /// One delivery attempt of one message. Errors are logged here, once.
     async fn attempt_uncounted(&self, msg: ClaimedMessage) -> AttemptOutcome {
+        // A held message first finds its endpoint; only then do slots and breakers apply.
+        let msg = if msg.endpoint_id.is_awaiting() {
+            match self.take_held(msg).await {
+                Ok(msg) => msg,
+                Err(outcome) => return outcome,
+            }
+        } else {
+            msg
+        };
         // A slow or failing endpoint gets at most its share of this process's slots;
         // the others keep flowing.
         let Some(_slot) = self.inner.take_slot(&msg.endpoint_id) else {
@@ -411,7 +440,6 @@ impl Worker {
                 return AttemptOutcome::CircuitOpen;
             }
         };
-        let started = Instant::now();
         let span = tracing::info_span!(
             "delivery",
             message.id = %msg.id,
@@ -419,8 +447,16 @@ impl Worker {
             practitioner.id = %msg.practitioner_id,
             delivery.attempt = msg.attempt,
         );
-        let _enter = span.enter();
-        let outcome = match self.try_attempt(&msg).await {
+        // The span follows the future across its awaits (a guard held across an await
+        // would tag other tasks' events on this thread with this message's ids).
+        self.attempt_in_span(&msg, probe).instrument(span).await
+    }
+
+    /// The attempt proper, inside its span: sends, records the endpoint's health and
+    /// logs the attempt once.
+    async fn attempt_in_span(&self, msg: &ClaimedMessage, probe: bool) -> AttemptOutcome {
+        let started = Instant::now();
+        let outcome = match self.try_attempt(msg).await {
             Ok((outcome, response)) => {
                 let (status, error) = match &response {
                     Some(Response::Status { status, .. }) => (Some(*status), None),
@@ -439,6 +475,7 @@ impl Worker {
                     duration_ms = started.elapsed().as_millis() as u64,
                     "delivery attempt"
                 );
+                self.inner.alerts.attempted(msg, response.as_ref()).await;
                 outcome
             }
             Err(e) => {
@@ -481,6 +518,106 @@ impl Worker {
         }
     }
 
+    /// A message queued while its practice had no enabled endpoint: handed over to the
+    /// practice's oldest enabled endpoint (sealed again for it) in one atomic store step
+    /// and returned, still claimed, to be attempted at once; with still no endpoint,
+    /// handed back to wait, its attempt not counted and the delivery log saying
+    /// `awaiting_endpoint`. Errors are logged here, once; the lease returns the message.
+    async fn take_held(&self, msg: ClaimedMessage) -> Result<ClaimedMessage, AttemptOutcome> {
+        let store = &self.inner.store;
+        let endpoints = match store.endpoints(&msg.practitioner_id).await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, message.id = %msg.id, "could not look for a held message's endpoint; its lease returns it");
+                return Err(AttemptOutcome::Retrying);
+            }
+        };
+        // Listed oldest first: the first endpoint enabled gets what was held.
+        let Some(target) = endpoints.into_iter().find(|e| e.enabled) else {
+            // A practice erased meanwhile will never have an endpoint: drop it now.
+            if let Ok(None) = store.practitioner(&msg.practitioner_id).await {
+                let update = self.log_update(&msg, "failed", None, None, Some("endpoint_disabled"));
+                if let Err(e) = store
+                    .settle(&msg.id, Settlement::Remove, Some(&update))
+                    .await
+                {
+                    tracing::warn!(error = %e, message.id = %msg.id, "could not drop a held message of an erased practice; its lease returns it");
+                }
+                return Err(AttemptOutcome::Dropped);
+            }
+            let now_ms = self.inner.clock.now_ms();
+            let due = now_ms
+                .saturating_add(AWAIT_ENDPOINT_MS)
+                .min(msg.expires_at_ms);
+            let update = DeliveryUpdate {
+                status: "awaiting_endpoint",
+                attempts: msg.attempt.saturating_sub(1),
+                next_attempt_ms: Some(due),
+                http_status: None,
+                error: None,
+                at_ms: now_ms,
+            };
+            let settlement = Settlement::Release { due_at_ms: due };
+            if let Err(e) = store.settle(&msg.id, settlement, Some(&update)).await {
+                tracing::warn!(error = %e, message.id = %msg.id, "could not hand a held message back; its lease returns it");
+            }
+            return Err(AttemptOutcome::AwaitingEndpoint);
+        };
+        let event = match self.open_message(&msg) {
+            Ok(Ok(event)) => event,
+            Ok(Err(reason)) => {
+                let update =
+                    self.log_update(&msg, "undeliverable", None, None, Some("unreadable_entry"));
+                if let Err(e) = store
+                    .settle(&msg.id, Settlement::Remove, Some(&update))
+                    .await
+                {
+                    tracing::warn!(error = %e, message.id = %msg.id, "could not move an unreadable held message aside");
+                }
+                tracing::error!(message.id = %msg.id, reason, "a held message cannot be opened; it is moved aside as undeliverable");
+                return Err(AttemptOutcome::Undeliverable);
+            }
+            Err(e) => {
+                tracing::error!(message.id = %msg.id, error = %format!("{e:#}"), "a held message could not be handed over");
+                return Err(AttemptOutcome::Retrying);
+            }
+        };
+        let plaintext = match serde_json::to_vec(&event) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(message.id = %msg.id, error = %e, "a held message could not be handed over");
+                return Err(AttemptOutcome::Retrying);
+            }
+        };
+        let sealed = seal::seal(
+            &self.inner.master_key,
+            &payload::queue_aad(&msg.id, &target.id),
+            &plaintext,
+            &mut rand::rngs::OsRng,
+        );
+        drop(plaintext);
+        match store
+            .hand_over(&msg.id, &target.id, &sealed, self.inner.clock.now_ms())
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(message.id = %msg.id, endpoint.id = %target.id, practitioner.id = %msg.practitioner_id, "held message handed over to an endpoint");
+                Ok(ClaimedMessage {
+                    endpoint_id: target.id,
+                    sealed,
+                    ..msg
+                })
+            }
+            // Expired meanwhile, or handed over by a worker that claimed it after this
+            // one's lease lapsed: nothing left to do here.
+            Ok(false) => Err(AttemptOutcome::Deferred),
+            Err(e) => {
+                tracing::warn!(error = %e, message.id = %msg.id, "could not hand a held message over; its lease returns it");
+                Err(AttemptOutcome::Retrying)
+            }
+        }
+    }
+
     async fn try_attempt(
         &self,
         msg: &ClaimedMessage,
@@ -493,16 +630,22 @@ impl Worker {
                 .await?;
             return Ok((AttemptOutcome::Dropped, None));
         };
-        let plaintext = seal::open(
-            &self.inner.master_key,
-            &payload::queue_aad(&msg.id, &msg.endpoint_id),
-            &msg.sealed,
-        )
-        .context("cannot open a queued message (wrong master key or tampered entry)")?;
-        // The parser's message could quote the decrypted payload: keep only the fact.
-        let event: Event = serde_json::from_slice(&plaintext)
-            .map_err(|_| anyhow::anyhow!("a queued event opened but is not a valid event"))?;
-        drop(plaintext);
+        let event = match self.open_message(msg)? {
+            Ok(event) => event,
+            Err(reason) => {
+                // Retrying cannot repair it: move it aside once, ids only.
+                let update =
+                    self.log_update(msg, "undeliverable", None, None, Some("unreadable_entry"));
+                store
+                    .settle(&msg.id, Settlement::Remove, Some(&update))
+                    .await?;
+                tracing::error!(
+                    reason,
+                    "a queued message cannot be opened; it is moved aside as undeliverable"
+                );
+                return Ok((AttemptOutcome::Undeliverable, None));
+            }
+        };
         let now = self.inner.clock.now();
         let request = payload::sign_request(
             &event,
@@ -528,9 +671,12 @@ impl Worker {
         let (outcome, settlement) = match decision {
             Decision::Delivered => (AttemptOutcome::Delivered, Settlement::Remove),
             Decision::DisableEndpoint => {
-                let mut record = endpoint.record.clone();
-                record.enabled = false;
-                store.put_endpoint(&record).await?;
+                // One atomic change of the `enabled` field, and only of the URL that
+                // answered: writing back the record read before the (possibly slow)
+                // request would undo a deletion, URL change or rotation made meanwhile.
+                store
+                    .disable_endpoint(&msg.practitioner_id, &msg.endpoint_id, &endpoint.record.url)
+                    .await?;
                 // Intakes on this instance stop queueing for it at once; other
                 // instances' form caches catch up within their TTL (and the worker
                 // drops messages for disabled endpoints meanwhile).
@@ -539,10 +685,6 @@ impl Worker {
                 }
                 tracing::warn!("endpoint answered 410 Gone; it is now disabled");
                 (AttemptOutcome::EndpointDisabled, Settlement::Remove)
-            }
-            Decision::GiveUp => {
-                tracing::warn!("the receiver refused the message for good; it is dropped");
-                (AttemptOutcome::Failed, Settlement::Remove)
             }
             Decision::RetryAfter(delay) => {
                 // A retry that would fall after the expiry is brought forward to one
@@ -565,10 +707,11 @@ impl Worker {
             AttemptOutcome::Delivered => "delivered",
             AttemptOutcome::Retrying => "retrying",
             AttemptOutcome::Expired => "expired",
-            AttemptOutcome::EndpointDisabled | AttemptOutcome::Failed | AttemptOutcome::Dropped => {
-                "failed"
-            }
-            AttemptOutcome::Deferred | AttemptOutcome::CircuitOpen => "pending",
+            AttemptOutcome::EndpointDisabled | AttemptOutcome::Dropped => "failed",
+            AttemptOutcome::Undeliverable => "undeliverable",
+            AttemptOutcome::Deferred
+            | AttemptOutcome::CircuitOpen
+            | AttemptOutcome::AwaitingEndpoint => "pending",
         };
         let (http_status, error) = match &response {
             Response::Status { status, .. } => (Some(*status), None),
@@ -602,6 +745,38 @@ impl Worker {
             .await?;
         }
         Ok((outcome, Some(response)))
+    }
+
+    /// Opens a claimed message's sealed event. The outer error is a condition of this
+    /// process that may pass (a master key not configured here yet): the message stays
+    /// queued. The inner error says the entry itself is bad (truncated, tampered, not an
+    /// event): it never will open, whoever tries.
+    fn open_message(&self, msg: &ClaimedMessage) -> anyhow::Result<Result<Event, &'static str>> {
+        let plaintext = match seal::open(
+            &self.inner.master_key,
+            &payload::queue_aad(&msg.id, &msg.endpoint_id),
+            &msg.sealed,
+        ) {
+            Ok(p) => p,
+            // A key or a format another relay of a newer configuration knows: not this
+            // entry's fault, and another worker (or this one, reconfigured) can open it.
+            Err(e @ (seal::OpenError::UnknownKey(_) | seal::OpenError::UnknownVersion(_))) => {
+                return Err(anyhow::Error::new(e).context("cannot open a queued message"))
+            }
+            Err(seal::OpenError::Truncated) => return Ok(Err("truncated")),
+            // Sealed under a key this relay holds, named in the entry, and yet it does
+            // not authenticate: the bytes (or the ids bound to them) were altered.
+            Err(seal::OpenError::Decrypt) if seal::sealed_key_id(&msg.sealed).is_some() => {
+                return Ok(Err("decrypt_failed"))
+            }
+            // The first format does not name its key: a master key dropped too early
+            // looks the same as damage, so the entry waits rather than being dropped.
+            Err(e @ seal::OpenError::Decrypt) => {
+                return Err(anyhow::Error::new(e).context("cannot open a queued message"))
+            }
+        };
+        // The parser's message could quote the decrypted payload: keep only the fact.
+        Ok(serde_json::from_slice::<Event>(&plaintext).map_err(|_| "not_an_event"))
     }
 
     /// An attempt's result as the delivery log records it (metadata only).

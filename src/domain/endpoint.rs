@@ -61,8 +61,12 @@ pub const MAX_URL_LEN: usize = 2048;
 
 /// Whether an address is one webhooks must never reach unless private targets are
 /// allowed: loopback, private, link-local (cloud metadata), CGNAT, unique-local,
-/// unspecified, multicast, broadcast, documentation ranges, and IPv4-mapped or
-/// -compatible IPv6 forms of those.
+/// unspecified, multicast, broadcast, documentation, benchmarking and reserved ranges;
+/// IPv6 forms that carry an IPv4 address are judged by that address (IPv4-mapped
+/// `::ffff:0:0/96`, IPv4-translated `::ffff:0:0:0/96`, IPv4-compatible `::/96`, NAT64
+/// `64:ff9b::/96`); translation and tunnel prefixes whose IPv4 address cannot be told
+/// or that reach IPv4 hosts through a relay are refused whole (local-use NAT64
+/// `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo `2001::/32`).
 pub fn is_forbidden_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_forbidden_v4(v4),
@@ -71,25 +75,39 @@ pub fn is_forbidden_ip(ip: IpAddr) -> bool {
                 return is_forbidden_v4(v4);
             }
             let seg = v6.segments();
-            // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) embed IPv4.
-            if seg[..6] == [0, 0, 0, 0, 0, 0] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let v4 = Ipv4Addr::new(
+            let embedded = || {
+                Ipv4Addr::new(
                     (seg[6] >> 8) as u8,
                     seg[6] as u8,
                     (seg[7] >> 8) as u8,
                     seg[7] as u8,
-                );
+                )
+            };
+            // IPv4-translated (::ffff:0:a.b.c.d, SIIT): the address it stands for.
+            if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                return is_forbidden_v4(embedded());
+            }
+            // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) embed IPv4.
+            if seg[..6] == [0, 0, 0, 0, 0, 0] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
                 return v6 == Ipv6Addr::UNSPECIFIED
                     || v6 == Ipv6Addr::LOCALHOST
-                    || is_forbidden_v4(v4);
+                    || is_forbidden_v4(embedded());
             }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64, local use 64:ff9b:1::/48 and the rest of 64:ff9b::/32
+                || seg[0] == 0x2002 // 6to4 2002::/16: reaches IPv4 hosts through a relay
+                || (seg[0] == 0x2001 && seg[1] == 0) // Teredo 2001::/32
+                || (seg[0] == 0x2001 && seg[1] == 0x0002 && seg[2] == 0) // benchmarking 2001:2::/48
+                || (seg[0] == 0x2001 && (seg[1] & 0xffe0) == 0x0020) // ORCHIDv2 2001:20::/28
+                || (seg[0] == 0x2001 && (seg[1] & 0xfff0) == 0x0010) // ORCHID 2001:10::/28
+                || seg[..4] == [0x0100, 0, 0, 0] // discard-only 100::/64
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
                 || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
-                || seg[0] == 0x2001 && seg[1] == 0x0db8 // documentation
+                || seg[0] == 0x2001 && seg[1] == 0x0db8 // documentation 2001:db8::/32
+                || (seg[0] & 0xfff0) == 0x3ff0 // documentation 3fff::/20
         }
     }
 }
@@ -248,9 +266,105 @@ mod tests {
         assert!(EndpointSpec::parse(req("http://127.0.0.1:9999/hook"), true).is_ok());
     }
 
+    fn forbidden(ip: &str) -> bool {
+        is_forbidden_ip(ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}")))
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_judged_as_the_ipv4_address_they_carry() {
+        for ip in [
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:0.0.0.0",
+            "::ffff:100.64.0.1",
+            "::ffff:7f00:1",
+        ] {
+            assert!(forbidden(ip), "{ip}");
+        }
+        assert!(!forbidden("::ffff:8.8.8.8"));
+        assert!(!forbidden("::ffff:1.1.1.1"));
+    }
+
+    #[test]
+    fn ipv4_translated_addresses_are_judged_as_the_ipv4_address_they_carry() {
+        for ip in [
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:10.1.2.3",
+            "::ffff:0:169.254.169.254",
+        ] {
+            assert!(forbidden(ip), "{ip}");
+        }
+        assert!(!forbidden("::ffff:0:8.8.8.8"));
+    }
+
+    #[test]
+    fn nat64_addresses_are_judged_by_their_ipv4_and_the_local_use_prefix_is_refused() {
+        assert!(forbidden("64:ff9b::127.0.0.1"));
+        assert!(forbidden("64:ff9b::a9fe:a9fe"));
+        assert!(!forbidden("64:ff9b::8.8.8.8"));
+        // 64:ff9b:1::/48 places the IPv4 address where the operator likes: refused whole.
+        for ip in [
+            "64:ff9b:1::",
+            "64:ff9b:1::8.8.8.8",
+            "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
+            "64:ff9b:1:a00::1",
+        ] {
+            assert!(forbidden(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn six_to_four_and_teredo_tunnels_are_refused() {
+        for ip in [
+            "2002::",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:808:808::1",
+            "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ] {
+            assert!(forbidden(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn other_special_purpose_ipv6_ranges_are_refused() {
+        for ip in [
+            "100::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "2001:db8::1",
+            "3fff::1",
+            "fec0::1",
+        ] {
+            assert!(forbidden(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn translation_ranges_are_refused_as_endpoint_urls_too() {
+        for url in [
+            "https://[64:ff9b:1::a00:1]/",
+            "https://[::ffff:a00:1]/",
+            "https://[::ffff:0:a00:1]/",
+            "https://[2002:a00:1::]/",
+        ] {
+            assert!(EndpointSpec::parse(req(url), false).is_err(), "{url}");
+        }
+    }
+
     #[test]
     fn public_addresses_are_not_forbidden() {
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2a00:1450:4001::1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap_or_else(|e| panic!("{e}"));
             assert!(!is_forbidden_ip(ip), "{ip}");
         }

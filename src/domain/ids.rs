@@ -91,6 +91,24 @@ prefixed_id!(
     /// A webhook endpoint of a practitioner.
     EndpointId, "ep_", "endpoint"
 );
+
+impl EndpointId {
+    /// The reserved id a submission is queued under while its practice has no enabled
+    /// endpoint: it waits there (sealed, within its 24 hours) and is handed over to the
+    /// first endpoint enabled in time. Generated ids are longer, so none can equal it.
+    pub fn awaiting() -> EndpointId {
+        EndpointId(AWAITING_ENDPOINT.to_owned())
+    }
+
+    /// Whether this is the reserved id of a message awaiting an endpoint.
+    pub fn is_awaiting(&self) -> bool {
+        self.0 == AWAITING_ENDPOINT
+    }
+}
+
+/// The text of [`EndpointId::awaiting`].
+const AWAITING_ENDPOINT: &str = "ep_awaiting";
+
 prefixed_id!(
     /// One patient submission (shared by all the messages it fans out to).
     SubmissionId, "sub_", "submission"
@@ -116,6 +134,17 @@ mod tests {
         assert!(id.as_str().starts_with("ep_"));
         assert_eq!(id.as_str().len(), 3 + RANDOM_LEN);
         assert_eq!(EndpointId::parse(id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn the_awaiting_endpoint_id_parses_back_and_no_generated_id_is_it() {
+        let held = EndpointId::awaiting();
+        assert!(held.is_awaiting());
+        assert_eq!(EndpointId::parse(held.as_str()), Ok(held.clone()));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let minted = EndpointId::generate(&mut rng);
+        assert!(!minted.is_awaiting());
+        assert_ne!(minted.as_str().len(), held.as_str().len());
     }
 
     #[test]

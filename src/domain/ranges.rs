@@ -201,9 +201,13 @@ impl RangeOverride {
             if let Some(plausible) = marker.plausible_bounds() {
                 let u = marker.range_unit().display;
                 for (field, b) in [("optimal", optimal), ("standard", standard.flatten())] {
-                    // Each end that is set must be plausible; an open end is fine.
+                    // Each end that is set must be plausible; an open end is fine. A low
+                    // end of 0 is how labs print "up to" (LabCorp: triglycerides
+                    // `0-149 mg/dL`): it means "from nothing", not a result of 0, so it
+                    // stands whatever the marker's plausible floor.
                     let implausible = |v: Option<f64>| v.is_some_and(|v| !plausible.contains(v));
-                    if b.is_some_and(|b| implausible(b.low()) || implausible(b.high())) {
+                    let low_implausible = |v: Option<f64>| v != Some(0.0) && implausible(v);
+                    if b.is_some_and(|b| low_implausible(b.low()) || implausible(b.high())) {
                         problems.add(
                             field,
                             format!(
@@ -504,6 +508,37 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(RangeOverride::parse(m, req).is_ok());
+    }
+
+    #[test]
+    fn a_low_end_of_zero_as_labs_print_it_is_plausible_but_a_high_end_of_zero_is_not() {
+        let Some(m) = catalog::find("triglycerides") else {
+            panic!("catalog")
+        };
+        let parse = |body: serde_json::Value| {
+            let req: RangeRequest = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
+            RangeOverride::parse(m, req)
+        };
+        // LabCorp prints `0-149 mg/dL`; the catalog's plausible floor is above 0.
+        let o = parse(serde_json::json!({
+            "unit": "mg/dL", "optimal": {"low": 0, "high": 100}, "standard": {"low": 0, "high": 149}
+        }))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(o.optimal.low(), Some(0.0));
+        // In another unit too: 0 is 0 in any of them.
+        assert!(
+            parse(serde_json::json!({"unit": "mmol/L", "optimal": {"low": 0, "high": 1.1}}))
+                .is_ok()
+        );
+        // A low end just above 0 is still a unit mix-up, and so is a high end of 0.
+        let err = parse(serde_json::json!({"unit": "mg/dL", "optimal": {"low": 0.5, "high": 100}}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(err.len(), 1, "{err:?}");
+        let err = parse(serde_json::json!({"unit": "mg/dL", "optimal": {"low": 0, "high": 0}}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(err.len(), 1, "{err:?}");
     }
 
     #[test]

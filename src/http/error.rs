@@ -118,6 +118,11 @@ impl ResponseError for ApiError {
             StatusCode::SERVICE_UNAVAILABLE => {
                 builder.insert_header((header::RETRY_AFTER, "5"));
             }
+            // A client too slow to send its request loses the connection: the rest of
+            // a dripped body is not waited for.
+            StatusCode::REQUEST_TIMEOUT => {
+                builder.force_close();
+            }
             _ => {}
         }
         if let Some(secs) = self.retry_after {

@@ -219,8 +219,20 @@ pub fn parse_intake(bytes: &[u8]) -> Result<IntakeRequest, ApiError> {
     })
 }
 
+/// How long a body may take to arrive when the application state does not say.
+const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn request_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the body did not arrive in time; send it again in one go",
+    )
+}
+
 /// Reads a JSON request's body: 415 unless it is declared JSON, 413 above
-/// [`MAX_BODY_BYTES`] (declared or actual), 400 when it cannot be read.
+/// [`MAX_BODY_BYTES`] (declared or actual), 408 when it does not arrive within the
+/// configured deadline (`GAPRELAY_BODY_READ_TIMEOUT`), 400 when it cannot be read.
 async fn json_body_bytes(req: HttpRequest, mut payload: Payload) -> Result<web::Bytes, ApiError> {
     if !is_json(&req) {
         return Err(ApiError::new(
@@ -237,8 +249,15 @@ async fn json_body_bytes(req: HttpRequest, mut payload: Payload) -> Result<web::
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = web::Bytes::from_request(&req, &mut payload)
+    // A client that sends its headers and then drips the body would otherwise hold
+    // the connection (and a file descriptor) for as long as it likes.
+    let deadline = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_READ_TIMEOUT, |s| s.body_read_timeout);
+    let read = web::Bytes::from_request(&req, &mut payload);
+    let bytes = tokio::time::timeout(deadline, read)
         .await
+        .map_err(|_| request_timeout())?
         .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
             Some(actix_web::error::PayloadError::Overflow) => too_large(),
             _ => ApiError::bad_request("the body could not be read"),
@@ -324,6 +343,29 @@ impl FromRequest for OperatorAuth {
             Ok(OperatorAuth)
         } else {
             Err(ApiError::unauthorized())
+        })
+    }
+}
+
+/// A scraper of `GET /metrics`, authenticated by `GAPRELAY_METRICS_TOKEN` (compared in
+/// constant time). Without a configured token the route does not exist (404), so that
+/// an anonymous caller, a bot among them, learns nothing from the counters.
+pub struct MetricsAuth;
+
+impl FromRequest for MetricsAuth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let configured = state(req).ok().and_then(|s| s.metrics_token.clone());
+        std::future::ready(match (configured, bearer(req)) {
+            (None, _) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route",
+            )),
+            (Some(token), Some(presented)) if token.matches(&presented) => Ok(MetricsAuth),
+            (Some(_), _) => Err(ApiError::unauthorized()),
         })
     }
 }

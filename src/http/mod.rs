@@ -3,6 +3,7 @@
 //! nothing else.
 
 pub mod cors;
+pub mod docs_page;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -10,6 +11,7 @@ pub mod logging;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod slow_clients;
 pub mod views;
 
 use crate::crypto::api_key::AdminToken;
@@ -22,6 +24,10 @@ pub struct AppState {
     pub services: Services,
     /// The operator's token, if configured.
     pub admin_token: Option<AdminToken>,
+    /// The token that opens `GET /metrics`; without one `/metrics` is a 404.
+    pub metrics_token: Option<AdminToken>,
+    /// Longest a request body may take to arrive (408 after it).
+    pub body_read_timeout: std::time::Duration,
     /// Rate limits of the public routes.
     pub limiter: std::sync::Arc<ratelimit::PublicLimiter>,
     /// The form `/demo` embeds (demo mode only).
@@ -146,6 +152,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/deliveries").route(web::get().to(endpoints::deliveries)))
                 .service(
                     web::resource("/endpoints/{id}/test").route(web::post().to(endpoints::test)),
+                )
+                .service(
+                    web::resource("/endpoints/{id}/retry").route(web::post().to(endpoints::retry)),
                 )
                 .service(web::resource("/forms/{slug}").route(web::get().to(public::form)))
                 .service(web::resource("/intake/{slug}").route(web::post().to(public::intake))),

@@ -11,10 +11,12 @@
 //! Limits are per process: with N instances behind a balancer a client gets up to N
 //! times the quota. That bounds abuse without a Redis round trip per request.
 
+use super::cors::{PublicPath, PublicRoute};
 use super::error::ApiError;
 use super::AppState;
 use crate::config::{PublicLimits, Rate};
 use crate::metrics::IntakeOutcome;
+use crate::service::ServiceError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
@@ -28,22 +30,38 @@ use std::num::NonZeroU32;
 
 /// Middleware applying the limits to the public form routes before anything else
 /// about the request is looked at (a malformed body counts like any other request).
-/// It runs inside the CORS layer, so a browser can read the 429.
+/// It runs inside the CORS layer, so a browser can read the 429. A submission to a
+/// form that does not exist is answered 404 here too, after the address's limit and
+/// before its body is read: nobody can make the relay wait for a body it will refuse.
 pub async fn limit_public(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(slug) = super::cors::public_slug(req.path()).map(str::to_owned) else {
-        return Ok(next.call(req).await?.map_into_left_body());
+    // The same decoded slug the CORS layer and the handler see (`cors::public_path`).
+    let (route, slug) = match super::cors::public_path(req.path()) {
+        PublicPath::Other => return Ok(next.call(req).await?.map_into_left_body()),
+        PublicPath::Form(route, slug) => (route, slug),
+        PublicPath::BadSlug => {
+            let (http, _) = req.into_parts();
+            let res = super::cors::no_such_form().error_response();
+            return Ok(ServiceResponse::new(http, res).map_into_right_body());
+        }
     };
     if let Some(state) = req.app_data::<web::Data<AppState>>() {
-        let is_intake = req.method() == Method::POST && req.path().starts_with("/v1/intake/");
+        let is_intake = req.method() == Method::POST && route == PublicRoute::Intake;
         let mut verdict = state.limiter.check_address(req.request());
+        if verdict.is_ok() && is_intake {
+            // Only a missing form is answered here; any other trouble (the store being
+            // away) is left to the route, which answers and counts it as it always has.
+            if let Err(ServiceError::NotFound(_)) = state.services.form(&slug).await {
+                verdict = Err(super::cors::no_such_form());
+            }
+        }
         if verdict.is_ok() && is_intake {
             verdict = state.limiter.check_practitioner(&slug);
         }
         if let Err(e) = verdict {
-            if is_intake {
+            if is_intake && e.code() == "rate_limited" {
                 state.services.metrics.intake(IntakeOutcome::RateLimited);
             }
             let (http, _) = req.into_parts();

@@ -322,13 +322,15 @@ impl AuditEntryView {
 pub struct DeliveryView {
     /// The message (`msg_…`, the `webhook-id`).
     pub message_id: MessageId,
-    /// Target endpoint.
+    /// Target endpoint; `ep_awaiting` while the submission is held because the
+    /// practice has no enabled endpoint yet.
     pub endpoint_id: EndpointId,
     /// Event type.
     pub event: String,
     /// The submission it carries, if any.
     pub submission_id: Option<SubmissionId>,
-    /// `pending`, `retrying`, `delivered`, `failed` or `expired`.
+    /// `pending`, `awaiting_endpoint` (held for the practice's first enabled endpoint),
+    /// `retrying`, `delivered`, `failed`, `expired` or `undeliverable`.
     pub status: String,
     /// Attempts started.
     pub attempts: u32,
@@ -424,6 +426,13 @@ pub struct EndpointWithSecrets {
 pub struct QueuedMessage {
     /// The message id (`msg_…`), the `webhook-id` the endpoint will receive.
     pub message_id: MessageId,
+}
+
+/// What a "retry now" request scheduled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryScheduled {
+    /// How many pending messages of the endpoint are now due.
+    pub scheduled: usize,
 }
 
 /// One effective range of a marker.

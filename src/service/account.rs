@@ -9,14 +9,21 @@ use crate::crypto::seal;
 use crate::crypto::webhook::WebhookSecret;
 use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
-use crate::domain::custom::CustomMarker;
+use crate::domain::catalog;
+use crate::domain::custom::{
+    CustomMarker, CustomMarkerRequest, SymptomSettings, SymptomSettingsRequest, MAX_CUSTOM_MARKERS,
+};
 use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use crate::domain::practitioner::{AccountStatus, ConsentVersion, Practitioner};
+use crate::domain::practitioner::{
+    AccountStatus, ConsentVersion, NewPractitionerRequest, Practitioner,
+};
 use crate::domain::problems::FieldProblem;
-use crate::domain::ranges::RangeOverride;
+use crate::domain::ranges::{Bounds, BoundsDto, RangeOverride, RangeRequest};
 use crate::domain::settings::PractitionerPatch;
-use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Page, Revocation};
+use crate::store::{
+    ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Page, Replaced, Revocation,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -27,6 +34,20 @@ pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
 pub const ERASURE_DELAY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Largest page of any list.
 pub const MAX_PAGE: usize = 100;
+/// How many times a change to the practitioner's record is read, applied and written
+/// again when someone else changed the record meanwhile (without `If-Match`).
+/// Enough for a hundred concurrent changes to one account to land, each after at most
+/// a second or two of pauses.
+const EDIT_ATTEMPTS: u32 = 25;
+
+/// What an edit of the practitioner's record decided (see
+/// [`Services::edit_practitioner`]).
+pub(super) enum Edit<T> {
+    /// Write the edited record, then answer `T`.
+    Write(T),
+    /// Nothing changed: write nothing and answer `T`.
+    Keep(T),
+}
 
 /// Who did something, for the audit log.
 #[derive(Debug, Clone)]
@@ -115,7 +136,8 @@ pub struct ExportDocument {
     pub endpoints: Vec<ExportedEndpoint>,
     /// API keys, metadata only.
     pub api_keys: Vec<ExportedKey>,
-    /// The audit log, newest first (entries as in `GET /v1/audit-log`).
+    /// The audit log, newest first (entries as in `GET /v1/audit-log`). For the
+    /// practice's own records: an import does not take it in.
     #[schema(value_type = Vec<Object>)]
     pub audit_log: Vec<AuditEntry>,
     /// Every recorded version of the consent wording, newest first (absent from
@@ -244,8 +266,54 @@ impl Services {
         ))
     }
 
+    /// Reads practitioner `id`'s record, lets `edit` change it, and writes it back only
+    /// if nobody changed the record meanwhile: a compare-and-set on its `version`,
+    /// which the write raises by one. When the record changed under it, the whole
+    /// read-edit-write is done again (a few times, after a short random pause), unless
+    /// `strict` (the caller sent `If-Match`): then the caller must read again (412).
+    /// `erasure` also schedules (`Some(Some(at_ms))`) or cancels (`Some(None)`) the
+    /// account's erasure with the write. `missing` is the error for a record that is
+    /// not there.
+    pub(super) async fn edit_practitioner<T>(
+        &self,
+        id: &PractitionerId,
+        strict: bool,
+        erasure: Option<Option<i64>>,
+        missing: impl Fn() -> ServiceError,
+        mut edit: impl FnMut(&mut Practitioner) -> Result<Edit<T>, ServiceError>,
+    ) -> Result<(Practitioner, T), ServiceError> {
+        for attempt in 0..EDIT_ATTEMPTS {
+            if attempt > 0 {
+                let cap_ms = 1u64 << attempt.min(6);
+                let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=cap_ms);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            let mut p = self.store.practitioner(id).await?.ok_or_else(&missing)?;
+            let read_version = p.version;
+            let answer = match edit(&mut p)? {
+                Edit::Keep(answer) => return Ok((p, answer)),
+                Edit::Write(answer) => answer,
+            };
+            p.version = read_version + 1;
+            let outcome = match erasure {
+                None => self.store.replace_practitioner(&p, read_version).await?,
+                Some(at_ms) => self.store.schedule_erasure(&p, read_version, at_ms).await?,
+            };
+            match outcome {
+                Replaced::Written => return Ok((p, answer)),
+                Replaced::Missing => return Err(missing()),
+                Replaced::Stale if strict => return Err(ServiceError::PreconditionFailed),
+                Replaced::Stale => {}
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the account kept changing while this change was being made; try again",
+        ))
+    }
+
     /// Changes profile and settings. With `if_match`, refuses (412) unless it is the
-    /// current `ETag`, so two editors cannot overwrite each other.
+    /// current `ETag`, so two editors cannot overwrite each other; without, the patch
+    /// is applied to whatever is current when it is written (never to a stale copy).
     pub async fn patch_practitioner(
         &self,
         who: &Principal,
@@ -259,22 +327,40 @@ impl Services {
             who.practitioner_id.as_str(),
         )
         .await?;
-        let mut p = self.practitioner(who).await?;
-        if if_match.is_some_and(|tag| tag.trim() != "*" && tag.trim() != p.etag()) {
-            return Err(ServiceError::PreconditionFailed);
-        }
-        let before = p.clone();
+        let if_match = if_match.map(str::trim).filter(|tag| *tag != "*");
         let custom = self.store.custom_markers(&who.practitioner_id).await?;
-        let changed = p.apply(patch, &custom).map_err(ServiceError::Validation)?;
+        if patch.consent_text.is_some() {
+            // The wording being replaced may predate the record of versions. (Wording
+            // that becomes current meanwhile is recorded by the change that made it so.)
+            let current = self.practitioner(who).await?;
+            self.record_consent(&current).await?;
+        }
+        let (p, (changed, new_consent)) = self
+            .edit_practitioner(
+                &who.practitioner_id,
+                if_match.is_some(),
+                None,
+                || ServiceError::Unauthorized,
+                |p| {
+                    if if_match.is_some_and(|tag| tag != p.etag()) {
+                        return Err(ServiceError::PreconditionFailed);
+                    }
+                    let consent_before = p.settings.consent_version;
+                    let changed = p
+                        .apply(patch.clone(), &custom)
+                        .map_err(ServiceError::Validation)?;
+                    let new_consent = p.settings.consent_version != consent_before;
+                    Ok(if changed.is_empty() {
+                        Edit::Keep((changed, new_consent))
+                    } else {
+                        Edit::Write((changed, new_consent))
+                    })
+                },
+            )
+            .await?;
         if changed.is_empty() {
             return Ok(p);
         }
-        let new_consent = p.settings.consent_version != before.settings.consent_version;
-        if new_consent {
-            // The wording being replaced may predate the record of versions.
-            self.record_consent(&before).await?;
-        }
-        self.store.put_practitioner(&p).await?;
         if new_consent {
             // Recorded only once the wording is current, so that a failed update can
             // never leave a record of wording no patient was shown.
@@ -457,29 +543,39 @@ impl Services {
             .await?;
         let mut record = self.own_endpoint(who, id).await?;
         let mut changed = Vec::new();
-        if let Some(url) = patch.url {
-            let spec = EndpointSpec::parse(
-                NewEndpointRequest {
-                    url,
-                    format: Some(record.format),
-                    encryption: Some(record.encryption),
-                    description: None,
-                },
-                self.allow_private_targets,
-            )
-            .map_err(ServiceError::Validation)?;
+        // Every field is checked before any problem is reported, so that all of them
+        // are reported at once.
+        let mut problems = Vec::new();
+        let url = patch.url.and_then(|url| {
+            let req = NewEndpointRequest {
+                url,
+                format: Some(record.format),
+                encryption: Some(record.encryption),
+                description: None,
+            };
+            EndpointSpec::parse(req, self.allow_private_targets)
+                .map_err(|errs| problems.extend(errs))
+                .ok()
+        });
+        let description = patch.description.map(|d| d.trim().to_owned());
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 500)
+        {
+            problems.push(FieldProblem::new(
+                "description",
+                "must be at most 500 characters",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Validation(problems));
+        }
+        if let Some(spec) = url {
             self.check_endpoint_host(&spec.url, "url").await?;
             record.url = spec.url.to_string();
             changed.push("url".to_owned());
         }
-        if let Some(d) = patch.description {
-            let d = d.trim().to_owned();
-            if d.chars().count() > 500 {
-                return Err(ServiceError::Validation(vec![FieldProblem::new(
-                    "description",
-                    "must be at most 500 characters",
-                )]));
-            }
+        if let Some(d) = description {
             record.description = (!d.is_empty()).then_some(d);
             changed.push("description".to_owned());
         }
@@ -489,6 +585,9 @@ impl Services {
         }
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);
+        if record.enabled {
+            self.wake_held().await;
+        }
         self.audit_ok(who, "endpoint.updated", id, changed).await?;
         Ok(record)
     }
@@ -560,6 +659,33 @@ impl Services {
         self.audit_ok(who, "endpoint.tested", id, vec![msg.to_string()])
             .await?;
         Ok(msg)
+    }
+
+    /// Makes every pending message of an endpoint due now (its receiver is fixed) and
+    /// closes its circuit in this process; returns how many were rescheduled.
+    pub async fn retry_endpoint(&self, who: &Principal, id: &str) -> Result<usize, ServiceError> {
+        self.allow(who, Access::Configure, "endpoint.retried", id)
+            .await?;
+        let record = self.own_endpoint(who, id).await?;
+        if !record.enabled {
+            return Err(ServiceError::Conflict(
+                "the endpoint is disabled: enable it before retrying its messages",
+            ));
+        }
+        self.breakers.close(&record.id);
+        let scheduled = self
+            .store
+            .retry_now(&record.id, self.clock.now_ms())
+            .await
+            .map_err(ServiceError::Unavailable)?;
+        self.audit_ok(
+            who,
+            "endpoint.retried",
+            id,
+            vec![format!("scheduled={scheduled}")],
+        )
+        .await?;
+        Ok(scheduled)
     }
 
     /// A page of the caller's audit log (owners only).
@@ -673,22 +799,14 @@ impl Services {
                 format!("must be {EXPORT_FORMAT}"),
             )]));
         }
-        let mut p = doc.practitioner;
-        p.status = AccountStatus::Active;
-        p.erase_at = None;
-        let mut rng = rand::rngs::OsRng;
-        let key = ApiKey::generate(&mut rng);
-        let owner = ApiKeyRecord {
-            id: ApiKeyId::generate(&mut rng),
-            practitioner_id: p.id.clone(),
-            role: Role::Owner,
-            hash: key.hash().to_hex(),
-            label: Some("imported owner key".to_owned()),
-            created_at: self.clock.now(),
-            prefix: key.prefix(),
-        };
-        let mut endpoints = Vec::new();
+        // Everything imported goes through the parsers its own route uses (PUT a custom
+        // marker, PUT a range, PUT symptoms, PATCH the practitioner), so an export
+        // document can hold nothing those routes would refuse.
         let mut problems = Vec::new();
+        let custom_markers = import_custom_markers(doc.custom_markers, &mut problems);
+        let ranges = import_ranges(doc.ranges, &mut problems);
+        let p = import_practitioner(doc.practitioner, &custom_markers, &mut problems);
+        let mut endpoints = Vec::new();
         for (i, e) in doc.endpoints.into_iter().enumerate() {
             let req = NewEndpointRequest {
                 url: e.url,
@@ -708,9 +826,10 @@ impl Services {
         // Imported consent records are proof of what patients agreed to: each must be a
         // version this practice has had, at most once, and the current one its wording.
         let mut seen = std::collections::BTreeSet::new();
+        let consent = p.as_ref().map(|p| &p.settings);
         for (i, v) in doc.consent_versions.iter().enumerate() {
+            let Some(s) = consent else { break };
             let field = format!("consent_versions[{i}]");
-            let s = &p.settings;
             if v.version == 0 || v.version > s.consent_version || !seen.insert(v.version) {
                 problems.push(FieldProblem::new(
                     field,
@@ -738,19 +857,30 @@ impl Services {
                 }
             }
         }
-        if !problems.is_empty() {
+        let (Some(p), true) = (p, problems.is_empty()) else {
             return Err(ServiceError::Validation(problems));
-        }
+        };
+        let mut rng = rand::rngs::OsRng;
+        let key = ApiKey::generate(&mut rng);
+        let owner = ApiKeyRecord {
+            id: ApiKeyId::generate(&mut rng),
+            practitioner_id: p.id.clone(),
+            role: Role::Owner,
+            hash: key.hash().to_hex(),
+            label: Some("imported owner key".to_owned()),
+            created_at: self.clock.now(),
+            prefix: key.prefix(),
+        };
         if self.store.practitioner(&p.id).await?.is_some() {
             return Err(ServiceError::Conflict(
                 "this practitioner already exists on this instance",
             ));
         }
         self.store.create_practitioner(&p, &owner).await?;
-        for r in &doc.ranges {
+        for r in &ranges {
             self.store.put_range(&p.id, r).await?;
         }
-        for m in &doc.custom_markers {
+        for m in &custom_markers {
             self.store.put_custom_marker(&p.id, m).await?;
         }
         for v in &doc.consent_versions {
@@ -783,13 +913,9 @@ impl Services {
                 key: ckey,
             });
         }
-        let now_ms = self.clock.now_ms();
-        let retain_after = now_ms.saturating_sub(Self::ms(self.audit_retention));
-        for entry in doc.audit_log.iter().rev() {
-            self.store
-                .append_audit(Some(&p.id), entry, now_ms, retain_after)
-                .await?;
-        }
+        // The exported audit log stays with the document: entries it holds are not this
+        // instance's record of anything, and taken as the practice's own they could
+        // forge its history. The practice's log here starts with the import.
         self.audit_operator(&p.id, "practitioner.imported").await?;
         Ok((p, key, created))
     }
@@ -803,16 +929,28 @@ impl Services {
             who.practitioner_id.as_str(),
         )
         .await?;
-        let mut p = self.practitioner(who).await?;
-        if p.erase_at.is_some() {
-            // Already scheduled: asking again neither moves the date nor logs again.
+        let at = self.clock.now() + ERASURE_DELAY;
+        let at_ms = self.clock.now_ms().saturating_add(Self::ms(ERASURE_DELAY));
+        let (p, scheduled) = self
+            .edit_practitioner(
+                &who.practitioner_id,
+                false,
+                Some(Some(at_ms)),
+                || ServiceError::Unauthorized,
+                |p| {
+                    if p.erase_at.is_some() {
+                        // Already scheduled: asking again neither moves the date nor
+                        // logs again.
+                        return Ok(Edit::Keep(false));
+                    }
+                    p.erase_at = Some(at);
+                    Ok(Edit::Write(true))
+                },
+            )
+            .await?;
+        if !scheduled {
             return Ok(p);
         }
-        let at = self.clock.now() + ERASURE_DELAY;
-        p.erase_at = Some(at);
-        p.version += 1;
-        let at_ms = self.clock.now_ms().saturating_add(Self::ms(ERASURE_DELAY));
-        self.store.schedule_erasure(&p, Some(at_ms)).await?;
         self.forms.invalidate(&p.id);
         self.audit_ok(
             who,
@@ -833,13 +971,21 @@ impl Services {
             who.practitioner_id.as_str(),
         )
         .await?;
-        let mut p = self.practitioner(who).await?;
-        if p.erase_at.is_none() {
-            return Err(ServiceError::Conflict("no deletion is scheduled"));
-        }
-        p.erase_at = None;
-        p.version += 1;
-        self.store.schedule_erasure(&p, None).await?;
+        let (p, ()) = self
+            .edit_practitioner(
+                &who.practitioner_id,
+                false,
+                Some(None),
+                || ServiceError::Unauthorized,
+                |p| {
+                    if p.erase_at.is_none() {
+                        return Err(ServiceError::Conflict("no deletion is scheduled"));
+                    }
+                    p.erase_at = None;
+                    Ok(Edit::Write(()))
+                },
+            )
+            .await?;
         self.forms.invalidate(&p.id);
         self.audit_ok(
             who,
@@ -854,8 +1000,28 @@ impl Services {
     /// Erases every practitioner whose time has come; the operator's audit log keeps
     /// the one entry saying it happened. Returns how many were erased.
     pub async fn run_due_erasures(&self) -> Result<usize, ServiceError> {
-        let due = self.store.erasures_due(self.clock.now_ms()).await?;
+        let now_ms = self.clock.now_ms();
+        let due = self.store.erasures_due(now_ms).await?;
+        let mut erased = 0;
         for id in &due {
+            // The index of erasures may name an account whose erasure was cancelled
+            // (or never written): its record decides.
+            if let Some(p) = self.store.practitioner(id).await? {
+                let due_ms = p
+                    .erase_at
+                    .map(|at| i64::try_from(at.unix_timestamp_nanos() / 1_000_000));
+                match due_ms {
+                    Some(Ok(at_ms)) if at_ms <= now_ms => {}
+                    None => {
+                        // Not scheduled: drop the stale index entry (an unchanged record
+                        // is written back only if it is still unchanged).
+                        self.store.schedule_erasure(&p, p.version, None).await?;
+                        continue;
+                    }
+                    _ => continue,
+                }
+            }
+            erased += 1;
             self.store.erase_practitioner(id).await?;
             self.forms.invalidate(id);
             self.audit(
@@ -869,7 +1035,7 @@ impl Services {
             .await?;
             tracing::info!(practitioner.id = %id, "practitioner erased");
         }
-        Ok(due.len())
+        Ok(erased)
     }
 
     /// A page of all practitioners (operator).
@@ -891,18 +1057,23 @@ impl Services {
         suspended: bool,
     ) -> Result<Practitioner, ServiceError> {
         let id = PractitionerId::parse(id).map_err(|_| ServiceError::NotFound("practitioner"))?;
-        let mut p = self
-            .store
-            .practitioner(&id)
-            .await?
-            .ok_or(ServiceError::NotFound("practitioner"))?;
-        p.status = if suspended {
+        let status = if suspended {
             AccountStatus::Suspended
         } else {
             AccountStatus::Active
         };
-        p.version += 1;
-        self.store.put_practitioner(&p).await?;
+        let (p, ()) = self
+            .edit_practitioner(
+                &id,
+                false,
+                None,
+                || ServiceError::NotFound("practitioner"),
+                |p| {
+                    p.status = status;
+                    Ok(Edit::Write(()))
+                },
+            )
+            .await?;
         self.forms.invalidate(&p.id);
         let action = if suspended {
             "practitioner.suspended"
@@ -912,6 +1083,178 @@ impl Services {
         self.audit_operator(&p.id, action).await?;
         Ok(p)
     }
+}
+
+/// Problems of one part of an export document, named by their path in it.
+fn problems_under(
+    path: &str,
+    errs: Vec<FieldProblem>,
+) -> impl Iterator<Item = FieldProblem> + use<'_> {
+    errs.into_iter()
+        .map(move |p| FieldProblem::new(format!("{path}.{}", p.field), p.problem))
+}
+
+/// The wire form of stored bounds, to parse them again as a request would.
+fn bounds_dto(b: Bounds) -> BoundsDto {
+    BoundsDto {
+        low: b.low(),
+        high: b.high(),
+    }
+}
+
+/// An export's custom markers, each parsed as `PUT /v1/markers/{id}` parses it, and
+/// held to the same limits (how many, one LOINC code each).
+fn import_custom_markers(
+    exported: Vec<CustomMarker>,
+    problems: &mut Vec<FieldProblem>,
+) -> Vec<CustomMarker> {
+    if exported.len() > MAX_CUSTOM_MARKERS {
+        problems.push(FieldProblem::new(
+            "custom_markers",
+            format!("at most {MAX_CUSTOM_MARKERS} custom markers"),
+        ));
+    }
+    let mut parsed: Vec<CustomMarker> = Vec::new();
+    for (i, m) in exported.into_iter().enumerate().take(MAX_CUSTOM_MARKERS) {
+        let path = format!("custom_markers[{i}]");
+        let req = CustomMarkerRequest {
+            name: m.name,
+            unit: m.unit,
+            loinc: m.loinc,
+            optimal: bounds_dto(m.optimal),
+            standard: m.standard.map(bounds_dto),
+            plausible: m.plausible.map(bounds_dto),
+            messages: Some(m.messages),
+            systems: m.systems,
+            about: m.about,
+        };
+        match CustomMarker::parse(&m.id, req) {
+            Ok(m) if parsed.iter().any(|o| o.id == m.id) => {
+                problems.push(FieldProblem::new(
+                    format!("{path}.id"),
+                    "is defined more than once",
+                ));
+            }
+            Ok(m) if m.loinc.is_some() && parsed.iter().any(|o| o.loinc == m.loinc) => {
+                problems.push(FieldProblem::new(
+                    format!("{path}.loinc"),
+                    "is already used by another of your custom markers",
+                ));
+            }
+            Ok(m) => parsed.push(m),
+            Err(errs) => problems.extend(problems_under(&path, errs)),
+        }
+    }
+    parsed
+}
+
+/// An export's range overrides, each parsed as `PUT /v1/ranges/{marker}` parses it
+/// (stored ranges are in the marker's range unit).
+fn import_ranges(
+    exported: Vec<RangeOverride>,
+    problems: &mut Vec<FieldProblem>,
+) -> Vec<RangeOverride> {
+    let mut parsed = Vec::new();
+    for (i, r) in exported.into_iter().enumerate() {
+        let path = format!("ranges[{i}]");
+        let Some(marker) = catalog::find(&r.marker) else {
+            problems.push(FieldProblem::new(
+                format!("{path}.marker"),
+                "is not a catalog marker",
+            ));
+            continue;
+        };
+        let req = RangeRequest {
+            unit: marker.range_unit().display.to_owned(),
+            optimal: bounds_dto(r.optimal),
+            standard: r.standard.map(bounds_dto),
+            sex: r.sex,
+            messages: Some(r.messages),
+        };
+        match RangeOverride::parse(marker, req) {
+            Ok(r) => parsed.push(r),
+            Err(errs) => problems.extend(problems_under(&path, errs)),
+        }
+    }
+    parsed
+}
+
+/// An export's practitioner, rebuilt through the parsers that create and change one:
+/// every profile field and form setting as `PATCH /v1/practitioner` would take it, the
+/// symptoms as `PUT /v1/symptoms` would. Kept from the export: the id, slug (parsed
+/// when the document was read), creation time and the version numbers. Imported
+/// accounts start active, with no erasure scheduled. `None` when it has problems.
+fn import_practitioner(
+    exported: Practitioner,
+    custom: &[CustomMarker],
+    problems: &mut Vec<FieldProblem>,
+) -> Option<Practitioner> {
+    let before = problems.len();
+    // A valid skeleton with the exported slug, which the patch then fills in.
+    let skeleton = NewPractitionerRequest {
+        practice_name: "imported".to_owned(),
+        doctor_name: "imported".to_owned(),
+        email: "imported@example.com".to_owned(),
+        website_url: "https://example.com".to_owned(),
+        slug: Some(exported.slug.as_str().to_owned()),
+        phone_region: None,
+    };
+    let mut p = match Practitioner::create(skeleton, exported.id.clone(), exported.created_at) {
+        Ok(p) => p,
+        Err(errs) => {
+            problems.extend(problems_under("practitioner", errs));
+            return None;
+        }
+    };
+    let s = exported.settings;
+    let patch = PractitionerPatch {
+        practice_name: Some(exported.practice_name),
+        doctor_name: Some(exported.doctor_name),
+        email: Some(exported.email),
+        website_url: Some(exported.website_url),
+        branding: Some(s.branding),
+        contact_fields: Some(s.contact_fields),
+        consent_required: Some(s.consent_required),
+        consent_text: Some(s.consent_text),
+        call_to_action: Some(s.call_to_action),
+        allowed_origins: Some(s.allowed_origins),
+        phone_region: Some(s.phone_region),
+        accepting_submissions: Some(s.accepting_submissions),
+        form_markers: Some(s.form_markers),
+        marker_notes: Some(Some(s.marker_notes)),
+        disclaimer: Some(s.disclaimer),
+    };
+    if let Err(errs) = p.apply(patch, custom) {
+        problems.extend(errs.into_iter().map(|e| {
+            let profile = ["practice_name", "doctor_name", "email", "website_url"]
+                .contains(&e.field.as_str());
+            let path = if profile {
+                "practitioner"
+            } else {
+                "practitioner.settings"
+            };
+            FieldProblem::new(format!("{path}.{}", e.field), e.problem)
+        }));
+    }
+    if let Some(symptoms) = s.symptoms {
+        let req = SymptomSettingsRequest {
+            offered: symptoms.offered,
+            custom: symptoms.custom,
+        };
+        match SymptomSettings::parse(req) {
+            Ok(symptoms) => p.settings.symptoms = Some(symptoms),
+            Err(errs) => problems.extend(problems_under("practitioner.settings.symptoms", errs)),
+        }
+    }
+    if s.consent_version == 0 {
+        problems.push(FieldProblem::new(
+            "practitioner.settings.consent_version",
+            "must be at least 1",
+        ));
+    }
+    p.settings.consent_version = s.consent_version;
+    p.version = exported.version.max(1);
+    (problems.len() == before).then_some(p)
 }
 
 /// The wire name of a role.

@@ -138,6 +138,9 @@ pub struct Services {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// When each key's last use was last recorded (recorded at most once a minute).
     pub key_touches: Arc<std::sync::Mutex<std::collections::HashMap<ApiKeyId, std::time::Instant>>>,
+    /// This process's circuit breakers, shared with its delivery workers (a practice's
+    /// "retry now" closes its endpoint's circuit).
+    pub breakers: Arc<crate::delivery::breaker::Breakers>,
 }
 
 /// How often a key's "last used" time is written.
@@ -251,6 +254,7 @@ impl Services {
             .delete_range(&who.practitioner_id, marker.id, sex)
             .await?
         {
+            self.forms.invalidate(&who.practitioner_id);
             self.audit_ok(who, "range.reset", marker.id, vec![]).await?;
             Ok(())
         } else {
@@ -336,9 +340,18 @@ impl Services {
         self.allow(who, Access::Configure, "symptoms.set", "")
             .await?;
         let settings = SymptomSettings::parse(req).map_err(ServiceError::Validation)?;
-        let mut p = self.practitioner(who).await?;
-        p.settings.symptoms = Some(settings);
-        self.store.put_practitioner(&p).await?;
+        let (p, ()) = self
+            .edit_practitioner(
+                &who.practitioner_id,
+                false,
+                None,
+                || ServiceError::Unauthorized,
+                |p| {
+                    p.settings.symptoms = Some(settings.clone());
+                    Ok(account::Edit::Write(()))
+                },
+            )
+            .await?;
         self.forms.invalidate(&who.practitioner_id);
         self.audit_ok(who, "symptoms.set", who.practitioner_id.as_str(), vec![])
             .await?;
@@ -392,6 +405,7 @@ impl Services {
         };
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);
+        self.wake_held().await;
         self.audit_ok(who, "endpoint.created", record.id.as_str(), vec![])
             .await?;
         Ok(CreatedEndpoint {
@@ -399,6 +413,17 @@ impl Services {
             secret,
             key,
         })
+    }
+
+    /// Makes the messages held for an endpoint due now (one was just created or
+    /// enabled), so that they are handed over at once rather than at their next look.
+    /// Every practice's held messages are woken (the schedule has no per-practice
+    /// index); one that still has no endpoint is simply handed back.
+    pub(crate) async fn wake_held(&self) {
+        let now_ms = self.clock.now_ms();
+        if let Err(e) = self.store.retry_now(&EndpointId::awaiting(), now_ms).await {
+            tracing::warn!(error = %e, "could not wake held messages; the worker looks at them again within seconds");
+        }
     }
 
     /// The caller's endpoints.
@@ -412,16 +437,18 @@ impl Services {
     pub async fn delete_endpoint(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
         self.allow(who, Access::Configure, "endpoint.deleted", id)
             .await?;
-        let id = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
-        if self
+        let endpoint = EndpointId::parse(id).map_err(|_| ServiceError::NotFound("endpoint"))?;
+        if !self
             .store
-            .delete_endpoint(&who.practitioner_id, &id)
+            .delete_endpoint(&who.practitioner_id, &endpoint)
             .await?
         {
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound("endpoint"))
+            return Err(ServiceError::NotFound("endpoint"));
         }
+        // A cached form must not go on queueing submissions for the deleted endpoint.
+        self.forms.invalidate(&who.practitioner_id);
+        self.audit_ok(who, "endpoint.deleted", id, vec![]).await?;
+        Ok(())
     }
 
     /// A page of the caller's delivery log (metadata only).
@@ -468,7 +495,8 @@ impl Services {
     }
 
     /// Takes a patient's submission: validates it, builds the report, and queues one
-    /// sealed message per enabled endpoint in one atomic step. Answers only once the
+    /// sealed message per enabled endpoint in one atomic step (with none enabled, one
+    /// message held for the first endpoint enabled within its 24 hours). Answers only once the
     /// messages are safely queued; when the queue cannot take them, nothing is accepted.
     /// A submission screened as automated (see [`screening`]) gets the same answer and
     /// is discarded.
@@ -525,6 +553,7 @@ impl Services {
                 reason = signal.as_str(),
                 "submission discarded as automated"
             );
+            self.metrics.discarded(&practitioner.id);
             return Ok((submission_id, report, Taken::Discarded));
         }
         let now = self.clock.now();
@@ -533,21 +562,31 @@ impl Services {
             now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
         let event = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
         let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
-        let messages: Vec<NewMessage> = ctx
+        let mut targets: Vec<EndpointId> = ctx
             .endpoints
             .iter()
             .filter(|e| e.enabled)
-            .map(|e| {
+            .map(|e| e.id.clone())
+            .collect();
+        // No endpoint enabled (yet): the submission is held, sealed, for the first one
+        // enabled within its 24 hours, rather than lost (the worker hands it over).
+        let held = targets.is_empty();
+        if held {
+            targets.push(EndpointId::awaiting());
+        }
+        let messages: Vec<NewMessage> = targets
+            .into_iter()
+            .map(|endpoint_id| {
                 let id = MessageId::generate(&mut rng);
                 NewMessage {
                     sealed: seal::seal(
                         &self.master_key,
-                        &payload::queue_aad(&id, &e.id),
+                        &payload::queue_aad(&id, &endpoint_id),
                         &plaintext,
                         &mut rng,
                     ),
                     id,
-                    endpoint_id: e.id.clone(),
+                    endpoint_id,
                     practitioner_id: practitioner.id.clone(),
                     due_at_ms: now_ms,
                     expires_at_ms,
@@ -568,8 +607,8 @@ impl Services {
             labs = report.labs.len(),
             "intake accepted"
         );
-        if messages.is_empty() {
-            tracing::warn!(practitioner.id = %practitioner.id, "intake accepted but the practitioner has no enabled endpoint");
+        if held {
+            tracing::warn!(practitioner.id = %practitioner.id, "intake accepted and held: the practitioner has no enabled endpoint yet");
         }
         Ok((submission_id, report, Taken::Queued))
     }

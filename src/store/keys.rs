@@ -4,7 +4,7 @@
 //! multi-key transactions and scripts work on Redis Cluster too: a practitioner's
 //! configuration shares its id's tag; the delivery queue shares the `{q}` tag.
 
-use crate::domain::ids::{MessageId, PractitionerId};
+use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
 
 /// Prefix of every key, so gaprelay can share a Redis with other applications.
 pub const PREFIX: &str = "gr";
@@ -88,7 +88,7 @@ pub const EXPIRED_NOTICES: &str = "gr:{q}:expired";
 pub const QUEUE_MESSAGE_PREFIX: &str = "gr:{q}:msg:";
 
 /// One queued message (hash: `sealed`, `endpoint`, `practitioner`, `attempt`,
-/// `expires`). The only key holding patient data, and only as ciphertext; it always
+/// `expires`, and `leased_until` while a worker holds it). The only key holding patient data, and only as ciphertext; it always
 /// carries an expiry (`PEXPIREAT`, at most 24 h after submission), set in the same
 /// transaction that creates it, and is deleted the moment it is delivered.
 pub fn message(id: &MessageId) -> String {
@@ -110,6 +110,15 @@ pub const DELIVERY_PREFIX: &str = "gr:{q}:delivery:";
 /// when listed.
 pub fn deliveries(id: &PractitionerId) -> String {
     format!("gr:{{q}}:deliveries:{id}")
+}
+
+/// When the practice was last alerted that this endpoint keeps failing (string: Unix ms
+/// on the relay's clock), for at most one alert per endpoint per hour across every
+/// instance. Set only through a script that compares it with the caller's clock (so a
+/// test clock moved past the hour counts) and expires on its own (`PX`, the one-hour
+/// window) once it can no longer hold an alert back. An id and a time only.
+pub fn alerted(endpoint: &EndpointId) -> String {
+    format!("{PREFIX}:alerted:{endpoint}")
 }
 
 /// Field name of a range override in [`ranges`].

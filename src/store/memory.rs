@@ -4,7 +4,7 @@
 
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, NewMessage, Page, Revocation, Settlement, Store, StoreError,
+    ExpiredNotice, NewMessage, Page, Replaced, Revocation, Settlement, Store, StoreError,
     DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
@@ -25,6 +25,8 @@ struct QueuedEntry {
     attempt: u32,
     due_at_ms: i64,
     expires_at_ms: i64,
+    /// While a worker holds it: when its lease lapses (a "retry now" leaves it alone).
+    leased_until: Option<i64>,
 }
 
 #[derive(Default)]
@@ -44,6 +46,8 @@ struct Inner {
     deliveries: HashMap<MessageId, DeliveryRecord>,
     expired_notices: Vec<ExpiredNotice>,
     queue: HashMap<MessageId, QueuedEntry>,
+    /// When each failing endpoint's last alert was claimed (Unix ms), see `keys::alerted`.
+    alerted: HashMap<EndpointId, i64>,
 }
 
 /// In-memory [`Store`]. Operations hold a short, never-awaited lock.
@@ -62,6 +66,18 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave the maps half-updated in a way
         // that matters more than losing the process, so a poisoned lock is recovered.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The compare-and-set of a practitioner's record, under the store's lock.
+fn replace_locked(inner: &mut Inner, p: &Practitioner, expected_version: u64) -> Replaced {
+    match inner.practitioners.get_mut(&p.id) {
+        None => Replaced::Missing,
+        Some(stored) if stored.version != expected_version => Replaced::Stale,
+        Some(stored) => {
+            *stored = p.clone();
+            Replaced::Written
+        }
     }
 }
 
@@ -135,15 +151,18 @@ impl Store for MemoryStore {
     async fn schedule_erasure(
         &self,
         p: &Practitioner,
+        expected_version: u64,
         at_ms: Option<i64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Replaced, StoreError> {
         let mut inner = self.lock();
-        inner.practitioners.insert(p.id.clone(), p.clone());
-        match at_ms {
-            Some(at) => inner.erasures.insert(p.id.clone(), at),
-            None => inner.erasures.remove(&p.id),
-        };
-        Ok(())
+        let outcome = replace_locked(&mut inner, p, expected_version);
+        if outcome == Replaced::Written {
+            match at_ms {
+                Some(at) => inner.erasures.insert(p.id.clone(), at),
+                None => inner.erasures.remove(&p.id),
+            };
+        }
+        Ok(outcome)
     }
 
     async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError> {
@@ -282,9 +301,12 @@ impl Store for MemoryStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {
-        self.lock().practitioners.insert(p.id.clone(), p.clone());
-        Ok(())
+    async fn replace_practitioner(
+        &self,
+        p: &Practitioner,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError> {
+        Ok(replace_locked(&mut self.lock(), p, expected_version))
     }
 
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -450,6 +472,27 @@ impl Store for MemoryStore {
         Ok(list)
     }
 
+    async fn disable_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+        if_url: &str,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(e) = inner
+            .endpoints
+            .get_mut(practitioner)
+            .and_then(|e| e.get_mut(id))
+        else {
+            return Ok(false);
+        };
+        if e.url != if_url || !e.enabled {
+            return Ok(false);
+        }
+        e.enabled = false;
+        Ok(true)
+    }
+
     async fn delete_endpoint(
         &self,
         practitioner: &PractitionerId,
@@ -474,7 +517,12 @@ impl Store for MemoryStore {
                     endpoint_id: m.endpoint_id.clone(),
                     event: m.event.clone(),
                     submission_id: m.submission_id.clone(),
-                    status: "pending".to_owned(),
+                    status: if m.endpoint_id.is_awaiting() {
+                        "awaiting_endpoint"
+                    } else {
+                        "pending"
+                    }
+                    .to_owned(),
                     attempts: 0,
                     next_attempt_ms: Some(m.due_at_ms),
                     last_http_status: None,
@@ -492,6 +540,7 @@ impl Store for MemoryStore {
                     attempt: 0,
                     due_at_ms: m.due_at_ms,
                     expires_at_ms: m.expires_at_ms,
+                    leased_until: None,
                 },
             );
         }
@@ -516,7 +565,10 @@ impl Store for MemoryStore {
             inner.queue.remove(&id);
             let mut notice = None;
             if let Some(d) = inner.deliveries.get_mut(&id) {
-                if d.status == "pending" || d.status == "retrying" {
+                if matches!(
+                    d.status.as_str(),
+                    "pending" | "retrying" | "awaiting_endpoint"
+                ) {
                     d.status = "expired".to_owned();
                     d.next_attempt_ms = None;
                     d.updated_ms = now_ms;
@@ -548,6 +600,7 @@ impl Store for MemoryStore {
             if let Some(e) = inner.queue.get_mut(&id) {
                 e.attempt += 1;
                 e.due_at_ms = now_ms.saturating_add(lease_ms);
+                e.leased_until = Some(e.due_at_ms);
                 claimed.push(ClaimedMessage {
                     id,
                     endpoint_id: e.endpoint_id.clone(),
@@ -582,6 +635,7 @@ impl Store for MemoryStore {
                     return Ok(());
                 };
                 e.due_at_ms = due_at_ms;
+                e.leased_until = None;
                 if matches!(settlement, Settlement::Release { .. }) {
                     e.attempt = e.attempt.saturating_sub(1);
                 }
@@ -596,6 +650,68 @@ impl Store for MemoryStore {
             d.updated_ms = u.at_ms;
         }
         Ok(())
+    }
+
+    async fn hand_over(
+        &self,
+        id: &MessageId,
+        endpoint: &EndpointId,
+        sealed: &[u8],
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(e) = inner.queue.get_mut(id) else {
+            return Ok(false);
+        };
+        if !e.endpoint_id.is_awaiting() {
+            return Ok(false);
+        }
+        e.endpoint_id = endpoint.clone();
+        e.sealed = sealed.to_vec();
+        if let Some(d) = inner.deliveries.get_mut(id) {
+            d.endpoint_id = endpoint.clone();
+            d.status = "pending".to_owned();
+            d.next_attempt_ms = Some(at_ms);
+            d.last_error = None;
+            d.updated_ms = at_ms;
+        }
+        Ok(true)
+    }
+
+    async fn retry_now(&self, endpoint: &EndpointId, now_ms: i64) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let mut moved = Vec::new();
+        for (id, e) in inner.queue.iter_mut() {
+            let leased = e.leased_until.is_some_and(|until| until > now_ms);
+            if &e.endpoint_id == endpoint && e.due_at_ms > now_ms && !leased {
+                e.due_at_ms = now_ms;
+                moved.push(id.clone());
+            }
+        }
+        for id in &moved {
+            if let Some(d) = inner.deliveries.get_mut(id) {
+                d.next_attempt_ms = Some(now_ms);
+            }
+        }
+        Ok(moved.len())
+    }
+
+    async fn claim_alert(
+        &self,
+        endpoint: &EndpointId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        // Forget claims whose window has passed, as Redis expires their keys.
+        inner
+            .alerted
+            .retain(|_, last| now_ms < last.saturating_add(window_ms));
+        if inner.alerted.contains_key(endpoint) {
+            return Ok(false);
+        }
+        inner.alerted.insert(endpoint.clone(), now_ms);
+        Ok(true)
     }
 
     async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {

@@ -74,6 +74,17 @@ pub enum Revocation {
     LastOwner,
 }
 
+/// What a compare-and-set write of a practitioner's record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// Written: the stored record was at the expected version.
+    Written,
+    /// Not written: the record changed since it was read (its version differs).
+    Stale,
+    /// Not written: there is no such record (never created, or erased meanwhile).
+    Missing,
+}
+
 /// One audit-log entry: who did what to what, when, and how it ended. Never holds
 /// patient data or secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +200,9 @@ pub struct DeliveryRecord {
     pub event: String,
     /// The submission it carries, if any.
     pub submission_id: Option<SubmissionId>,
-    /// `pending`, `retrying`, `delivered`, `failed` or `expired`.
+    /// `pending`, `awaiting_endpoint` (held: the practice has no enabled endpoint yet),
+    /// `retrying`, `delivered`, `failed`, `expired` or `undeliverable` (the queue entry
+    /// could not be opened and was moved aside).
     pub status: String,
     /// Attempts started.
     pub attempts: u32,
@@ -237,7 +250,7 @@ impl ExpiredNotice {
 /// What becomes of a claimed message after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settlement {
-    /// Deleted: delivered, given up on, or expired.
+    /// Deleted: delivered, dropped (410, endpoint gone), moved aside, or expired.
     Remove,
     /// Due again at this time (a retry); the attempt counts.
     Reschedule {
@@ -330,12 +343,16 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Page<Practitioner>, StoreError>;
     /// Schedules (`Some`) or cancels (`None`) a practitioner's erasure, and stores the
-    /// record that says so.
+    /// record that says so, like [`Store::replace_practitioner`]: only if the stored
+    /// record is still at `expected_version`. The index of scheduled erasures may
+    /// briefly name a practitioner whose record is not (or no longer) scheduled; the
+    /// record decides, so whoever erases checks it first.
     async fn schedule_erasure(
         &self,
         p: &Practitioner,
+        expected_version: u64,
         at_ms: Option<i64>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Replaced, StoreError>;
     /// Practitioners whose erasure is due at `now_ms`.
     async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError>;
     /// Erases every trace of a practitioner: record, slug, keys, ranges, markers,
@@ -376,8 +393,16 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Page<AuditEntry>, StoreError>;
 
-    /// Replaces a practitioner's record (its slug does not change).
-    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError>;
+    /// Replaces a practitioner's record (its slug does not change) only if the stored
+    /// record's `version` is still `expected_version`: a compare-and-set, so that a
+    /// change read and applied by one caller can never silently undo another's made
+    /// meanwhile (an operator's suspension undone by a concurrent settings change).
+    /// There is no unconditional write of the record.
+    async fn replace_practitioner(
+        &self,
+        p: &Practitioner,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError>;
 
     /// The key record with this hash.
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
@@ -452,6 +477,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         practitioner: &PractitionerId,
     ) -> Result<Vec<EndpointRecord>, StoreError>;
+    /// Disables an endpoint after its receiver answered `410 Gone`, as one atomic change
+    /// of its `enabled` field: only if it still exists and its URL is still `if_url` (the
+    /// URL that answered). Nothing else of the record is written, so a deletion, a URL
+    /// change or a secret rotation made while the request was in flight stays intact.
+    /// True if the endpoint was disabled now.
+    async fn disable_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+        if_url: &str,
+    ) -> Result<bool, StoreError>;
     /// Deletes an endpoint; true if it existed.
     async fn delete_endpoint(
         &self,
@@ -502,6 +538,35 @@ pub trait Store: Send + Sync + 'static {
         settlement: Settlement,
         log: Option<&DeliveryUpdate>,
     ) -> Result<(), StoreError>;
+    /// Hands a message awaiting an endpoint (queued under [`EndpointId::awaiting`]) over
+    /// to `endpoint`, in one atomic step: its target becomes `endpoint`, its sealed
+    /// event is replaced by `sealed` (sealed again for the new target), and its
+    /// delivery-log record names the endpoint and says `pending`. The claim (lease and
+    /// attempt) is kept, so the caller goes on to attempt it. Only a message that still
+    /// exists and still awaits an endpoint is changed; false otherwise (expired, or
+    /// handed over by another worker whose claim followed a lapsed lease).
+    async fn hand_over(
+        &self,
+        id: &MessageId,
+        endpoint: &EndpointId,
+        sealed: &[u8],
+        at_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Makes every queued message of `endpoint` due at `now_ms` (the practice fixed its
+    /// receiver and asks for its backlog now), and says so in their delivery-log
+    /// records. Messages claimed by a worker and still under their lease are left
+    /// alone, so nothing is sent twice at once. Returns how many were rescheduled.
+    async fn retry_now(&self, endpoint: &EndpointId, now_ms: i64) -> Result<usize, StoreError>;
+    /// Claims the right to alert the practice that `endpoint` keeps failing, at `now_ms`
+    /// on the caller's clock: true, with `now_ms` recorded, unless an alert about it was
+    /// claimed less than `window_ms` before. One atomic step, so that of every instance
+    /// noticing the same failing endpoint only one alerts per window.
+    async fn claim_alert(
+        &self,
+        endpoint: &EndpointId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Takes up to `limit` notices of submissions' messages that expired undelivered.
     async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError>;
     /// A page of a practitioner's delivery log, newest first.

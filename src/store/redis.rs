@@ -5,8 +5,8 @@
 use super::redis_conn::RedisConn;
 use super::{
     keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, FormContext, NewMessage, Page, Revocation, Settlement, Store, StoreError,
-    DELIVERY_LOG_TTL_MS,
+    ExpiredNotice, FormContext, NewMessage, Page, Replaced, Revocation, Settlement, Store,
+    StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
@@ -30,7 +30,7 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 10
 local function mark_expired(id)
   local d = ARGV[5] .. id
   local st = redis.call('HGET', d, 'status')
-  if st == 'pending' or st == 'retrying' then
+  if st == 'pending' or st == 'retrying' or st == 'awaiting_endpoint' then
     redis.call('HSET', d, 'status', 'expired', 'next_attempt_ms', '', 'updated_ms', now)
     -- A notice for the practice's other endpoints (ids only), for submissions alone so
     -- that notices about notices cannot bounce between two failing endpoints.
@@ -62,6 +62,8 @@ for _, id in ipairs(ids) do
     mark_expired(id)
   else
     redis.call('ZADD', KEYS[1], lease_until, id)
+    -- Remembered so that a retry on request leaves a message in flight alone.
+    redis.call('HSET', key, 'leased_until', lease_until)
     local attempt = redis.call('HINCRBY', key, 'attempt', 1)
     table.insert(out, id)
     table.insert(out, f[1])
@@ -96,6 +98,7 @@ elseif not exists then
   return 0
 else
   redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[2])
+  redis.call('HDEL', KEYS[2], 'leased_until')
   if mode == 'release' then
     redis.call('HINCRBY', KEYS[2], 'attempt', -1)
   end
@@ -105,6 +108,44 @@ if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
     'last_http_status', ARGV[8], 'last_error', ARGV[9], 'updated_ms', ARGV[10])
 end
 return 1
+";
+
+/// Disables an endpoint after a 410, changing its `enabled` field alone: only if the
+/// record still exists and its URL is still the one that answered. `KEYS`: the
+/// practitioner's endpoints hash. `ARGV`: endpoint id, URL. Returns 1 if disabled now.
+/// A version counter, where the record has one, moves on like any other change's.
+const DISABLE_ENDPOINT_SCRIPT: &str = r"
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if not rec then return 0 end
+local e = cjson.decode(rec)
+if e.url ~= ARGV[2] or e.enabled == false then return 0 end
+e.enabled = false
+if type(e.version) == 'number' then e.version = e.version + 1 end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(e))
+return 1
+";
+
+/// Makes every queued message of one endpoint due now, except those under a live
+/// lease, and records the new due time in their delivery-log records. `KEYS`: due
+/// schedule. `ARGV`: endpoint id, now, message key prefix, delivery key prefix. Reads
+/// the whole schedule: a practice's request, rare, against a queue that holds at most
+/// a day of messages.
+const RETRY_NOW_SCRIPT: &str = r"
+local now = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local n = 0
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', ARGV[3] .. id, 'endpoint', 'leased_until')
+  if f[1] == ARGV[1] and (not f[2] or tonumber(f[2]) <= now) then
+    redis.call('ZADD', KEYS[1], 'XX', now, id)
+    local d = ARGV[4] .. id
+    if redis.call('EXISTS', d) == 1 then
+      redis.call('HSET', d, 'next_attempt_ms', now)
+    end
+    n = n + 1
+  end
+end
+return n
 ";
 
 /// Revokes a key unless it is the practitioner's last owner key, atomically (the index
@@ -125,6 +166,15 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return {1, rec}
 ";
 
+/// The compare-and-set of a practitioner's record (see the script for its contract).
+const REPLACE_PRACTITIONER_SCRIPT: &str = include_str!("lua/replace_practitioner.lua");
+
+/// Hands a message awaiting an endpoint over to one (see the script for its contract).
+const HAND_OVER_SCRIPT: &str = include_str!("lua/hand_over.lua");
+
+/// At most one alert per failing endpoint per window (see the script for its contract).
+const CLAIM_ALERT_SCRIPT: &str = include_str!("lua/claim_alert.lua");
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -135,6 +185,10 @@ pub struct RedisStore {
     claim: redis::Script,
     settle: redis::Script,
     revoke: redis::Script,
+    replace_practitioner: redis::Script,
+    disable_endpoint: redis::Script,
+    hand_over: redis::Script,
+    retry_now: redis::Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -182,6 +236,10 @@ impl RedisStore {
             claim: redis::Script::new(CLAIM_SCRIPT),
             settle: redis::Script::new(SETTLE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),
+            replace_practitioner: redis::Script::new(REPLACE_PRACTITIONER_SCRIPT),
+            disable_endpoint: redis::Script::new(DISABLE_ENDPOINT_SCRIPT),
+            hand_over: redis::Script::new(HAND_OVER_SCRIPT),
+            retry_now: redis::Script::new(RETRY_NOW_SCRIPT),
         }
     }
 
@@ -253,6 +311,28 @@ impl RedisStore {
     ) -> Result<Vec<T>, StoreError> {
         let all: BTreeMap<String, String> = self.conn().hgetall(key).await.map_err(unavailable)?;
         parse_json_values(&all)
+    }
+
+    /// Writes a practitioner's record if its stored version is `expected_version`.
+    async fn cas_practitioner(
+        &self,
+        p: &Practitioner,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError> {
+        let json = serde_json::to_string(p)?;
+        let outcome: i64 = self
+            .replace_practitioner
+            .key(keys::practitioner(&p.id))
+            .arg(expected_version)
+            .arg(json)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match outcome {
+            1 => Replaced::Written,
+            0 => Replaced::Stale,
+            _ => Replaced::Missing,
+        })
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -374,18 +454,27 @@ impl Store for RedisStore {
     async fn schedule_erasure(
         &self,
         p: &Practitioner,
+        expected_version: u64,
         at_ms: Option<i64>,
-    ) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.set(keys::practitioner(&p.id), serde_json::to_string(p)?)
-            .ignore();
-        match at_ms {
-            Some(at) => pipe.zadd(keys::ERASURES, p.id.as_str(), at).ignore(),
-            None => pipe.zrem(keys::ERASURES, p.id.as_str()).ignore(),
-        };
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(unavailable)
+    ) -> Result<Replaced, StoreError> {
+        // The index is a shared key (another hash slot on Cluster), so it cannot change
+        // in the same script as the record. It is changed on the side where a failure
+        // leaves it naming too many practitioners, never too few: added before a
+        // schedule is written, removed after a cancellation is. The record decides.
+        if let Some(at) = at_ms {
+            self.conn()
+                .zadd::<_, _, _, ()>(keys::ERASURES, p.id.as_str(), at)
+                .await
+                .map_err(unavailable)?;
+        }
+        let outcome = self.cas_practitioner(p, expected_version).await?;
+        if at_ms.is_none() && outcome == Replaced::Written {
+            self.conn()
+                .zrem::<_, _, ()>(keys::ERASURES, p.id.as_str())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(outcome)
     }
 
     async fn erasures_due(&self, now_ms: i64) -> Result<Vec<PractitionerId>, StoreError> {
@@ -593,12 +682,12 @@ impl Store for RedisStore {
         })
     }
 
-    async fn put_practitioner(&self, p: &Practitioner) -> Result<(), StoreError> {
-        let json = serde_json::to_string(p)?;
-        self.conn()
-            .set::<_, _, ()>(keys::practitioner(&p.id), json)
-            .await
-            .map_err(unavailable)
+    async fn replace_practitioner(
+        &self,
+        p: &Practitioner,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError> {
+        self.cas_practitioner(p, expected_version).await
     }
 
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -746,6 +835,23 @@ impl Store for RedisStore {
         Ok(list)
     }
 
+    async fn disable_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+        if_url: &str,
+    ) -> Result<bool, StoreError> {
+        let done: i64 = self
+            .disable_endpoint
+            .key(keys::endpoints(practitioner))
+            .arg(id.as_str())
+            .arg(if_url)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
     async fn delete_endpoint(
         &self,
         practitioner: &PractitionerId,
@@ -829,7 +935,15 @@ impl Store for RedisStore {
                         "submission",
                         m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""),
                     ),
-                    ("status", "pending"),
+                    // A message held for the practice's first endpoint says so.
+                    (
+                        "status",
+                        if m.endpoint_id.is_awaiting() {
+                            "awaiting_endpoint"
+                        } else {
+                            "pending"
+                        },
+                    ),
                     ("attempts", "0"),
                     ("next_attempt_ms", due.as_str()),
                     ("created_ms", due.as_str()),
@@ -912,6 +1026,59 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn hand_over(
+        &self,
+        id: &MessageId,
+        endpoint: &EndpointId,
+        sealed: &[u8],
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done: i64 = self
+            .hand_over
+            .key(keys::message(id))
+            .key(keys::delivery(id))
+            .arg(EndpointId::awaiting().as_str())
+            .arg(endpoint.as_str())
+            .arg(sealed)
+            .arg(at_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    async fn retry_now(&self, endpoint: &EndpointId, now_ms: i64) -> Result<usize, StoreError> {
+        let n: usize = self
+            .retry_now
+            .key(keys::QUEUE_DUE)
+            .arg(endpoint.as_str())
+            .arg(now_ms)
+            .arg(keys::QUEUE_MESSAGE_PREFIX)
+            .arg(keys::DELIVERY_PREFIX)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(n)
+    }
+
+    async fn claim_alert(
+        &self,
+        endpoint: &EndpointId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<bool, StoreError> {
+        // Called at most a few times per failing endpoint and hour: the script is not
+        // worth a field of its own.
+        let claimed: i64 = redis::Script::new(CLAIM_ALERT_SCRIPT)
+            .key(keys::alerted(endpoint))
+            .arg(now_ms)
+            .arg(window_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(claimed == 1)
     }
 
     async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {

@@ -363,3 +363,356 @@ async fn hostile_bodies_get_a_4xx_in_the_contract_shape_never_a_5xx() {
     }
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
 }
+
+/// Short deadlines, so that the slow-client tests take seconds.
+fn short_deadlines() -> gaprelay::config::HttpTimeouts {
+    gaprelay::config::HttpTimeouts {
+        body_read: Duration::from_millis(1_000),
+        keep_alive: Duration::from_millis(1_000),
+        request_head: Duration::from_millis(1_000),
+    }
+}
+
+async fn app_with_short_deadlines() -> TestApp {
+    spawn_app_with(AppOptions {
+        http: Some(short_deadlines()),
+        ..AppOptions::default()
+    })
+    .await
+}
+
+/// A raw connection to the app, for clients no HTTP library would be.
+async fn connect(app: &TestApp) -> tokio::net::TcpStream {
+    let addr = app.address.trim_start_matches("http://");
+    tokio::net::TcpStream::connect(addr).await.expect("connect")
+}
+
+/// Reads one response (head, and its body by `Content-Length`), failing after `within`.
+async fn read_response(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())
+                            .flatten()
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the connection closed before a response: {text:?}");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .expect("a response in time")
+}
+
+/// Waits until the server closes the connection; fails after `within`.
+async fn assert_closed_within(stream: &mut tokio::net::TcpStream, within: Duration) {
+    use tokio::io::AsyncReadExt;
+    let closed = async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, closed)
+        .await
+        .expect("the server closes the connection in time");
+}
+
+/// Sends `head`, then one byte of `body` every 200 ms until told to stop or the
+/// connection breaks; returns the reading half and the drip's stop switch.
+fn drip(
+    stream: tokio::net::TcpStream,
+    head: String,
+    body: Vec<u8>,
+) -> (
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let (read, mut write) = stream.into_split();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if write.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for byte in body {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            if write.write_all(&[byte]).await.is_err() {
+                return;
+            }
+        }
+        let _ = stopped.await;
+    });
+    (read, stop)
+}
+
+/// Reads from `read` until the server closes it; returns everything read, failing
+/// (with what was read) after `within`.
+async fn read_until_closed(read: &mut tokio::net::tcp::OwnedReadHalf, within: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, read.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => return String::from_utf8_lossy(&buf).into_owned(),
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => panic!(
+                "the server did not close the connection within {within:?}; it sent: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_dripped_slower_than_the_deadline_gets_408_and_loses_its_connection() {
+    let app = app_with_short_deadlines().await;
+    let p = practice(&app, "slow-drip").await;
+    let body = serde_json::to_vec(&canary_intake()).expect("json");
+    let head = format!(
+        "POST /v1/intake/{} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        p.slug,
+        body.len()
+    );
+    let started = std::time::Instant::now();
+    let (mut read, stop) = drip(connect(&app).await, head, body);
+    // The body would take minutes at this pace; the deadline is one second.
+    let answer = read_until_closed(&mut read, Duration::from_secs(5)).await;
+    let _ = stop.send(());
+    let elapsed = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let json = &answer[answer.find("\r\n\r\n").expect("head") + 4..];
+    let json: Value = serde_json::from_str(json).expect("JSON body");
+    assert_eq!(json["error"]["code"], "request_timeout", "{answer}");
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(4),
+        "answered and closed after {elapsed:?}"
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    // The relay still answers everyone else.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_sent_in_chunks_is_refused_and_its_connection_closed_whatever_the_route() {
+    let app = app_with_short_deadlines().await;
+    let p = practice(&app, "chunked-drip").await;
+    // A chunked body that nobody reads would be drained for as long as it drips:
+    // refused at once instead, on a route that reads bodies and on one that does not.
+    for path in [format!("/v1/intake/{}", p.slug), "/healthz".to_owned()] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let dripped: Vec<u8> = b"{}"
+            .repeat(100)
+            .iter()
+            .flat_map(|b| [b'1', b'\r', b'\n', *b, b'\r', b'\n'])
+            .collect();
+        let started = std::time::Instant::now();
+        let (mut read, stop) = drip(connect(&app).await, head, dripped);
+        let answer = read_until_closed(&mut read, Duration::from_secs(5)).await;
+        let _ = stop.send(());
+        assert!(answer.starts_with("HTTP/1.1 411"), "{path}: {answer}");
+        assert!(answer.contains("length_required"), "{path}: {answer}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{path}: closed after {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_and_a_dripped_request_head_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let app = app_with_short_deadlines().await;
+    // A complete request, then silence: closed once the keep-alive deadline passes.
+    let mut idle = connect(&app).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_response(&mut idle, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let started = std::time::Instant::now();
+    assert_closed_within(&mut idle, Duration::from_secs(4)).await;
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // A request line and headers sent a byte at a time never finish: cut off too.
+    let head = b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n".to_vec();
+    let started = std::time::Instant::now();
+    let (mut read, stop) = drip(connect(&app).await, String::new(), head);
+    let answer = read_until_closed(&mut read, Duration::from_secs(5)).await;
+    let _ = stop.send(());
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_second_request_head_dripped_on_a_kept_alive_connection_is_cut_off_too() {
+    use tokio::io::AsyncWriteExt;
+    let app = app_with_short_deadlines().await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_response(&mut stream, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The next request's head, a byte every 200 ms: it would take 20 seconds. The
+    // server's own head deadline covers first requests only; the relay's watch closes
+    // the connection once it has been between requests for keep-alive + head deadline.
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: {}\r\n\r\n",
+        "a".repeat(60)
+    );
+    let started = std::time::Instant::now();
+    let (mut read, stop) = drip(stream, String::new(), head.into_bytes());
+    let answer = read_until_closed(&mut read, Duration::from_secs(6)).await;
+    let _ = stop.send(());
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    // A connection that keeps sending whole requests is not cut off for its age.
+    let mut busy = connect(&app).await;
+    for _ in 0..6 {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = read_response(&mut busy, Duration::from_secs(2)).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_submission_to_a_form_that_does_not_exist_is_refused_before_its_body_is_read() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(AppOptions {
+        http: Some(gaprelay::config::HttpTimeouts {
+            body_read: Duration::from_secs(30),
+            ..short_deadlines()
+        }),
+        ..AppOptions::default()
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    // Headers announcing a body that never comes: the answer does not wait for it.
+    stream
+        .write_all(
+            b"POST /v1/intake/no-such-form HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{",
+        )
+        .await
+        .expect("write");
+    let answer = read_response(&mut stream, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("not_found"), "{answer}");
+    // The connection is not kept for the unread body.
+    assert_closed_within(&mut stream, Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn a_percent_encoded_slug_is_the_same_practice_to_the_limits_and_the_origin_check() {
+    let app = app_with(limits(None, per_minute(1), &[])).await;
+    let p = practice(&app, "rate-clinic").await;
+    assert_eq!(intake_from(&app, "rate-clinic", None).await.status(), 202);
+    // The practice's quota is spent, however its slug or the route is spelled.
+    for spelled in [
+        "/v1/intake/%72ate-clinic",
+        "/v1/intake/rate%2Dclinic",
+        "/v1/%69ntake/rate-clinic",
+        "/v1/intake/%72%61%74%65-clinic",
+    ] {
+        let res = app
+            .client
+            .post(app.url(spelled))
+            .json(&canary_intake())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 429, "{spelled}");
+    }
+    // A foreign website is refused, spelled either way, before any limit or body.
+    for spelled in [
+        "/v1/intake/%72ate-clinic",
+        "/v1/%69ntake/rate-clinic",
+        "/v1/forms/%72ate-clinic",
+        "/f/%72ate-clinic",
+    ] {
+        let mut req = if spelled.starts_with("/v1/intake") || spelled.starts_with("/v1/%69") {
+            app.client.post(app.url(spelled)).json(&canary_intake())
+        } else {
+            app.client.get(app.url(spelled))
+        };
+        req = req.header("origin", "https://evil.example");
+        let (status, body) = error_code(req.send().await.expect("request")).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("origin_not_allowed")),
+            "{spelled}"
+        );
+    }
+    // A slug that cannot be one even decoded is no form at all.
+    for spelled in [
+        "/v1/intake/rate%2Fclinic",
+        "/v1/intake/%52ate-clinic",
+        "/v1/intake/rate-clinic%00",
+        "/v1/intake/%zzrate-clinic",
+    ] {
+        let res = app
+            .client
+            .post(app.url(spelled))
+            .json(&canary_intake())
+            .send()
+            .await
+            .expect("request");
+        let (status, body) = error_code(res).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{spelled}"
+        );
+    }
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+    assert_eq!(
+        app.get(&format!("/v1/forms/{}", p.slug), None)
+            .await
+            .status(),
+        200
+    );
+}

@@ -105,6 +105,7 @@ fn routes(ep: &str) -> Vec<(Method, String, Option<Value>, u8)> {
         ),
         (Method::POST, format!("/v1/endpoints/{ep}/rotate"), None, 1),
         (Method::POST, format!("/v1/endpoints/{ep}/test"), None, 1),
+        (Method::POST, format!("/v1/endpoints/{ep}/retry"), None, 1),
         (Method::GET, "/v1/api-keys".into(), None, 2),
         (
             Method::POST,
@@ -189,6 +190,7 @@ async fn another_practitioners_key_never_reaches_this_practitioners_data() {
         (Method::PATCH, format!("/v1/endpoints/{}", ep.id)),
         (Method::POST, format!("/v1/endpoints/{}/rotate", ep.id)),
         (Method::POST, format!("/v1/endpoints/{}/test", ep.id)),
+        (Method::POST, format!("/v1/endpoints/{}/retry", ep.id)),
         (Method::DELETE, format!("/v1/endpoints/{}", ep.id)),
         (Method::DELETE, format!("/v1/api-keys/{a_key_id}")),
     ] {
@@ -564,8 +566,12 @@ async fn a_test_event_reaches_the_endpoint_and_a_disabled_endpoint_gets_nothing(
     )
     .await;
     assert_eq!(res.json::<Value>().await.expect("json")["enabled"], false);
+    // The disabled endpoint gets nothing: the submission is held for an endpoint.
     app.post_intake(&p.slug, &canary_intake()).await;
-    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![gaprelay::delivery::worker::AttemptOutcome::AwaitingEndpoint]
+    );
     assert_eq!(crm.requests().len(), 1);
     let res = call(
         &app,
@@ -747,10 +753,25 @@ async fn an_export_imports_on_another_instance_with_fresh_secrets() {
         }
         assert_eq!(a, b, "{part} survives the round trip");
     }
-    assert!(
-        again["audit_log"].as_array().expect("log").len()
-            > doc["audit_log"].as_array().expect("log").len()
+    // The source's audit log stays in the document: the practice's log here starts
+    // with the import, by the operator.
+    let actions: Vec<(&str, &str)> = again["audit_log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().expect("action"),
+                e["actor"].as_str().expect("actor"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions.last(),
+        Some(&("practitioner.imported", "operator")),
+        "{actions:?}"
     );
+    assert_eq!(actions.len(), 2, "imported, then exported: {actions:?}");
     let res = call(
         &target,
         Method::POST,
@@ -760,6 +781,137 @@ async fn an_export_imports_on_another_instance_with_fresh_secrets() {
     )
     .await;
     assert_eq!(error_code(res).await.0, 409, "importing twice");
+}
+
+/// A change that spoils a valid export document.
+type Spoil = Box<dyn Fn(&mut Value)>;
+
+/// A valid export document of a practice set up on an instance of its own.
+async fn exported_document() -> Value {
+    let source = spawn_app().await;
+    let (p, _crm) = setup_for_export(&source).await;
+    let res = call(
+        &source,
+        Method::GET,
+        "/v1/practitioner/export",
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn an_import_is_validated_as_the_routes_that_set_each_part_and_stores_nothing_bad() {
+    let doc = exported_document().await;
+    let target = spawn_app().await;
+    let js = "javascript:alert(document.domain)";
+    let cases: Vec<(&str, Spoil)> = vec![
+        (
+            "practitioner.settings.allowed_origins[0]",
+            Box::new(|d| d["practitioner"]["settings"]["allowed_origins"] = json!(["null"])),
+        ),
+        (
+            "practitioner.settings.allowed_origins[0]",
+            Box::new(|d| d["practitioner"]["settings"]["allowed_origins"] = json!(["*"])),
+        ),
+        (
+            "practitioner.settings.branding.logo_url",
+            Box::new(move |d| d["practitioner"]["settings"]["branding"]["logo_url"] = json!(js)),
+        ),
+        (
+            "practitioner.settings.call_to_action.url",
+            Box::new(move |d| {
+                d["practitioner"]["settings"]["call_to_action"] =
+                    json!({"label": "Book", "url": js})
+            }),
+        ),
+        (
+            "practitioner.practice_name",
+            Box::new(|d| d["practitioner"]["practice_name"] = json!("x".repeat(5000))),
+        ),
+        (
+            "practitioner.doctor_name",
+            Box::new(|d| d["practitioner"]["doctor_name"] = json!("x".repeat(5000))),
+        ),
+        (
+            "custom_markers[0].id",
+            Box::new(|d| d["custom_markers"][0]["id"] = json!("Bad Id/../x")),
+        ),
+        (
+            "ranges[0].optimal",
+            Box::new(|d| d["ranges"][0]["optimal"] = json!({"low": 1.0, "high": 9000.0})),
+        ),
+        (
+            "practitioner.settings.symptoms.offered[0]",
+            Box::new(|d| {
+                d["practitioner"]["settings"]["symptoms"]["offered"] = json!(["no_such_symptom"])
+            }),
+        ),
+    ];
+    for (field, spoil) in cases {
+        let mut bad = doc.clone();
+        spoil(&mut bad);
+        let res = call(
+            &target,
+            Method::POST,
+            "/v1/practitioner/import",
+            Some(ADMIN_TOKEN),
+            Some(bad),
+        )
+        .await;
+        let (status, body) = error_code(res).await;
+        assert_eq!(status, 422, "{field}: {body}");
+        assert_eq!(problem_fields(&body), [field], "{body}");
+        let listed = target
+            .get_json("/v1/practitioners", Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(listed["data"], json!([]), "{field}: nothing is stored");
+    }
+    // The untouched document imports.
+    let res = call(
+        &target,
+        Method::POST,
+        "/v1/practitioner/import",
+        Some(ADMIN_TOKEN),
+        Some(doc),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn forged_audit_entries_in_an_import_never_become_the_practices_own() {
+    let mut doc = exported_document().await;
+    let forged = json!({"at": "2020-01-01T00:00:00Z", "actor": "operator",
+                        "action": "practitioner.reinstated", "target": "forged-entry",
+                        "outcome": "success"});
+    doc["audit_log"]
+        .as_array_mut()
+        .expect("log")
+        .insert(0, forged);
+    let target = spawn_app().await;
+    let res = call(
+        &target,
+        Method::POST,
+        "/v1/practitioner/import",
+        Some(ADMIN_TOKEN),
+        Some(doc),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let imported: Value = res.json().await.expect("json");
+    let key = imported["api_key"].as_str().expect("key");
+    let log = target.get_json("/v1/audit-log", Some(key)).await;
+    let entries = log["data"].as_array().expect("data");
+    assert!(
+        !log.to_string().contains("forged-entry"),
+        "a forged entry was stored: {log}"
+    );
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(entries[0]["action"], "practitioner.imported");
+    assert_eq!(entries[0]["actor"], "operator");
 }
 
 #[tokio::test]
@@ -1353,4 +1505,177 @@ async fn every_consent_wording_is_kept_with_its_hash_and_the_webhook_names_one_o
         .expect("the webhook's version is listed");
     assert_eq!(consent["version"], 3);
     assert_eq!(consent["text_sha256"], listed["sha256"]);
+}
+
+/// A change and the audit entry it leaves: method, route as documented, path, body, by
+/// whom, the entry's action.
+type AuditedRoute = (
+    Method,
+    &'static str,
+    String,
+    Option<Value>,
+    By,
+    &'static str,
+);
+
+/// Who makes a change in the table below.
+#[derive(Clone, Copy, Debug)]
+enum By {
+    Owner,
+    Operator,
+}
+
+#[tokio::test]
+async fn every_mutating_route_leaves_an_audit_entry_naming_what_it_did() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("audit-every").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/hook", "jwe")
+        .await;
+    let (spare, _) = new_key(&app, &p.api_key, "viewer").await;
+    let doc = exported_document().await;
+    let range = json!({"unit": "mIU/L", "optimal": {"low": 1.0, "high": 2.0}});
+    let marker = json!({"name": "Omega-3", "unit": "%", "optimal": {"low": 8.0}});
+    let operator_created = json!({"practice_name": "Audited Too", "doctor_name": "Dr. A",
+        "email": "a@example.com", "website_url": "https://a.example.com", "slug": "audited-too"});
+    // (method, route as documented, path, body, by whom, the audit entry's action);
+    // the suspension comes last, as the owner's key stops working with it.
+    #[rustfmt::skip]
+    let table: Vec<AuditedRoute> = vec![
+        (Method::PATCH, "/v1/practitioner", "/v1/practitioner".into(), Some(json!({"doctor_name": "Dr. Audit"})), By::Owner, "practitioner.updated"),
+        (Method::PUT, "/v1/ranges/{marker}", "/v1/ranges/tsh".into(), Some(range), By::Owner, "range.set"),
+        (Method::DELETE, "/v1/ranges/{marker}", "/v1/ranges/tsh".into(), None, By::Owner, "range.reset"),
+        (Method::PUT, "/v1/markers/{id}", "/v1/markers/omega3_index".into(), Some(marker), By::Owner, "marker.set"),
+        (Method::DELETE, "/v1/markers/{id}", "/v1/markers/omega3_index".into(), None, By::Owner, "marker.deleted"),
+        (Method::PUT, "/v1/symptoms", "/v1/symptoms".into(), Some(json!({"offered": ["fatigue"]})), By::Owner, "symptoms.set"),
+        (Method::POST, "/v1/endpoints", "/v1/endpoints".into(), Some(json!({"url": "http://127.0.0.1:9/x"})), By::Owner, "endpoint.created"),
+        (Method::PATCH, "/v1/endpoints/{id}", format!("/v1/endpoints/{}", ep.id), Some(json!({"description": "changed"})), By::Owner, "endpoint.updated"),
+        (Method::POST, "/v1/endpoints/{id}/rotate", format!("/v1/endpoints/{}/rotate", ep.id), None, By::Owner, "endpoint.rotated"),
+        (Method::POST, "/v1/endpoints/{id}/test", format!("/v1/endpoints/{}/test", ep.id), None, By::Owner, "endpoint.tested"),
+        (Method::POST, "/v1/endpoints/{id}/retry", format!("/v1/endpoints/{}/retry", ep.id), None, By::Owner, "endpoint.retried"),
+        (Method::DELETE, "/v1/endpoints/{id}", format!("/v1/endpoints/{}", ep.id), None, By::Owner, "endpoint.deleted"),
+        (Method::POST, "/v1/api-keys", "/v1/api-keys".into(), Some(json!({"role": "viewer"})), By::Owner, "api_key.created"),
+        (Method::DELETE, "/v1/api-keys/{id}", format!("/v1/api-keys/{spare}"), None, By::Owner, "api_key.revoked"),
+        (Method::DELETE, "/v1/practitioner", "/v1/practitioner".into(), None, By::Owner, "practitioner.deletion_scheduled"),
+        (Method::POST, "/v1/practitioner/restore", "/v1/practitioner/restore".into(), None, By::Owner, "practitioner.deletion_cancelled"),
+        (Method::POST, "/v1/practitioners", "/v1/practitioners".into(), Some(operator_created), By::Operator, "practitioner.created"),
+        (Method::POST, "/v1/practitioner/import", "/v1/practitioner/import".into(), Some(doc), By::Operator, "practitioner.imported"),
+        (Method::POST, "/v1/practitioners/{id}/reinstate", format!("/v1/practitioners/{}/reinstate", p.id), None, By::Operator, "practitioner.reinstated"),
+        (Method::POST, "/v1/practitioners/{id}/suspend", format!("/v1/practitioners/{}/suspend", p.id), None, By::Operator, "practitioner.suspended"),
+    ];
+    for (method, route, path, body, by, action) in &table {
+        let key = match by {
+            By::Owner => p.api_key.as_str(),
+            By::Operator => ADMIN_TOKEN,
+        };
+        let res = call(&app, method.clone(), path, Some(key), body.clone()).await;
+        assert!(
+            res.status().is_success(),
+            "{method} {route}: {}",
+            res.status()
+        );
+        let log = match by {
+            By::Owner => "/v1/audit-log?limit=1",
+            By::Operator => "/v1/operator/audit-log?limit=1",
+        };
+        let newest = &app.get_json(log, Some(key)).await["data"][0];
+        assert_eq!(newest["action"], *action, "{method} {route}: {newest}");
+        assert_eq!(newest["outcome"], "success", "{method} {route}");
+    }
+
+    // Every route that changes something is in the table (the patient's submission
+    // is the practice's data, not a change to the account).
+    let documented = app.get_json("/openapi.json", None).await;
+    let in_table: Vec<(String, &str)> = table
+        .iter()
+        .map(|(m, route, ..)| (m.as_str().to_owned(), *route))
+        .collect();
+    for (route, item) in documented["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            let method = method.to_ascii_uppercase();
+            if !["POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str())
+                || route == "/v1/intake/{slug}"
+            {
+                continue;
+            }
+            assert!(
+                in_table.contains(&(method.clone(), route.as_str())),
+                "{method} {route} changes something: add it to this table"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_endpoint_is_audited_and_the_next_submission_is_not_queued_for_it() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("ep-deleted").await;
+    let gone = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/gone", "jwe")
+        .await;
+    let kept = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/kept", "jwe")
+        .await;
+    // The first submission loads the form's configuration into the cache.
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/v1/endpoints/{}", gone.id),
+        Some(&p.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    let newest = &app
+        .get_json("/v1/audit-log?limit=1", Some(&p.api_key))
+        .await["data"][0];
+    assert_eq!(
+        (&newest["action"], &newest["target"]),
+        (&json!("endpoint.deleted"), &json!(gone.id))
+    );
+
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let log = app
+        .get_json("/v1/deliveries?limit=100", Some(&p.api_key))
+        .await;
+    let to = |id: &str| {
+        log["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter(|d| d["endpoint_id"] == id)
+            .count()
+    };
+    assert_eq!(
+        (to(&gone.id), to(&kept.id)),
+        (1, 2),
+        "after its deletion nothing is queued for an endpoint: {log}"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_change_reports_every_bad_field_at_once() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("ep-problems").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/hook", "jwe")
+        .await;
+    let res = call(
+        &app,
+        Method::PATCH,
+        &format!("/v1/endpoints/{}", ep.id),
+        Some(&p.api_key),
+        Some(json!({"url": "ftp://crm.example.com/hook", "description": "x".repeat(501)})),
+    )
+    .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem_fields(&body), ["url", "description"], "{body}");
 }

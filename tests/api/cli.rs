@@ -71,24 +71,30 @@ async fn the_demo_prints_its_form_and_host_page_and_serves_both() {
     );
     let stdout = child.0.stdout.take().expect("stdout");
     // The demo prints its addresses once it listens; read until the hosted form's.
-    let printed = tokio::task::spawn_blocking(move || {
-        let mut seen = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("a line");
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.contains("/f/demo") {
-                break;
-            }
+    // The demo prints its addresses once it listens. Every line is read to the end, in
+    // a thread of its own: a demo whose stdout closed early would fail on its next line.
+    let (lines, mut printed_lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
         }
-        seen
-    })
-    .await
-    .expect("read stdout");
+    });
+    let mut printed = String::new();
+    while let Some(line) = printed_lines.recv().await {
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("/f/demo") {
+            break;
+        }
+    }
     let find = |suffix: &str| {
         printed
             .split_whitespace()
-            .find(|w| w.starts_with("http://") && w.ends_with(suffix))
+            .find(|w| {
+                w.starts_with("http://")
+                    && w.ends_with(suffix)
+                    && (suffix == "/f/demo" || !w.ends_with("/f/demo"))
+            })
             .unwrap_or_else(|| panic!("no {suffix} address in {printed}"))
             .to_owned()
     };

@@ -1,12 +1,16 @@
 //! Delivery: a signed, encrypted webhook reaches the CRM and is then deleted; failures
-//! are retried with backoff (first retry within 10 s), `Retry-After` is honoured, and a
-//! 410 disables the endpoint.
+//! (any answer but a 2xx or a 410, 4xx included) are retried with backoff (first retry
+//! within 10 s), `Retry-After` is honoured, a 410 disables the endpoint without undoing
+//! changes made meanwhile, an entry that cannot be opened is moved aside once, and a
+//! practice can have an endpoint's backlog attempted at once.
 
 use crate::helpers::{canary_intake, spawn_app, spawn_app_with, AppOptions};
 use crate::support::FakeResponse;
 use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
 use gaprelay::crypto::webhook::{self, WebhookSecret};
 use gaprelay::delivery::worker::AttemptOutcome;
+use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
+use gaprelay::store::EndpointRecord;
 use std::time::Duration;
 
 #[tokio::test]
@@ -168,7 +172,7 @@ async fn failures_back_off_and_the_message_is_purged_at_its_expiry() {
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_drops_its_messages() {
     let app = spawn_app().await;
-    let (p, _, crm) = app.practitioner_with_crm("deliver-410", "jwe").await;
+    let (p, ep, crm) = app.practitioner_with_crm("deliver-410", "jwe").await;
     crm.push_response(FakeResponse::status(410));
     app.post_intake(&p.slug, &canary_intake()).await;
     assert_eq!(
@@ -177,10 +181,30 @@ async fn a_410_disables_the_endpoint_and_drops_its_messages() {
     );
     let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
     assert_eq!(list["data"][0]["enabled"], false);
-    // New intakes queue nothing for a disabled endpoint.
+    // New intakes queue nothing for a disabled endpoint: with no endpoint enabled, the
+    // submission is held for one (sent nowhere meanwhile).
     app.post_intake(&p.slug, &canary_intake()).await;
-    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::AwaitingEndpoint]
+    );
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    let held: Vec<&serde_json::Value> = log["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["status"] == "awaiting_endpoint")
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_ne!(held[0]["endpoint_id"], serde_json::json!(ep.id));
     assert_eq!(crm.requests().len(), 1);
+    // Nothing to retry on a disabled endpoint: it must be enabled first.
+    let (status, body) = retry_endpoint(&app, &p.api_key, &ep.id).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &serde_json::json!("conflict"))
+    );
 }
 
 #[tokio::test]
@@ -215,19 +239,75 @@ async fn a_receiver_that_times_out_is_retried_after_a_longer_pause() {
 }
 
 #[tokio::test]
-async fn a_4xx_that_means_never_drops_the_message_without_retrying() {
+async fn a_4xx_is_retried_along_the_schedule_until_the_receiver_takes_it() {
     let app = spawn_app().await;
     let (p, _, crm) = app.practitioner_with_crm("deliver-422", "jwe").await;
-    crm.push_response(FakeResponse::status(422));
+    for status in [400, 403, 404, 413, 422] {
+        crm.push_response(FakeResponse::status(status));
+    }
     app.post_intake(&p.slug, &canary_intake()).await;
-    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Failed]);
+    let mut outcomes = Vec::new();
+    for _ in 0..10 {
+        outcomes.extend(app.deliver_pending().await);
+        if outcomes.last() == Some(&AttemptOutcome::Delivered) {
+            break;
+        }
+        app.advance(Duration::from_secs(700));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            vec![AttemptOutcome::Retrying; 5],
+            vec![AttemptOutcome::Delivered]
+        ]
+        .concat()
+    );
+    let reqs = crm.requests();
+    assert_eq!(reqs.len(), 6);
+    assert!(
+        reqs.iter()
+            .all(|r| r.header("webhook-id") == reqs[0].header("webhook-id")),
+        "one message, its retries reusing its id"
+    );
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
-    app.advance(Duration::from_secs(86_000));
-    assert!(app.deliver_pending().await.is_empty());
-    assert_eq!(crm.requests().len(), 1);
-    // The endpoint stays enabled: the next submission is delivered.
+}
+
+#[tokio::test]
+async fn a_401_then_a_200_delivers() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("deliver-401", "jwe").await;
+    // The receiver's integration is half set up: it refuses the signature at first.
+    crm.push_response(FakeResponse::status(401));
     app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    assert_eq!(log["data"][0]["status"], "retrying");
+    assert_eq!(log["data"][0]["last_http_status"], 401);
+    assert!(log["data"][0]["next_attempt_at"].is_string());
+
+    app.advance(Duration::from_secs(10));
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    let reqs = crm.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("webhook-id"), reqs[1].header("webhook-id"));
+    let r = &reqs[1];
+    let secret = WebhookSecret::from_whsec(&ep.secret).expect("secret");
+    let ts: i64 = r
+        .header("webhook-timestamp")
+        .expect("ts")
+        .parse()
+        .expect("ts");
+    assert!(webhook::verify(
+        &secret,
+        r.header("webhook-id").expect("id"),
+        ts,
+        &r.body,
+        r.header("webhook-signature").expect("sig")
+    ));
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    assert_eq!(log["data"][0]["status"], "delivered");
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
 }
 
 #[tokio::test]
@@ -564,4 +644,446 @@ async fn a_receiver_that_answers_with_an_endless_body_is_cut_off() {
         sent < 32 * 1024 * 1024,
         "the receiver streamed {sent} bytes"
     );
+}
+
+/// The answer to a slow 410 arrives after the practice changed its endpoint: `change`
+/// runs while the receiver holds the request.
+async fn answer_410_slowly_while<F, Fut>(app: &crate::helpers::TestApp, slug: &str, change: F)
+where
+    F: FnOnce(crate::helpers::TestPractitioner, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (p, ep, crm) = app.practitioner_with_crm(slug, "none").await;
+    crm.push_response(FakeResponse::status(410).delay(Duration::from_millis(1500)));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    let during = async {
+        crm.wait_for_requests(1, Duration::from_secs(5)).await;
+        change(p, ep.id.clone()).await;
+    };
+    let (outcomes, ()) = tokio::join!(app.deliver_pending(), during);
+    assert_eq!(outcomes, vec![AttemptOutcome::EndpointDisabled]);
+}
+
+fn ids(p: &crate::helpers::TestPractitioner, ep: &str) -> (PractitionerId, EndpointId) {
+    (
+        PractitionerId::parse(&p.id).expect("practitioner id"),
+        EndpointId::parse(ep).expect("endpoint id"),
+    )
+}
+
+#[tokio::test]
+async fn a_slow_410_does_not_undo_a_secret_rotation_made_meanwhile() {
+    let app = &spawn_app().await;
+    let rotated = &std::sync::Mutex::new(None);
+    answer_410_slowly_while(app, "slow-410-rotate", |p, ep| async move {
+        let res = app
+            .client
+            .post(app.url(&format!("/v1/endpoints/{ep}/rotate")))
+            .bearer_auth(&p.api_key)
+            .send()
+            .await
+            .expect("rotate");
+        assert_eq!(res.status(), 200);
+        let (pid, eid) = ids(&p, &ep);
+        let record = app.store.endpoint(&pid, &eid).await.expect("read");
+        *rotated.lock().expect("lock") = Some((pid, eid, record.expect("the endpoint")));
+    })
+    .await;
+    let (pid, eid, after_rotation) = rotated.lock().expect("lock").take().expect("rotated");
+    let now = app
+        .store
+        .endpoint(&pid, &eid)
+        .await
+        .expect("read")
+        .expect("kept");
+    // The URL that answered 410 is still the endpoint's: it is disabled, and that is all
+    // that changed: the new secret, the key and the previous secret's window stay.
+    assert!(!now.enabled);
+    assert_eq!(
+        EndpointRecord {
+            enabled: true,
+            ..now
+        },
+        after_rotation
+    );
+}
+
+#[tokio::test]
+async fn a_slow_410_from_the_old_url_leaves_an_endpoint_moved_meanwhile_enabled_at_its_new_url() {
+    let app = &spawn_app().await;
+    let new_crm = crate::support::FakeCrm::start().await;
+    let new_url = &new_crm.url();
+    let who = &std::sync::Mutex::new(None);
+    answer_410_slowly_while(app, "slow-410-move", |p, ep| async move {
+        let res = app
+            .client
+            .patch(app.url(&format!("/v1/endpoints/{ep}")))
+            .bearer_auth(&p.api_key)
+            .json(&serde_json::json!({"url": new_url}))
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(res.status(), 200);
+        *who.lock().expect("lock") = Some(p);
+    })
+    .await;
+    let p = who.lock().expect("lock").take().expect("moved");
+    let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
+    assert_eq!(list["data"][0]["url"], new_url.as_str());
+    assert_eq!(list["data"][0]["enabled"], true);
+    // The next submission goes to the new URL.
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    assert_eq!(new_crm.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_410_does_not_resurrect_an_endpoint_deleted_meanwhile() {
+    for memory in [false, true] {
+        let app = &spawn_app_with(AppOptions {
+            memory,
+            ..AppOptions::default()
+        })
+        .await;
+        let who = &std::sync::Mutex::new(None);
+        answer_410_slowly_while(app, "slow-410-delete", |p, ep| async move {
+            let res = app
+                .client
+                .delete(app.url(&format!("/v1/endpoints/{ep}")))
+                .bearer_auth(&p.api_key)
+                .send()
+                .await
+                .expect("delete");
+            assert_eq!(res.status(), 204);
+            *who.lock().expect("lock") = Some((p, ep));
+        })
+        .await;
+        let (p, ep) = who.lock().expect("lock").take().expect("deleted");
+        let (pid, eid) = ids(&p, &ep);
+        assert_eq!(app.store.endpoint(&pid, &eid).await.expect("read"), None);
+        let list: serde_json::Value = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
+        assert_eq!(list["data"], serde_json::json!([]), "memory: {memory}");
+    }
+}
+
+#[tokio::test]
+async fn a_queue_entry_that_cannot_be_opened_is_moved_aside_once_and_counted() {
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("dead-letter", "none").await;
+    let accepted: serde_json::Value = app
+        .post_intake(&p.slug, &canary_intake())
+        .await
+        .json()
+        .await
+        .expect("json");
+    // Tamper with the sealed event in Redis: one flipped bit fails its authentication.
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:msg:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1);
+    let mut sealed: Vec<u8> = redis::cmd("HGET")
+        .arg(&keys[0])
+        .arg("sealed")
+        .query_async(&mut redis)
+        .await
+        .expect("sealed");
+    let last = sealed.len() - 1;
+    sealed[last] ^= 1;
+    let () = redis::cmd("HSET")
+        .arg(&keys[0])
+        .arg("sealed")
+        .arg(sealed)
+        .query_async(&mut redis)
+        .await
+        .expect("plant");
+
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::Undeliverable]
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+    assert!(crm.requests().is_empty());
+    let log: serde_json::Value = app.get_json("/v1/deliveries", Some(&p.api_key)).await;
+    let d = &log["data"][0];
+    assert_eq!(d["status"], "undeliverable");
+    assert_eq!(d["submission_id"], accepted["submission_id"]);
+    assert!(d["next_attempt_at"].is_null());
+    let metrics = app.services.metrics.render(None);
+    assert!(
+        metrics.contains("gaprelay_delivery_attempts_total{outcome=\"undeliverable\"} 1\n"),
+        "{metrics}"
+    );
+    // Moved aside once: not claimed again when its lease would have lapsed.
+    app.advance(Duration::from_secs(3600));
+    assert!(app.deliver_pending().await.is_empty());
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:msg:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+/// Replaces the sealed event of the one queued message with `sealed(id, endpoint)`.
+async fn replace_the_sealed_event(
+    app: &crate::helpers::TestApp,
+    sealed: impl FnOnce(&MessageId, &EndpointId) -> Vec<u8>,
+) {
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("gr:{q}:msg:*")
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1);
+    let endpoint: String = redis::cmd("HGET")
+        .arg(&keys[0])
+        .arg("endpoint")
+        .query_async(&mut redis)
+        .await
+        .expect("endpoint");
+    let id = MessageId::parse(keys[0].trim_start_matches("gr:{q}:msg:")).expect("id");
+    let endpoint = EndpointId::parse(&endpoint).expect("endpoint id");
+    let () = redis::cmd("HSET")
+        .arg(&keys[0])
+        .arg("sealed")
+        .arg(sealed(&id, &endpoint))
+        .query_async(&mut redis)
+        .await
+        .expect("plant");
+}
+
+#[tokio::test]
+async fn an_entry_that_opens_but_is_no_event_is_moved_aside_and_one_under_an_absent_key_waits() {
+    use gaprelay::crypto::seal::{self, MasterKey};
+    use gaprelay::delivery::payload::queue_aad;
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("dead-letter-json", "none").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    replace_the_sealed_event(&app, |id, ep| {
+        seal::seal(
+            &app.master_key,
+            &queue_aad(id, ep),
+            b"{\"not\": \"an event\"}",
+            &mut rand::rngs::OsRng,
+        )
+    })
+    .await;
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::Undeliverable]
+    );
+    assert_eq!(app.store.queue_len().await.expect("queue"), 0);
+
+    // Sealed under a master key this relay does not hold (another relay's newer key):
+    // not the entry's fault, so it stays queued for a relay that can open it.
+    app.post_intake(&p.slug, &canary_intake()).await;
+    let elsewhere = MasterKey::generate(&mut rand::rngs::OsRng);
+    replace_the_sealed_event(&app, |id, ep| {
+        seal::seal(
+            &elsewhere,
+            &queue_aad(id, ep),
+            b"{}",
+            &mut rand::rngs::OsRng,
+        )
+    })
+    .await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+    assert!(crm.requests().is_empty());
+}
+
+async fn retry_endpoint(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    ep: &str,
+) -> (u16, serde_json::Value) {
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/endpoints/{ep}/retry")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("retry");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn pending_messages_are_retried_on_request_at_once_even_behind_an_open_circuit() {
+    use gaprelay::delivery::breaker::FAILURES_TO_OPEN;
+    for memory in [false, true] {
+        // One message at a time, so that the circuit opens at a known point.
+        let app = spawn_app_with(AppOptions {
+            memory,
+            concurrency: Some((1, 1)),
+            ..AppOptions::default()
+        })
+        .await;
+        let (p, ep, crm) = app.practitioner_with_crm("retry-now", "none").await;
+        let (other_p, other_ep, other) = app.practitioner_with_crm("retry-other", "none").await;
+        crm.set_default_status(503);
+        other.set_default_status(503);
+        let backlog = FAILURES_TO_OPEN as usize + 2;
+        for _ in 0..backlog {
+            app.post_intake(&p.slug, &canary_intake()).await;
+        }
+        app.post_intake(&other_p.slug, &canary_intake()).await;
+        let outcomes = app.deliver_pending().await;
+        assert_eq!(outcomes.len(), backlog + 1);
+        assert!(
+            outcomes.contains(&AttemptOutcome::CircuitOpen),
+            "{outcomes:?}"
+        );
+        assert!(app.deliver_pending().await.is_empty(), "all backing off");
+
+        // The practice fixes its receiver and asks; the clock does not move.
+        crm.set_default_status(200);
+        let (status, body) = retry_endpoint(&app, &p.api_key, &ep.id).await;
+        assert_eq!(
+            (status, &body),
+            (202, &serde_json::json!({"scheduled": backlog}))
+        );
+        // The delivery log says so.
+        let pid = PractitionerId::parse(&p.id).expect("id");
+        let log = app
+            .store
+            .deliveries(&pid, None, 100, app.now_ms())
+            .await
+            .expect("log");
+        assert_eq!(log.items.len(), backlog);
+        assert!(
+            log.items
+                .iter()
+                .all(|d| d.next_attempt_ms == Some(app.now_ms())),
+            "{:?}",
+            log.items
+        );
+        let outcomes = app.deliver_pending().await;
+        assert_eq!(
+            outcomes,
+            vec![AttemptOutcome::Delivered; backlog],
+            "memory: {memory}"
+        );
+        assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+        let delivered: std::collections::BTreeSet<String> = crm
+            .requests()
+            .iter()
+            .skip(FAILURES_TO_OPEN as usize)
+            .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+            .collect();
+        assert_eq!(delivered.len(), backlog);
+        // Only that endpoint's messages: the other practice's keeps its schedule.
+        assert_eq!(other.requests().len(), 1);
+        assert_eq!(
+            retry_endpoint(&app, &p.api_key, &ep.id).await.1["scheduled"],
+            0
+        );
+        let _ = other_ep;
+
+        // Audited like every endpoint action.
+        let audit: serde_json::Value = app
+            .get_json("/v1/audit-log?limit=100", Some(&p.api_key))
+            .await;
+        assert!(
+            audit["data"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|e| e["action"] == "endpoint.retried" && e["outcome"] == "success"),
+            "{audit}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retry_request_leaves_a_message_in_flight_alone() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("retry-leased", "none").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    // A worker holds it under its lease.
+    let claimed = app
+        .store
+        .claim_due(app.now_ms(), Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let (status, body) = retry_endpoint(&app, &p.api_key, &ep.id).await;
+    assert_eq!((status, body["scheduled"].as_u64()), (202, Some(0)));
+    assert!(
+        app.deliver_pending().await.is_empty(),
+        "not sent twice at once"
+    );
+    assert!(crm.requests().is_empty());
+}
+
+/// A log sink for one test: the JSON lines a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_attempts_log_line_carries_its_own_messages_ids_while_others_are_in_flight() {
+    let lines = LogLines::default();
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || sink.clone())
+        .finish();
+    // This test's runtime runs every attempt on this thread: the default applies to all.
+    let _default = tracing::subscriber::set_default(subscriber);
+    let app = spawn_app().await;
+    let (p, _, first) = app.practitioner_with_crm("span-ids", "none").await;
+    let second = crate::support::FakeCrm::start().await;
+    app.create_endpoint(&p.api_key, &second.url(), "none").await;
+    // Both attempts wait on their receivers at once; the one that started first ends
+    // first, while the other is still in flight.
+    first.push_response(FakeResponse::status(500).delay(Duration::from_millis(400)));
+    second.push_response(FakeResponse::status(200).delay(Duration::from_millis(400)));
+    app.post_intake(&p.slug, &canary_intake()).await;
+    let mut outcomes = app.deliver_pending().await;
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        vec![AttemptOutcome::Delivered, AttemptOutcome::Retrying]
+    );
+    let id_of = |crm: &crate::support::FakeCrm| {
+        crm.requests()[0]
+            .header("webhook-id")
+            .expect("id")
+            .to_owned()
+    };
+    let expected = [(500, id_of(&first)), (200, id_of(&second))];
+    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+    let attempts: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["fields"]["message"] == "delivery attempt")
+        .collect();
+    assert_eq!(attempts.len(), 2, "{text}");
+    for (status, id) in expected {
+        let event = attempts
+            .iter()
+            .find(|e| e["fields"]["http.status"] == status)
+            .unwrap_or_else(|| panic!("no attempt logged with {status}: {text}"));
+        assert_eq!(event["span"]["message.id"], id.as_str(), "{event}");
+        // Its own span alone: a span entered across an await would still be on the
+        // thread's stack when the other attempt logs.
+        let spans = event["spans"].as_array().expect("spans");
+        assert_eq!(spans.len(), 1, "{event}");
+        assert_eq!(spans[0]["message.id"], id.as_str(), "{event}");
+    }
 }

@@ -141,6 +141,13 @@ async fn in_production_endpoints_must_be_public_https() {
         "https://[fe80::1]/",
         "https://0.0.0.0/",
         "https://[::]/",
+        // IPv6 translation and tunnel prefixes that lead to IPv4 hosts: local-use NAT64,
+        // IPv4-mapped and -translated, 6to4.
+        "https://[64:ff9b:1::a00:1]/",
+        "https://[::ffff:0:a00:1]/",
+        "https://[::ffff:0:a9fe:a9fe]/latest/meta-data/",
+        "https://[2002:a9fe:a9fe::]/",
+        "https://[2002:808:808::1]/",
         // Credentials in the URL.
         "https://user:secret@crm.example.com/hook",
         // A host name that resolves to loopback (this machine's own name).

@@ -18,6 +18,12 @@ use std::time::Duration;
 /// The operator token every test app uses.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
+/// The token that opens `/metrics` on every test app.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789abcdef";
+
+/// The sender of the alerts every test app emails (`GAPRELAY_SMTP_FROM`).
+pub const SMTP_FROM: &str = "gaprelay alerts <alerts@gaprelay.test>";
+
 /// How the app under test is configured.
 pub struct AppOptions {
     /// Use the embedded store instead of a real Redis.
@@ -38,6 +44,12 @@ pub struct AppOptions {
     pub master_key: Option<MasterKey>,
     /// Share this Redis (owned by the test) instead of starting one.
     pub redis_url: Option<String>,
+    /// The server's deadlines (default: as configured by default).
+    pub http: Option<gaprelay::config::HttpTimeouts>,
+    /// Leave `GAPRELAY_METRICS_TOKEN` unset (default: [`METRICS_TOKEN`]).
+    pub no_metrics_token: bool,
+    /// `GAPRELAY_SMTP_URL` (with [`SMTP_FROM`] as the sender); default: no email.
+    pub smtp_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -52,6 +64,9 @@ impl Default for AppOptions {
             public: None,
             master_key: None,
             redis_url: None,
+            http: None,
+            no_metrics_token: false,
+            smtp_url: None,
         }
     }
 }
@@ -110,6 +125,18 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let mut settings = Settings::for_tests(master_key.clone());
     settings.bind = "127.0.0.1:0".parse().expect("address");
     settings.admin_token = Some(AdminToken::new(ADMIN_TOKEN.to_owned()));
+    if !options.no_metrics_token {
+        settings.metrics_token = Some(AdminToken::new(METRICS_TOKEN.to_owned()));
+    }
+    if let Some(url) = &options.smtp_url {
+        settings.smtp = Some(
+            gaprelay::notify::smtp::SmtpSettings::parse(url, SMTP_FROM)
+                .unwrap_or_else(|e| panic!("GAPRELAY_SMTP_URL: {e}")),
+        );
+    }
+    if let Some(http) = options.http {
+        settings.http = http;
+    }
     settings.allow_private_targets = options.allow_private_targets;
     settings.delivery.timeout = options.delivery_timeout;
     settings.delivery.lease = options.delivery_timeout * 3;

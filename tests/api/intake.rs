@@ -229,7 +229,7 @@ async fn when_redis_is_down_intake_answers_503_and_accepts_nothing() {
     assert_eq!(status, 503);
     // Counted, though the practice's form could not even be read.
     let metrics = app
-        .get("/metrics", None)
+        .get("/metrics", Some(crate::helpers::METRICS_TOKEN))
         .await
         .text()
         .await

@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod account;
+mod alerts;
 mod browser;
 mod cli;
 mod clinical;
@@ -15,6 +16,7 @@ mod delivery;
 mod endpoints;
 mod fault_injection;
 mod form_page;
+mod held;
 mod intake;
 mod interop;
 mod key_rotation;

@@ -134,3 +134,86 @@ async fn practitioner_routes_refuse_missing_malformed_and_unknown_keys() {
         assert_eq!(status, 401, "{key:?}");
     }
 }
+
+/// One round of the race below: a hundred settings changes by the practice's key, with
+/// the operator's suspension sent in the middle of them. Returns the suspension's
+/// status and every change's.
+async fn suspend_amid_changes(
+    app: &crate::helpers::TestApp,
+    p: &crate::helpers::TestPractitioner,
+    round: usize,
+) -> (u16, Vec<u16>) {
+    let mut changes = tokio::task::JoinSet::new();
+    let mut suspension = None;
+    for i in 0..100 {
+        let req = if i % 4 == 3 {
+            app.client
+                .put(app.url("/v1/symptoms"))
+                .json(&json!({"offered": ["fatigue"]}))
+        } else {
+            app.client
+                .patch(app.url("/v1/practitioner"))
+                .json(&json!({"disclaimer": format!("Round {round}, change {i}.")}))
+        };
+        let req = req.bearer_auth(&p.api_key);
+        changes.spawn(async move { req.send().await.expect("change").status().as_u16() });
+        if i == 50 {
+            let req = app
+                .client
+                .post(app.url(&format!("/v1/practitioners/{}/suspend", p.id)))
+                .bearer_auth(ADMIN_TOKEN);
+            suspension = Some(tokio::spawn(async move {
+                req.send().await.expect("suspend").status().as_u16()
+            }));
+        }
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = changes.join_next().await {
+        statuses.push(status.expect("task"));
+    }
+    let suspended = suspension.expect("sent").await.expect("task");
+    (suspended, statuses)
+}
+
+#[tokio::test]
+async fn concurrent_settings_changes_never_undo_the_operators_suspension() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("race-suspend").await;
+    for round in 0..20 {
+        let res = app
+            .client
+            .post(app.url(&format!("/v1/practitioners/{}/reinstate", p.id)))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("reinstate");
+        assert_eq!(res.status(), 200);
+        let (suspended, statuses) = suspend_amid_changes(&app, &p, round).await;
+        assert_eq!(suspended, 200, "round {round}");
+        // A change lands (200), is refused because the account is suspended (403) or,
+        // when it kept losing the race, asks to be sent again (409); none may quietly
+        // undo the suspension.
+        assert!(
+            statuses.iter().all(|s| [200, 403, 409].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        let list = app
+            .client
+            .get(app.url("/v1/practitioners?limit=100"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("list");
+        let list: serde_json::Value = list.json().await.expect("json");
+        let me = list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .find(|x| x["id"] == p.id.as_str())
+            .expect("listed");
+        assert_eq!(
+            me["status"], "suspended",
+            "round {round}: suspension undone"
+        );
+    }
+}

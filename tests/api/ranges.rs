@@ -141,3 +141,35 @@ async fn nonsense_ranges_unknown_markers_and_read_only_keys_are_refused() {
     .expect("req");
     assert_eq!(error_code(res).await.0, 400);
 }
+
+#[tokio::test]
+async fn a_range_typed_as_labs_print_it_from_zero_is_accepted_and_judges_patients() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("ranges-zero").await;
+    // LabCorp prints triglycerides as `0-149 mg/dL`.
+    let res = app
+        .client
+        .put(app.url("/v1/ranges/triglycerides"))
+        .bearer_auth(&p.api_key)
+        .json(&json!({"unit": "mg/dL", "optimal": {"low": 0, "high": 100}, "standard": {"low": 0, "high": 149}}))
+        .send()
+        .await
+        .expect("req");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["optimal"], json!({"low": 0.0, "high": 100.0}));
+    assert_eq!(body["standard"], json!({"low": 0.0, "high": 149.0}));
+
+    let mut intake = canary_intake();
+    intake["labs"] = json!([{"marker": "triglycerides", "value": 120, "unit": "mg/dL"}]);
+    let report: serde_json::Value = app
+        .post_intake(&p.slug, &intake)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let lab = &report["report"]["labs"][0];
+    assert_eq!(lab["zone"], "above_optimal", "{report}");
+    assert_eq!(lab["standard"], json!({"low": 0.0, "high": 149.0}));
+}

@@ -2,7 +2,7 @@
 //! Redis, endpoint URLs checked as in production) and finds no server error and no
 //! answer the document does not describe: a bounded, seeded run in every `make test`.
 
-use crate::helpers::{spawn_app_with, AppOptions, TestApp, ADMIN_TOKEN};
+use crate::helpers::{spawn_app_with, AppOptions, TestApp, ADMIN_TOKEN, METRICS_TOKEN};
 use crate::support::interop_python;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -96,6 +96,7 @@ enabled = false
 [auth.openapi]
 api_key = {{ bearer = "{owner_key}" }}
 operator = {{ bearer = "{ADMIN_TOKEN}" }}
+metrics = {{ bearer = "{METRICS_TOKEN}" }}
 
 [warnings]
 fail-on = ["unused_openapi_auth", "unmatched_filter"]

@@ -7,13 +7,15 @@ use gaprelay::domain::access::Role;
 use gaprelay::domain::catalog::Sex;
 use gaprelay::domain::endpoint::{Encryption, Format};
 use gaprelay::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use gaprelay::domain::practitioner::{ConsentVersion, NewPractitionerRequest, Practitioner};
+use gaprelay::domain::practitioner::{
+    AccountStatus, ConsentVersion, NewPractitionerRequest, Practitioner,
+};
 use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{
-    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Revocation, Settlement,
-    Store, StoreError,
+    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Replaced, Revocation,
+    Settlement, Store, StoreError,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +104,105 @@ async fn practitioners_keys_and_slugs(store: Arc<dyn Store>) {
         store.create_practitioner(&dup, &dup_key).await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+async fn a_practitioner_record_is_replaced_only_from_the_version_read(store: Arc<dyn Store>) {
+    let read = practitioner("conf-cas");
+    let (_, k) = key_for(&read);
+    store.create_practitioner(&read, &k).await.expect("create");
+    let stored = || async { store.practitioner(&read.id).await.expect("get") };
+
+    // Two changes made from the same read: the first wins, the second is refused
+    // instead of silently undoing it.
+    let mut suspended = read.clone();
+    suspended.status = AccountStatus::Suspended;
+    suspended.version = read.version + 1;
+    let mut renamed = read.clone();
+    renamed.practice_name = "Renamed".into();
+    renamed.version = read.version + 1;
+    assert_eq!(
+        store
+            .replace_practitioner(&suspended, read.version)
+            .await
+            .expect("cas"),
+        Replaced::Written
+    );
+    assert_eq!(
+        store
+            .replace_practitioner(&renamed, read.version)
+            .await
+            .expect("cas"),
+        Replaced::Stale
+    );
+    assert_eq!(stored().await, Some(suspended.clone()));
+
+    // Scheduling and cancelling an erasure are compare-and-sets too.
+    let mut scheduled = suspended.clone();
+    scheduled.erase_at = Some(OffsetDateTime::from_unix_timestamp(NOW / 1000).expect("t"));
+    scheduled.version = suspended.version + 1;
+    assert_eq!(
+        store
+            .schedule_erasure(&scheduled, read.version, Some(NOW))
+            .await
+            .expect("schedule"),
+        Replaced::Stale
+    );
+    assert_eq!(stored().await, Some(suspended.clone()));
+    assert_eq!(
+        store
+            .schedule_erasure(&scheduled, suspended.version, Some(NOW))
+            .await
+            .expect("schedule"),
+        Replaced::Written
+    );
+    assert_eq!(stored().await, Some(scheduled.clone()));
+    assert_eq!(
+        store.erasures_due(NOW).await.expect("due"),
+        vec![read.id.clone()]
+    );
+    let mut cancelled = scheduled.clone();
+    cancelled.erase_at = None;
+    cancelled.version = scheduled.version + 1;
+    assert_eq!(
+        store
+            .schedule_erasure(&cancelled, suspended.version, None)
+            .await
+            .expect("cancel"),
+        Replaced::Stale
+    );
+    assert_eq!(stored().await, Some(scheduled.clone()));
+    assert_eq!(
+        store.erasures_due(NOW).await.expect("due"),
+        vec![read.id.clone()],
+        "a refused cancellation leaves the erasure scheduled"
+    );
+    assert_eq!(
+        store
+            .schedule_erasure(&cancelled, scheduled.version, None)
+            .await
+            .expect("cancel"),
+        Replaced::Written
+    );
+    assert!(store.erasures_due(NOW).await.expect("due").is_empty());
+
+    // An erased record is never brought back by a late write.
+    store.erase_practitioner(&read.id).await.expect("erase");
+    assert_eq!(
+        store
+            .replace_practitioner(&cancelled, cancelled.version)
+            .await
+            .expect("cas"),
+        Replaced::Missing
+    );
+    assert_eq!(stored().await, None);
+    assert_eq!(
+        store
+            .practitioner_by_slug("conf-cas")
+            .await
+            .expect("get")
+            .map(|p| p.id),
+        None
+    );
 }
 
 async fn ranges_are_kept_per_marker_and_sex(store: Arc<dyn Store>) {
@@ -458,10 +559,13 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
     assert_eq!((page.items.len(), page.next_cursor), (1, None));
 
     let (p, k) = &made[0];
-    store
-        .schedule_erasure(p, Some(NOW + 1000))
-        .await
-        .expect("schedule");
+    assert_eq!(
+        store
+            .schedule_erasure(p, p.version, Some(NOW + 1000))
+            .await
+            .expect("schedule"),
+        Replaced::Written
+    );
     assert!(store.erasures_due(NOW).await.expect("due").is_empty());
     assert_eq!(
         store.erasures_due(NOW + 1000).await.expect("due"),
@@ -831,6 +935,251 @@ async fn settling_moves_the_queue_and_the_log_together(store: Arc<dyn Store>) {
     );
 }
 
+async fn disabling_an_endpoint_changes_its_enabled_field_alone(store: Arc<dyn Store>) {
+    let p = PractitionerId::generate(&mut rand::rngs::OsRng);
+    let url = "https://crm.example.com/hooks/in?x=1";
+    let rec = EndpointRecord {
+        id: EndpointId::generate(&mut rand::rngs::OsRng),
+        practitioner_id: p.clone(),
+        url: url.into(),
+        format: Format::GaprelayV1,
+        encryption: Encryption::Jwe,
+        // Text a re-encoding could change: slashes, quotes, non-ASCII.
+        description: Some("Praxis \"Süd\" / CRM ✓".into()),
+        enabled: true,
+        created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("t"),
+        sealed_secret: vec![1, 2, 3],
+        sealed_key: vec![4, 5, 6],
+        previous_sealed_secret: Some(vec![7, 8]),
+        previous_secret_until: Some(OffsetDateTime::from_unix_timestamp(1_700_086_400).expect("t")),
+    };
+    store.put_endpoint(&rec).await.expect("put");
+    // Another URL answered: nothing changes.
+    assert!(!store
+        .disable_endpoint(&p, &rec.id, "https://old.example.com/")
+        .await
+        .expect("disable"));
+    assert_eq!(
+        store.endpoint(&p, &rec.id).await.expect("get"),
+        Some(rec.clone())
+    );
+    // A rotation made meanwhile stays: only `enabled` changes.
+    let rotated = EndpointRecord {
+        sealed_secret: vec![9, 9, 9],
+        previous_sealed_secret: Some(vec![1, 2, 3]),
+        ..rec.clone()
+    };
+    store.put_endpoint(&rotated).await.expect("rotate");
+    assert!(store
+        .disable_endpoint(&p, &rec.id, url)
+        .await
+        .expect("disable"));
+    assert_eq!(
+        store.endpoint(&p, &rec.id).await.expect("get"),
+        Some(EndpointRecord {
+            enabled: false,
+            ..rotated.clone()
+        })
+    );
+    // Already disabled: nothing more to do.
+    assert!(!store
+        .disable_endpoint(&p, &rec.id, url)
+        .await
+        .expect("disable"));
+    // A deleted endpoint is not brought back.
+    assert!(store.delete_endpoint(&p, &rec.id).await.expect("del"));
+    assert!(!store
+        .disable_endpoint(&p, &rec.id, url)
+        .await
+        .expect("disable"));
+    assert_eq!(store.endpoint(&p, &rec.id).await.expect("get"), None);
+    assert!(store.endpoints(&p).await.expect("list").is_empty());
+}
+
+async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_flight(
+    store: Arc<dyn Store>,
+) {
+    let p = practitioner("conf-retry");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let other = EndpointId::generate(&mut rand::rngs::OsRng);
+    let in_flight = message(&p, &ep, NOW, NOW + 600_000);
+    let backing_off = message(&p, &ep, NOW, NOW + 600_000);
+    let later = message(&p, &ep, NOW + 60_000, NOW + 600_000);
+    let elsewhere = message(&p, &other, NOW + 60_000, NOW + 600_000);
+    store
+        .enqueue(&[
+            in_flight.clone(),
+            backing_off.clone(),
+            later.clone(),
+            elsewhere.clone(),
+        ])
+        .await
+        .expect("enqueue");
+    let lease = Duration::from_secs(30);
+    let got = store.claim_due(NOW, lease, 10).await.expect("claim");
+    assert_eq!(got.len(), 2);
+    // One attempt failed and backs off for a minute; the other is still being sent.
+    store
+        .settle(
+            &backing_off.id,
+            Settlement::Reschedule {
+                due_at_ms: NOW + 60_000,
+            },
+            None,
+        )
+        .await
+        .expect("settle");
+    let now = NOW + 1_000;
+    assert_eq!(store.retry_now(&ep, now).await.expect("retry"), 2);
+    let due: Vec<MessageId> = store
+        .claim_due(now, lease, 10)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let mut expected = vec![backing_off.id.clone(), later.id.clone()];
+    expected.sort();
+    let mut due_sorted = due.clone();
+    due_sorted.sort();
+    assert_eq!(
+        due_sorted, expected,
+        "the one in flight and the other endpoint's wait"
+    );
+    // Their log records say they are due now.
+    let log = store
+        .deliveries(&p.id, None, 10, now)
+        .await
+        .expect("log")
+        .items;
+    for d in &log {
+        if expected.contains(&d.message_id) {
+            assert_eq!(d.next_attempt_ms, Some(now));
+        }
+    }
+    // Once their leases lapse they are due anyway: nothing more to bring forward.
+    assert_eq!(store.retry_now(&ep, now + 31_000).await.expect("retry"), 0);
+    assert_eq!(store.retry_now(&other, now).await.expect("retry"), 1);
+}
+
+/// A message held for an endpoint is handed over once, in one step with its log record,
+/// and keeps its claim; one that expires while held is marked expired like any other.
+async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn Store>) {
+    let p = practitioner("conf-held");
+    let held = EndpointId::awaiting();
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let m = message(&p, &held, NOW, NOW + 60_000);
+    let short = message(&p, &held, NOW, NOW + 2_000);
+    store
+        .enqueue(&[m.clone(), short.clone()])
+        .await
+        .expect("enqueue");
+    let page = store.deliveries(&p.id, None, 10, NOW).await.expect("log");
+    assert!(page
+        .items
+        .iter()
+        .all(|d| d.status == "awaiting_endpoint" && d.endpoint_id == held));
+    let lease = Duration::from_secs(30);
+    assert_eq!(
+        store.claim_due(NOW, lease, 10).await.expect("claim").len(),
+        2
+    );
+    let resealed = vec![9, 8, 7];
+    assert!(store
+        .hand_over(&m.id, &ep, &resealed, NOW + 5)
+        .await
+        .expect("hand over"));
+    // Handed over once: a second hand-over (another worker after a lapsed lease) fails.
+    let elsewhere = EndpointId::generate(&mut rand::rngs::OsRng);
+    assert!(!store
+        .hand_over(&m.id, &elsewhere, &[1], NOW + 6)
+        .await
+        .expect("hand over"));
+    let page = store
+        .deliveries(&p.id, None, 10, NOW + 6)
+        .await
+        .expect("log");
+    let d = page
+        .items
+        .iter()
+        .find(|d| d.message_id == m.id)
+        .expect("record");
+    assert_eq!(
+        (d.endpoint_id.clone(), d.status.as_str(), d.next_attempt_ms),
+        (ep.clone(), "pending", Some(NOW + 5))
+    );
+    // The claim stands: nothing is due until the lease lapses, then the message comes
+    // back for its new endpoint with its new ciphertext, and the held one that expired
+    // meanwhile is purged and marked.
+    assert!(store
+        .claim_due(NOW + 1_000, lease, 10)
+        .await
+        .expect("claim")
+        .is_empty());
+    let again = store
+        .claim_due(NOW + 31_000, lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].id.clone(),
+            again[0].endpoint_id.clone(),
+            again[0].sealed.clone(),
+            again[0].attempt
+        ),
+        (m.id.clone(), ep.clone(), resealed, 2)
+    );
+    let page = store
+        .deliveries(&p.id, None, 10, NOW + 31_000)
+        .await
+        .expect("log");
+    let expired = page
+        .items
+        .iter()
+        .find(|d| d.message_id == short.id)
+        .expect("record");
+    assert_eq!(expired.status, "expired");
+    let notices = store.drain_expired(10).await.expect("drain");
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].message_id, short.id);
+    // A message that is gone is not handed over.
+    assert!(!store
+        .hand_over(&short.id, &ep, &[1], NOW + 31_000)
+        .await
+        .expect("hand over"));
+}
+
+/// One alert per failing endpoint per hour, on the caller's clock: a second claim within
+/// the hour fails, one an hour later succeeds, and endpoints are claimed apart.
+async fn an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(
+    store: Arc<dyn Store>,
+) {
+    const HOUR: i64 = 60 * 60 * 1000;
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let other = EndpointId::generate(&mut rand::rngs::OsRng);
+    assert!(store.claim_alert(&ep, NOW, HOUR).await.expect("claim"));
+    assert!(!store.claim_alert(&ep, NOW, HOUR).await.expect("claim"));
+    assert!(!store
+        .claim_alert(&ep, NOW + HOUR - 1, HOUR)
+        .await
+        .expect("claim"));
+    assert!(store
+        .claim_alert(&other, NOW + 1, HOUR)
+        .await
+        .expect("claim"));
+    // The hour is measured on the clock passed in (a test clock moved forward), not on
+    // the store's own: the key's expiry in Redis has not passed, yet the claim succeeds.
+    assert!(store
+        .claim_alert(&ep, NOW + HOUR, HOUR)
+        .await
+        .expect("claim"));
+    assert!(!store
+        .claim_alert(&ep, NOW + HOUR + 1, HOUR)
+        .await
+        .expect("claim"));
+}
+
 /// Runs every scenario, each on a fresh, empty store from `make`.
 pub async fn run_suite<F, Fut>(mut make: F)
 where
@@ -847,7 +1196,12 @@ where
     the_queue_claims_leases_reschedules_and_expires(make().await).await;
     claims_respect_the_limit(make().await).await;
     settling_moves_the_queue_and_the_log_together(make().await).await;
+    disabling_an_endpoint_changes_its_enabled_field_alone(make().await).await;
+    retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_flight(make().await).await;
     consent_versions_keep_their_first_record_page_newest_first_and_are_erased(make().await).await;
+    a_practitioner_record_is_replaced_only_from_the_version_read(make().await).await;
+    a_held_message_is_handed_over_once_and_keeps_its_claim(make().await).await;
+    an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(make().await).await;
 }
 
 #[tokio::test]
@@ -857,20 +1211,14 @@ async fn the_in_memory_store_conforms() {
 
 #[tokio::test]
 async fn the_redis_store_conforms() {
-    // A fresh Redis per scenario keeps them independent.
-    let mut redises = Vec::new();
-    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..11 {
-        let redis = TestRedis::start();
-        stores.push(Arc::new(
-            RedisStore::connect(&redis.url()).await.expect("connect"),
-        ));
-        redises.push(redis);
-    }
-    let stores = std::sync::Mutex::new(stores);
+    // A fresh Redis per scenario keeps them independent (each started when its
+    // scenario asks for a store, and kept running until the suite ends).
+    let redises = std::sync::Mutex::new(Vec::new());
     run_suite(|| {
-        let store = stores.lock().expect("lock").remove(0);
-        async move { store }
+        let redis = TestRedis::start();
+        let url = redis.url();
+        redises.lock().expect("lock").push(redis);
+        async move { Arc::new(RedisStore::connect(&url).await.expect("connect")) as Arc<dyn Store> }
     })
     .await;
 }

@@ -106,6 +106,15 @@ fn only_the_store_speaks_redis_only_http_speaks_actix_and_only_the_sender_builds
 }
 
 #[test]
+fn only_notify_smtp_speaks_smtp() {
+    for (file, code) in sources() {
+        if code.contains("lettre") && file != "notify/smtp.rs" {
+            panic!("src/{file} uses lettre; only src/notify/smtp.rs speaks SMTP");
+        }
+    }
+}
+
+#[test]
 fn no_openssl_anywhere_in_the_dependency_tree() {
     let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
         .expect("Cargo.lock");

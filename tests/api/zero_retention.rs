@@ -2,7 +2,7 @@
 //! patient data and every key holding it expires within 24 h; after delivery nothing of
 //! it is left; and nothing of it reaches the logs, even at `RUST_LOG=debug`.
 
-use crate::helpers::{canary_intake, spawn_app, ADMIN_TOKEN, CANARIES};
+use crate::helpers::{canary_intake, spawn_app, ADMIN_TOKEN, CANARIES, METRICS_TOKEN};
 use crate::support::redis::free_port;
 use crate::support::{FakeCrm, TestRedis};
 use std::process::Stdio;
@@ -16,14 +16,160 @@ async fn all_keys(redis: &mut ::redis::aio::MultiplexedConnection) -> Vec<String
         .expect("keys")
 }
 
-/// Every byte Redis holds for a key, as DUMP serializes it.
-async fn dump(redis: &mut ::redis::aio::MultiplexedConnection, key: &str) -> String {
-    let raw: Option<Vec<u8>> = ::redis::cmd("DUMP")
+/// Every value Redis holds under `key`, read by the key's type, as text. Not `DUMP`:
+/// it compresses values over 20 bytes, so a plaintext canary would not show in it.
+async fn values(redis: &mut ::redis::aio::MultiplexedConnection, key: &str) -> String {
+    let kind: String = ::redis::cmd("TYPE")
         .arg(key)
         .query_async(redis)
         .await
-        .expect("dump");
-    String::from_utf8_lossy(&raw.unwrap_or_default()).into_owned()
+        .expect("type");
+    let mut cmd = match kind.as_str() {
+        "string" => ::redis::cmd("GET"),
+        "hash" => ::redis::cmd("HGETALL"),
+        "list" => ::redis::cmd("LRANGE"),
+        "set" => ::redis::cmd("SMEMBERS"),
+        "zset" => ::redis::cmd("ZRANGE"),
+        "stream" => ::redis::cmd("XRANGE"),
+        // Gone since it was listed (expired or deleted).
+        "none" => return String::new(),
+        other => panic!("{key}: a value of type {other} that this scan cannot read"),
+    };
+    cmd.arg(key);
+    match kind.as_str() {
+        "list" => {
+            cmd.arg(0).arg(-1);
+        }
+        "zset" => {
+            cmd.arg(0).arg(-1).arg("WITHSCORES");
+        }
+        "stream" => {
+            cmd.arg("-").arg("+");
+        }
+        _ => {}
+    }
+    let value: ::redis::Value = cmd.query_async(redis).await.expect("read by type");
+    let mut text = String::new();
+    flatten(&value, &mut text);
+    text
+}
+
+/// Every string in a reply, one per line.
+fn flatten(value: &::redis::Value, out: &mut String) {
+    use ::redis::Value;
+    match value {
+        Value::BulkString(bytes) => out.push_str(&String::from_utf8_lossy(bytes)),
+        Value::SimpleString(s) => out.push_str(s),
+        Value::Array(items) | Value::Set(items) => items.iter().for_each(|v| flatten(v, out)),
+        Value::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            flatten(k, out);
+            flatten(v, out);
+        }),
+        other => out.push_str(&format!("{other:?}")),
+    }
+    out.push('\n');
+}
+
+/// Each (key, canary) where a canary appears in plaintext, in a key's name or value.
+async fn plaintext_canaries(
+    redis: &mut ::redis::aio::MultiplexedConnection,
+    keys: &[String],
+) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    for key in keys {
+        let text = format!("{key}\n{}", values(redis, key).await);
+        for canary in CANARIES {
+            if text.contains(canary) {
+                found.push((key.clone(), *canary));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_canary_scan_sees_plaintext_in_every_kind_of_value_redis_holds() {
+    let app = spawn_app().await;
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    // Over 20 bytes and compressible, with the canary's halves seen earlier in the
+    // value: DUMP compresses it, and the canary comes back as references to those
+    // halves, never whole.
+    let (front, back) = CANARIES[0].split_at(5);
+    let long = format!(
+        "{front}, {back}; {}the patient: {}",
+        "padding ".repeat(8),
+        CANARIES[0]
+    );
+    let planted = [
+        "control:string",
+        "control:hash",
+        "control:list",
+        "control:set",
+        "control:zset",
+        "control:stream",
+    ];
+    let _: () = ::redis::pipe()
+        .cmd("SET")
+        .arg(planted[0])
+        .arg(&long)
+        .ignore()
+        .cmd("HSET")
+        .arg(planted[1])
+        .arg("field")
+        .arg(&long)
+        .ignore()
+        .cmd("RPUSH")
+        .arg(planted[2])
+        .arg("first")
+        .arg(&long)
+        .ignore()
+        .cmd("SADD")
+        .arg(planted[3])
+        .arg(&long)
+        .ignore()
+        .cmd("ZADD")
+        .arg(planted[4])
+        .arg(1)
+        .arg(&long)
+        .ignore()
+        .cmd("XADD")
+        .arg(planted[5])
+        .arg("*")
+        .arg("data")
+        .arg(&long)
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .expect("plant");
+    for key in planted {
+        let dumped: Vec<u8> = ::redis::cmd("DUMP")
+            .arg(key)
+            .query_async(&mut redis)
+            .await
+            .expect("dump");
+        assert!(
+            !String::from_utf8_lossy(&dumped).contains(CANARIES[0]),
+            "{key}: DUMP shows the canary, so this control no longer shows why values are read by type"
+        );
+    }
+    let keys = all_keys(&mut redis).await;
+    let found = plaintext_canaries(&mut redis, &keys).await;
+    for key in planted {
+        assert!(
+            found.iter().any(|(k, c)| k == key && *c == CANARIES[0]),
+            "the scan missed the canary planted in {key}: {found:?}"
+        );
+    }
+    // Short values and key names are seen as well.
+    let key = format!("control:{}", CANARIES[1]);
+    let _: () = ::redis::cmd("SET")
+        .arg(&key)
+        .arg(CANARIES[2])
+        .query_async(&mut redis)
+        .await
+        .expect("plant");
+    let found = plaintext_canaries(&mut redis, std::slice::from_ref(&key)).await;
+    assert_eq!(found, [(key.clone(), CANARIES[1]), (key, CANARIES[2])]);
 }
 
 #[tokio::test]
@@ -36,15 +182,13 @@ async fn queued_patient_data_is_only_ciphertext_and_always_expires_within_24_hou
     );
     let mut redis = app.redis.as_ref().expect("redis").client().await;
     let keys = all_keys(&mut redis).await;
+    let found = plaintext_canaries(&mut redis, &keys).await;
+    assert!(
+        found.is_empty(),
+        "plaintext patient data in Redis: {found:?}"
+    );
     let mut message_keys = 0;
     for key in &keys {
-        let bytes = dump(&mut redis, key).await;
-        for canary in CANARIES {
-            assert!(
-                !bytes.contains(canary),
-                "{key} holds `{canary}` in plaintext"
-            );
-        }
         if key.starts_with("gr:{q}:msg:") {
             message_keys += 1;
             let ttl_ms: i64 = ::redis::cmd("PTTL")
@@ -79,11 +223,12 @@ async fn after_delivery_no_patient_data_key_is_left() {
         .cloned()
         .collect();
     assert_eq!(log_keys.len(), 2, "{after:?}");
+    let found = plaintext_canaries(&mut redis, &log_keys).await;
+    assert!(
+        found.is_empty(),
+        "plaintext patient data in Redis: {found:?}"
+    );
     for key in &log_keys {
-        let bytes = dump(&mut redis, key).await;
-        for canary in CANARIES {
-            assert!(!bytes.contains(canary), "{key} holds `{canary}`");
-        }
         if key.starts_with("gr:{q}:delivery:") {
             let ttl_ms: i64 = ::redis::cmd("PTTL")
                 .arg(key)
@@ -249,7 +394,7 @@ async fn metrics_count_outcomes_and_hold_no_patient_data() {
     assert_eq!(app.post_intake(&p.slug, &bot).await.status(), 202);
     app.deliver_pending().await;
 
-    let res = app.get("/metrics", None).await;
+    let res = app.get("/metrics", Some(METRICS_TOKEN)).await;
     assert_eq!(res.status(), 200);
     assert!(res
         .headers()
@@ -257,10 +402,15 @@ async fn metrics_count_outcomes_and_hold_no_patient_data() {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/plain")));
     let text = res.text().await.expect("body");
+    let discarded = format!(
+        "gaprelay_intake_discarded_total{{practitioner=\"{}\"}} 1",
+        p.id
+    );
     for line in [
         "gaprelay_intake_total{outcome=\"accepted\"} 1",
         "gaprelay_intake_total{outcome=\"invalid\"} 1",
         "gaprelay_intake_total{outcome=\"discarded_bot\"} 1",
+        discarded.as_str(),
         "gaprelay_delivery_attempts_total{outcome=\"delivered\"} 1",
         "gaprelay_store_up 1",
         "gaprelay_queue_messages 0",
@@ -270,7 +420,41 @@ async fn metrics_count_outcomes_and_hold_no_patient_data() {
             "missing `{line}` in:\n{text}"
         );
     }
-    for canary in CANARIES.iter().chain(&[p.slug.as_str(), p.id.as_str()]) {
+    for canary in CANARIES.iter().chain(&[p.slug.as_str()]) {
         assert!(!text.contains(canary), "the metrics contain `{canary}`");
+    }
+    // The practice's id is the label of its discarded count, and nowhere else.
+    for line in text.lines().filter(|l| l.contains(p.id.as_str())) {
+        assert_eq!(line, discarded, "the practice's id appears elsewhere");
+    }
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_scrapers_token_and_without_one_do_not_exist() {
+    let app = crate::helpers::spawn_app().await;
+    for key in [
+        None,
+        Some("test-metrics-token-0123456789abcdeF"),
+        Some(ADMIN_TOKEN),
+    ] {
+        let res = app.get("/metrics", key).await;
+        let (status, body) = crate::helpers::error_code(res).await;
+        assert_eq!(status, 401, "{key:?}: {body}");
+        assert!(!body.to_string().contains("gaprelay_"));
+    }
+    assert_eq!(app.get("/metrics", Some(METRICS_TOKEN)).await.status(), 200);
+
+    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
+        no_metrics_token: true,
+        ..Default::default()
+    })
+    .await;
+    for key in [None, Some(METRICS_TOKEN), Some(ADMIN_TOKEN)] {
+        let (status, body) = crate::helpers::error_code(app.get("/metrics", key).await).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{key:?}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The API's own reference: the OpenAPI document and the HTML page rendered from it.
 
 use crate::http::error::ApiError;
-use crate::http::openapi;
+use crate::http::{docs_page, openapi};
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
@@ -30,6 +30,6 @@ pub async fn docs_page() -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         // The page is self-contained: no scripts, no outside resources, only its own
         // inline stylesheet (allowed by its hash).
-        .insert_header((header::CONTENT_SECURITY_POLICY, openapi::docs_csp()))
-        .body(openapi::docs_html())
+        .insert_header((header::CONTENT_SECURITY_POLICY, docs_page::csp()))
+        .body(docs_page::html())
 }

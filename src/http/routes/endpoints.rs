@@ -4,7 +4,8 @@ use crate::domain::endpoint::NewEndpointRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
 use crate::http::views::{
-    DeliveryView, EndpointView, EndpointWithSecrets, PageView, QueuedMessage,
+    DeliveryView, EndpointView, EndpointWithSecrets, ErrorBody, PageView, QueuedMessage,
+    RetryScheduled,
 };
 use crate::http::AppState;
 use crate::service::account::EndpointPatch;
@@ -125,6 +126,27 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let message_id = state.services.test_endpoint(&auth.0, &path).await?;
     Ok(HttpResponse::Accepted().json(QueuedMessage { message_id }))
+}
+
+/// `POST /v1/endpoints/{id}/retry`: every pending message of the endpoint is attempted
+/// now, its circuit closed (after the practice fixed its receiver).
+#[utoipa::path(
+    post, path = "/v1/endpoints/{id}/retry", tag = "endpoints", operation_id = "retry_endpoint",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
+    responses(
+        (status = 202, description = "Every pending message of the endpoint is due now; `scheduled` says how many", body = RetryScheduled),
+        (status = 409, description = "The endpoint is disabled: enable it first (`conflict`)", body = ErrorBody)
+    )
+)]
+pub async fn retry(
+    auth: PractitionerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let scheduled = state.services.retry_endpoint(&auth.0, &path).await?;
+    tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, scheduled, "endpoint retry requested");
+    Ok(HttpResponse::Accepted().json(RetryScheduled { scheduled }))
 }
 
 /// `GET /v1/deliveries`: recent delivery attempts, newest first; metadata only.

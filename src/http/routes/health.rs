@@ -1,6 +1,7 @@
 //! Liveness, readiness and metrics.
 
 use crate::http::error::ApiError;
+use crate::http::extract::MetricsAuth;
 use crate::http::views::{ErrorBody, Health};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
@@ -35,12 +36,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// `GET /metrics`: this process's counters and the queue's length, in the Prometheus
-/// text format. Counts only: never patient data.
+/// text format, for a scraper holding `GAPRELAY_METRICS_TOKEN`. Counts and practice
+/// ids only: never patient data.
 #[utoipa::path(
-    get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text exposition (`text/plain; version=0.0.4`): `gaprelay_intake_total`, `gaprelay_delivery_attempts_total`, `gaprelay_store_up`, `gaprelay_queue_messages`", body = String, content_type = "text/plain"))
+    get, path = "/metrics", tag = "health", security(("metrics" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition (`text/plain; version=0.0.4`): `gaprelay_intake_total`, `gaprelay_intake_discarded_total` (by practice id), `gaprelay_delivery_attempts_total`, `gaprelay_store_up`, `gaprelay_queue_messages`", body = String, content_type = "text/plain"),
+        (status = 404, description = "No metrics token is configured on this server (`not_found`)", body = ErrorBody),
+    )
 )]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(_: MetricsAuth, state: web::Data<AppState>) -> HttpResponse {
     let queue = state.services.store.queue_len().await.ok();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

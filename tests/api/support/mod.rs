@@ -8,8 +8,10 @@ pub mod fake_crm;
 pub mod python;
 pub mod redis;
 pub mod redis_cluster;
+pub mod smtp;
 
 pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
 pub use self::python::{interop_python, verify_webhook_with_python};
 pub use self::redis::TestRedis;
 pub use self::redis_cluster::TestCluster;
+pub use self::smtp::SmtpSink;

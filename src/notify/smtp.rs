@@ -1,0 +1,286 @@
+//! The only code that speaks SMTP (with `lettre`, over rustls): the mail server's
+//! settings as parsed from `GAPRELAY_SMTP_URL`/`GAPRELAY_SMTP_FROM`, and the notifier
+//! that emails a practice its alerts.
+
+use super::{render, FailingAlert, Notifier};
+use crate::crypto::secret::SecretString;
+use anyhow::Context;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// How long one conversation with the mail server may take (connect, TLS, send).
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS from the first byte (`smtps://`, port 465 by default).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which the server must offer
+    /// (`smtp://`, port 587 by default).
+    StartTls,
+    /// No encryption at all (`smtp://…?tls=none`, port 25 by default): for a mail relay
+    /// on the same host or a test server only; refused with credentials.
+    None,
+}
+
+/// The mail server alerts go through, and the sender they carry. Its `Debug` never
+/// shows the credentials.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<(String, SecretString)>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "[redacted]"),
+            )
+            .field("from", &self.from.email.to_string())
+            .finish()
+    }
+}
+
+impl SmtpSettings {
+    /// Parses the server URL (`smtp://user:pass@host:587` for STARTTLS,
+    /// `smtps://user:pass@host:465` for TLS, `smtp://host:25?tls=none` for no
+    /// encryption) and the sender (`alerts@example.com` or `gaprelay <alerts@…>`).
+    /// The user name and password are percent-decoded. An error names what is wrong
+    /// and never quotes the URL (it may hold a password).
+    pub fn parse(url: &str, from: &str) -> Result<SmtpSettings, String> {
+        let url = url::Url::parse(url.trim()).map_err(|_| {
+            "is not a URL; write it like smtp://user:password@mail.example.com:587 (STARTTLS), \
+             smtps://user:password@mail.example.com:465 (TLS) or smtp://127.0.0.1:25?tls=none"
+                .to_owned()
+        })?;
+        let implicit_tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            _ => return Err("must start with smtp:// or smtps://".to_owned()),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("needs the mail server's host name")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        if !matches!(url.path(), "" | "/") || url.fragment().is_some() {
+            return Err("takes no path or fragment".to_owned());
+        }
+        let mut security = if implicit_tls {
+            Security::Tls
+        } else {
+            Security::StartTls
+        };
+        for (key, value) in url.query_pairs() {
+            security = match (key.as_ref(), value.as_ref(), implicit_tls) {
+                ("tls", "starttls", false) => Security::StartTls,
+                ("tls", "none", false) => Security::None,
+                ("tls", "tls", true) => Security::Tls,
+                ("tls", _, false) => return Err("tls= must be starttls or none".to_owned()),
+                ("tls", _, true) => {
+                    return Err("smtps:// always uses TLS; drop its tls= option".to_owned())
+                }
+                _ => return Err("the only option it takes is tls=starttls or tls=none".to_owned()),
+            };
+        }
+        let port = url.port().unwrap_or(match security {
+            Security::Tls => 465,
+            Security::StartTls => 587,
+            Security::None => 25,
+        });
+        let decode = |s: &str| {
+            percent_decode(s).ok_or("its user name or password is not valid percent-encoded UTF-8")
+        };
+        let user = decode(url.username())?;
+        let password = url.password().map(decode).transpose()?;
+        let credentials = match (user.is_empty(), password) {
+            (true, None) => None,
+            (true, Some(_)) => return Err("has a password but no user name".to_owned()),
+            (false, password) => Some((user, SecretString::new(password.unwrap_or_default()))),
+        };
+        if credentials.is_some() && security == Security::None {
+            return Err(
+                "would send its password unencrypted: use STARTTLS (the default) or smtps://"
+                    .to_owned(),
+            );
+        }
+        let from = from.trim().parse::<Mailbox>().map_err(|_| {
+            "GAPRELAY_SMTP_FROM is not an email address (alerts@example.com or \"gaprelay <alerts@example.com>\")"
+                .to_owned()
+        })?;
+        Ok(SmtpSettings {
+            host,
+            port,
+            security,
+            credentials,
+            from,
+        })
+    }
+
+    /// The mail server's host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The mail server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// How the connection is protected.
+    pub fn security(&self) -> Security {
+        self.security
+    }
+}
+
+/// Decodes `%XX` escapes (a URL's user name and password arrive encoded).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Emails alerts to practices through one mail server.
+pub struct SmtpNotifier {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpNotifier {
+    /// A notifier for the configured server. Connects only when it sends.
+    pub fn new(settings: &SmtpSettings) -> anyhow::Result<SmtpNotifier> {
+        let builder = match settings.security {
+            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
+                .context("cannot set up TLS for the SMTP server")?,
+            Security::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
+                    .context("cannot set up STARTTLS for the SMTP server")?
+            }
+            Security::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
+            }
+        };
+        let mut builder = builder.port(settings.port).timeout(Some(SMTP_TIMEOUT));
+        if let Some((user, password)) = &settings.credentials {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+        }
+        Ok(SmtpNotifier {
+            transport: builder.build(),
+            from: settings.from.clone(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for SmtpNotifier {
+    async fn endpoint_failing(&self, alert: &FailingAlert) -> anyhow::Result<()> {
+        let to: Mailbox = alert
+            .to
+            .parse()
+            .context("the practice's contact email is not a valid address")?;
+        let email = render(alert);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.body)
+            .context("cannot build the alert email")?;
+        self.transport
+            .send(message)
+            .await
+            .context("the SMTP server did not accept the alert")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<SmtpSettings, String> {
+        SmtpSettings::parse(url, "gaprelay <alerts@example.com>")
+    }
+
+    #[test]
+    fn smtp_means_starttls_smtps_means_tls_and_plain_must_be_asked_for() {
+        let s = parse("smtp://mail.example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (s.host(), s.port(), s.security()),
+            ("mail.example.com", 587, Security::StartTls)
+        );
+        let s = parse("smtps://mail.example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.port(), s.security()), (465, Security::Tls));
+        let s = parse("smtp://127.0.0.1:2525?tls=none").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (s.host(), s.port(), s.security()),
+            ("127.0.0.1", 2525, Security::None)
+        );
+        let s = parse("smtp://u:p@mail.example.com:2587?tls=starttls")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.port(), s.security()), (2587, Security::StartTls));
+    }
+
+    #[test]
+    fn credentials_are_decoded_and_never_shown() {
+        let s = parse("smtp://alerts%40example.com:p%40ss%3Aw0rd@mail.example.com")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (user, password) = s
+            .credentials
+            .clone()
+            .unwrap_or_else(|| panic!("credentials"));
+        assert_eq!(user, "alerts@example.com");
+        assert_eq!(password.expose(), "p@ss:w0rd");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("p@ss") && !shown.contains("w0rd"),
+            "{shown}"
+        );
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_quoting_the_password() {
+        for bad in [
+            "http://mail.example.com",
+            "smtp://",
+            "smtp://u:hunter2@mail.example.com?tls=none",
+            "smtp://:hunter2@mail.example.com",
+            "smtp://mail.example.com?tls=maybe",
+            "smtps://mail.example.com?tls=none",
+            "smtp://mail.example.com/path",
+            "smtp://mail.example.com?hunter2=1",
+            "not a url hunter2",
+        ] {
+            let err = parse(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(!err.contains("hunter2"), "{bad}: {err}");
+        }
+        assert!(SmtpSettings::parse("smtp://mail.example.com", "not an address").is_err());
+    }
+}
