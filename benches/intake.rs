@@ -4,9 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gaprelay::crypto::jwe::ContentKey;
-use gaprelay::crypto::seal::{self, MasterKey};
+use gaprelay::crypto::seal::MasterKey;
 use gaprelay::crypto::webhook::WebhookSecret;
-use gaprelay::delivery::payload;
+use gaprelay::delivery::{message, payload};
 use gaprelay::domain::endpoint::Encryption;
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
 use gaprelay::domain::practitioner::{NewPractitionerRequest, Practitioner};
@@ -68,28 +68,16 @@ fn bench(c: &mut Criterion) {
     c.bench_function("intake: render event + seal for the queue", |b| {
         b.iter(|| {
             let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep);
-            let plain = serde_json::to_vec(&event).expect("json");
-            black_box(seal::seal(
-                &master,
-                &payload::queue_aad(&msg, &ep),
-                &plain,
-                &mut rng,
-            ))
+            black_box(message::seal_message(&master, &msg, &ep, &event, &mut rng).expect("json"))
         })
     });
 
     let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep);
-    let sealed = seal::seal(
-        &master,
-        &payload::queue_aad(&msg, &ep),
-        &serde_json::to_vec(&event).expect("json"),
-        &mut rng,
-    );
+    let sealed = message::seal_message(&master, &msg, &ep, &event, &mut rng).expect("json");
     c.bench_function("delivery: open + JWE + sign (one attempt's crypto)", |b| {
         b.iter(|| {
-            let plain = seal::open(&master, &payload::queue_aad(&msg, &ep), black_box(&sealed))
-                .expect("opens");
-            let event: payload::Event = serde_json::from_slice(&plain).expect("json");
+            let event =
+                message::open_message(&master, &msg, &ep, black_box(&sealed)).expect("opens");
             black_box(
                 payload::sign_request(
                     &event,

@@ -1,14 +1,16 @@
 //! Configuration: defaults → optional TOML file → `GAPRELAY_*` environment variables,
-//! validated once at start into typed [`Settings`]. Every error says which key is wrong
-//! and how to fix it; unknown `GAPRELAY_*` variables are reported as warnings so that a
-//! typo does not silently fall back to a default.
+//! validated once at start into typed [`Settings`]. Each setting is declared once, in
+//! the `settings!` table below (TOML key, variable, default, parser, one-line doc); the
+//! file's keys, the variables read, the warning for unknown `GAPRELAY_*` variables and
+//! the test that keeps docs/configuration.md true are all driven by that table. Every
+//! error names the variable that is wrong and says how to fix it.
 
 use crate::crypto::api_key::AdminToken;
 use crate::crypto::seal::MasterKey;
-use serde::Deserialize;
+pub use crate::delivery::settings::DeliverySettings;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Longest a queued message may live, by contract: 24 hours after submission.
@@ -18,57 +20,57 @@ pub const MAX_MESSAGE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// apart; after the last step, retries continue at that interval until the TTL.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,2h,4h";
 
-/// Validated, typed settings.
+/// The variable that names the configuration file (`--config` wins over it).
+pub const CONFIG_VAR: &str = "GAPRELAY_CONFIG";
+
+/// Validated, typed settings. Which variable and TOML key set each field, its default
+/// and its limits are declared once, in [`SETTINGS`].
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Listen address (`GAPRELAY_BIND`, default `127.0.0.1:8080`).
+    /// Listen address (`bind`).
     pub bind: SocketAddr,
-    /// Redis URL (`GAPRELAY_REDIS_URL`); `None` selects the embedded in-memory store.
+    /// Redis URL (`redis_url`); `None` selects the embedded in-memory store.
     pub redis_url: Option<String>,
-    /// Whether `redis_url` names a Redis Cluster (`GAPRELAY_REDIS_CLUSTER`, default
-    /// false); the URL may then list several seed nodes, comma-separated.
+    /// Whether `redis_url` names a Redis Cluster (`redis_cluster`); the URL may then list
+    /// several seed nodes, comma-separated.
     pub redis_cluster: bool,
-    /// Operator bearer token (`GAPRELAY_ADMIN_TOKEN`); `None` disables operator routes.
+    /// Operator bearer token (`admin_token`); `None` disables operator routes.
     pub admin_token: Option<AdminToken>,
-    /// Bearer token a scraper presents to read `GET /metrics`
-    /// (`GAPRELAY_METRICS_TOKEN`, at least 16 characters); `None`: `/metrics` answers
-    /// 404, so the public listener tells a bot nothing about how its requests fared.
+    /// Bearer token a scraper presents to read `GET /metrics` (`metrics_token`); `None`:
+    /// `/metrics` answers 404, so the public listener tells a bot nothing about how its
+    /// requests fared.
     pub metrics_token: Option<AdminToken>,
     /// Deadlines of the HTTP server.
     pub http: HttpTimeouts,
-    /// Key that encrypts queued payloads and stored secrets (`GAPRELAY_MASTER_KEY`,
-    /// base64 of 32 bytes), with the keys it replaced (`GAPRELAY_PREVIOUS_MASTER_KEYS`,
-    /// comma-separated), which only open what they sealed. `None` only when not
-    /// configured; `serve`/`worker` refuse to start without one except in demo mode.
+    /// Key that encrypts queued payloads and stored secrets (`master_key`), with the
+    /// keys it replaced (`previous_master_keys`), which only open what they sealed.
+    /// `None` only when not configured; `serve`/`worker` refuse to start without one
+    /// except in demo mode.
     pub master_key: Option<MasterKey>,
     /// Whether endpoints may target loopback/private addresses and plain http
-    /// (`GAPRELAY_ALLOW_PRIVATE_TARGETS`, default false; development and tests only).
+    /// (`allow_private_targets`; development and tests only).
     pub allow_private_targets: bool,
     /// Delivery tuning.
     pub delivery: DeliverySettings,
-    /// How long a public form's configuration is cached in-process
-    /// (`GAPRELAY_FORM_CACHE_TTL`, default 2s; `0s` disables). Configuration changed
-    /// through another instance reaches this one within this time.
+    /// How long a public form's configuration is cached in-process (`form_cache_ttl`;
+    /// zero disables). Configuration changed through another instance reaches this one
+    /// within this time.
     pub form_cache_ttl: Duration,
-    /// How long audit-log entries are kept (`GAPRELAY_AUDIT_RETENTION`, default 730
-    /// days, i.e. two years).
+    /// How long audit-log entries are kept (`audit_retention`).
     pub audit_retention: Duration,
-    /// Log output format (`GAPRELAY_LOG_FORMAT`: `pretty` or `json`, default `pretty`).
+    /// Log output format (`log_format`).
     pub log_format: LogFormat,
     /// Abuse limits of the public form routes.
     pub public: PublicLimits,
-    /// Terminate TLS with these files (`GAPRELAY_TLS_CERT`, `GAPRELAY_TLS_KEY`, both or
-    /// neither); `None` serves plain HTTP, for use behind a TLS-terminating proxy.
+    /// Terminate TLS with these files (`tls_cert` and `tls_key`, both or neither);
+    /// `None` serves plain HTTP, for use behind a TLS-terminating proxy.
     pub tls: Option<TlsFiles>,
-    /// The form `GET /demo` embeds, in demo mode (`serve --demo`) only; not read from
-    /// the file or the environment. `None`: `/demo` is a 404.
+    /// The form `GET /demo` embeds, in demo mode (`serve --demo`) only; not a setting:
+    /// never read from the file or the environment. `None`: `/demo` is a 404.
     pub demo_form: Option<String>,
     /// The mail server that tells a practice when one of its endpoints keeps failing
-    /// (`GAPRELAY_SMTP_URL`: `smtp://user:password@host:587` for STARTTLS,
-    /// `smtps://user:password@host:465` for TLS, `smtp://host:25?tls=none` for a local
-    /// relay without encryption; with `GAPRELAY_SMTP_FROM`, the sender address). `None`:
-    /// no email is sent (the `endpoint.failing` event still is). The password never
-    /// shows in `Debug`.
+    /// (`smtp_url` and `smtp_from`, both or neither). `None`: no email is sent (the
+    /// `endpoint.failing` event still is). The password never shows in `Debug`.
     pub smtp: Option<crate::notify::smtp::SmtpSettings>,
 }
 
@@ -77,44 +79,40 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpTimeouts {
     /// Longest a request's body may take to arrive once its head is in
-    /// (`GAPRELAY_BODY_READ_TIMEOUT`, default 10s, at most 5m): after it the answer is
-    /// `408 request_timeout` and the connection is closed.
+    /// (`body_read_timeout`): after it the answer is `408 request_timeout` and the
+    /// connection is closed.
     pub body_read: Duration,
     /// How long an idle keep-alive connection is held open between requests
-    /// (`GAPRELAY_KEEP_ALIVE`, default 5s, at most 5m; `0s` closes the connection after
-    /// each response). Behind a proxy that reuses connections, set it longer than the
-    /// proxy's own idle timeout.
+    /// (`keep_alive`; zero closes the connection after each response).
     pub keep_alive: Duration,
     /// Longest the head (request line and headers) of a connection's first request may
-    /// take to arrive (`GAPRELAY_CLIENT_REQUEST_TIMEOUT`, default 5s, 1ms to 5m): after
-    /// it the answer is 408 and the connection is closed.
+    /// take to arrive (`client_request_timeout`): after it the answer is 408 and the
+    /// connection is closed.
     pub request_head: Duration,
 }
 
 /// The certificate chain and private key `serve` terminates TLS with (PEM files).
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
-    /// Certificate chain, leaf first (`GAPRELAY_TLS_CERT`).
-    pub cert: std::path::PathBuf,
-    /// Private key: PKCS#8, PKCS#1 or SEC1 (`GAPRELAY_TLS_KEY`).
-    pub key: std::path::PathBuf,
+    /// Certificate chain, leaf first (`tls_cert`).
+    pub cert: PathBuf,
+    /// Private key: PKCS#8, PKCS#1 or SEC1 (`tls_key`).
+    pub key: PathBuf,
 }
 
 /// How the public form routes are protected from abuse.
 #[derive(Debug, Clone)]
 pub struct PublicLimits {
-    /// Requests to the public routes per client address
-    /// (`GAPRELAY_RATE_LIMIT_PER_ADDRESS`, default `30/min`; `off` disables).
+    /// Requests to the public routes per client address (`rate_limit_per_address`;
+    /// `None`: off).
     pub per_address: Option<Rate>,
-    /// Intake submissions per practice (`GAPRELAY_RATE_LIMIT_PER_PRACTITIONER`, default
-    /// `300/min`; `off` disables).
+    /// Intake submissions per practice (`rate_limit_per_practitioner`; `None`: off).
     pub per_practitioner: Option<Rate>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed
-    /// (`GAPRELAY_TRUSTED_PROXIES`: addresses or CIDR blocks, comma-separated; default
-    /// none, so the header is ignored and the peer address is the client).
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`trusted_proxies`); empty:
+    /// the header is ignored and the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A submission sent sooner than this after its form was loaded is taken for a bot
-    /// and quietly discarded (`GAPRELAY_MIN_FILL_TIME`, default `3s`; `0s` disables).
+    /// and quietly discarded (`min_fill_time`; zero disables).
     pub min_fill_time: Duration,
 }
 
@@ -125,65 +123,6 @@ pub struct Rate {
     pub count: u32,
     /// Per how long.
     pub per: Duration,
-}
-
-/// Parses `N/s`, `N/min`, `N/h` or `off`.
-fn rate(key: &'static str, s: &str) -> Result<Option<Rate>, ConfigError> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    let bad = || invalid(key, "must be like 30/min, 5/s or 1000/h, or off");
-    let (n, unit) = s.split_once('/').ok_or_else(bad)?;
-    let count: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(bad()),
-    };
-    Ok(Some(Rate { count, per }))
-}
-
-fn proxies(key: &'static str, s: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse::<ipnet::IpNet>()
-                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    invalid(
-                        key,
-                        format!("{p:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8)"),
-                    )
-                })
-        })
-        .collect()
-}
-
-/// How delivery workers behave.
-#[derive(Debug, Clone)]
-pub struct DeliverySettings {
-    /// Timeout of one webhook request (`GAPRELAY_DELIVERY_TIMEOUT`, default 10s).
-    pub timeout: Duration,
-    /// Retry delays after each failed attempt (`GAPRELAY_RETRY_SCHEDULE`).
-    pub retry_schedule: Vec<Duration>,
-    /// How long a queued message lives (`GAPRELAY_MESSAGE_TTL`, default and max 24h).
-    pub message_ttl: Duration,
-    /// Deliveries in flight per process (`GAPRELAY_WORKER_CONCURRENCY`, default 32).
-    pub concurrency: usize,
-    /// Deliveries in flight to one endpoint per process (`GAPRELAY_ENDPOINT_CONCURRENCY`,
-    /// default 8): a slow or failing endpoint cannot take every slot.
-    pub endpoint_concurrency: usize,
-    /// How often an idle worker polls the queue (`GAPRELAY_POLL_INTERVAL`, default 250ms).
-    pub poll_interval: Duration,
-    /// How long a claimed message is leased to its worker before another may take it
-    /// (`GAPRELAY_LEASE`, default 60s; must exceed the delivery timeout).
-    pub lease: Duration,
-    /// The per-endpoint circuit breaker (`GAPRELAY_CIRCUIT_BREAKER`: `N/cool-down`,
-    /// default `5/30s`, or `off`).
-    pub breaker: Option<crate::delivery::breaker::Policy>,
 }
 
 /// Log output format.
@@ -216,77 +155,306 @@ pub enum ConfigError {
     },
 }
 
-/// The configuration file's shape; every key is optional and overridden by the
-/// environment.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    bind: Option<String>,
-    redis_url: Option<String>,
-    redis_cluster: Option<bool>,
-    admin_token: Option<String>,
-    metrics_token: Option<String>,
-    body_read_timeout: Option<String>,
-    keep_alive: Option<String>,
-    client_request_timeout: Option<String>,
-    master_key: Option<String>,
-    previous_master_keys: Option<String>,
-    allow_private_targets: Option<bool>,
-    delivery_timeout: Option<String>,
-    retry_schedule: Option<String>,
-    message_ttl: Option<String>,
-    worker_concurrency: Option<usize>,
-    endpoint_concurrency: Option<usize>,
-    poll_interval: Option<String>,
-    lease: Option<String>,
-    circuit_breaker: Option<String>,
-    log_format: Option<String>,
-    form_cache_ttl: Option<String>,
-    audit_retention: Option<String>,
-    rate_limit_per_address: Option<String>,
-    rate_limit_per_practitioner: Option<String>,
-    trusted_proxies: Option<String>,
-    min_fill_time: Option<String>,
-    tls_cert: Option<String>,
-    tls_key: Option<String>,
-    smtp_url: Option<String>,
-    smtp_from: Option<String>,
+/// How a setting is written in the TOML file; the environment always gives text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TomlType {
+    /// A string: `bind = "0.0.0.0:8080"`.
+    Text,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number: `worker_concurrency = 32`.
+    Integer,
 }
 
-/// Environment variables this service reads (besides `RUST_LOG`).
-pub const ENV_VARS: &[&str] = &[
-    "GAPRELAY_CONFIG",
-    "GAPRELAY_BIND",
-    "GAPRELAY_REDIS_URL",
-    "GAPRELAY_REDIS_CLUSTER",
-    "GAPRELAY_ADMIN_TOKEN",
-    "GAPRELAY_METRICS_TOKEN",
-    "GAPRELAY_BODY_READ_TIMEOUT",
-    "GAPRELAY_KEEP_ALIVE",
-    "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
-    "GAPRELAY_MASTER_KEY",
-    "GAPRELAY_PREVIOUS_MASTER_KEYS",
-    "GAPRELAY_ALLOW_PRIVATE_TARGETS",
-    "GAPRELAY_DELIVERY_TIMEOUT",
-    "GAPRELAY_RETRY_SCHEDULE",
-    "GAPRELAY_MESSAGE_TTL",
-    "GAPRELAY_WORKER_CONCURRENCY",
-    "GAPRELAY_ENDPOINT_CONCURRENCY",
-    "GAPRELAY_POLL_INTERVAL",
-    "GAPRELAY_LEASE",
-    "GAPRELAY_CIRCUIT_BREAKER",
-    "GAPRELAY_LOG_FORMAT",
-    "GAPRELAY_FORM_CACHE_TTL",
-    "GAPRELAY_AUDIT_RETENTION",
-    "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
-    "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
-    "GAPRELAY_TRUSTED_PROXIES",
-    "GAPRELAY_MIN_FILL_TIME",
-    "GAPRELAY_TLS_CERT",
-    "GAPRELAY_TLS_KEY",
-    "GAPRELAY_SMTP_URL",
-    "GAPRELAY_SMTP_FROM",
-];
+/// One setting, as declared in [`SETTINGS`].
+#[derive(Debug)]
+pub struct Setting {
+    /// Its key in the TOML file.
+    pub key: &'static str,
+    /// Its environment variable, which wins over the file.
+    pub var: &'static str,
+    /// How the file writes it.
+    pub toml: TomlType,
+    /// The value used when neither the file nor the environment sets it, written as
+    /// either would; `None`: unset (the feature is off, or the value is derived from
+    /// other settings).
+    pub default: Option<&'static str>,
+    /// What it is for, in one line.
+    pub doc: &'static str,
+}
+
+impl Setting {
+    /// The declared setting with this TOML key.
+    pub fn by_key(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.key == key)
+    }
+
+    /// The declared setting read from this environment variable.
+    pub fn by_var(var: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.var == var)
+    }
+}
+
+// Why a macro and not a crate: layered-configuration crates (`config`, `figment`) merge
+// sources into a serde struct, but they neither name the variable in a value's error
+// nor yield a table the docs can be checked against, and a setting would still be
+// spelled in the struct, the parser and the docs. A small `macro_rules!` over one table
+// gives each setting a single declaration and keeps everything plain Rust.
+//
+// `settings!` turns each entry into a row of `SETTINGS` and a typed field of `Values`,
+// read by `Values::read`: the variable, else the file, else the default, given to the
+// entry's parser (`fn(&str) -> Result<T, String>`), whose error is reported under the
+// variable. `default:` is the text used when unset, `unset` (the field is an `Option`,
+// `None` when not given) or `unset_if_blank` (the same, and blank text counts as not
+// given).
+macro_rules! settings {
+    (@shown unset) => { None };
+    (@shown unset_if_blank) => { None };
+    (@shown $default:expr) => { Some($default) };
+    (@parse $value:ident, unset, $parse:expr) => { $value.map($parse).transpose() };
+    (@parse $value:ident, unset_if_blank, $parse:expr) => {
+        $value.filter(|s| !s.trim().is_empty()).map($parse).transpose()
+    };
+    (@parse $value:ident, $default:expr, $parse:expr) => { ($parse)($value.unwrap_or($default)) };
+    ($(
+        $key:ident: $ty:ty {
+            var: $var:literal,
+            toml: $toml:ident,
+            default: $default:tt,
+            parse: $parse:expr,
+            doc: $doc:literal $(,)?
+        }
+    ),+ $(,)?) => {
+        /// Every setting gaprelay reads, in the order they are read (besides
+        /// [`CONFIG_VAR`] and `RUST_LOG`).
+        pub static SETTINGS: &[Setting] = &[$(Setting {
+            key: stringify!($key),
+            var: $var,
+            toml: TomlType::$toml,
+            default: settings!(@shown $default),
+            doc: $doc,
+        }),+];
+
+        /// Each setting's value, parsed on its own; [`Values::into_settings`] then
+        /// applies the rules that span several.
+        struct Values {
+            $($key: $ty),+
+        }
+
+        impl Values {
+            fn read(raw: &Raw<'_>) -> Result<Values, ConfigError> {
+                Ok(Values {
+                    $($key: {
+                        let value = raw.get(stringify!($key), $var);
+                        settings!(@parse value, $default, $parse)
+                            .map_err(|reason: String| invalid($var, reason))?
+                    }),+
+                })
+            }
+        }
+    };
+}
+
+settings! {
+    bind: SocketAddr {
+        var: "GAPRELAY_BIND", toml: Text, default: "127.0.0.1:8080",
+        parse: socket_addr,
+        doc: "listen address",
+    },
+    redis_url: Option<String> {
+        var: "GAPRELAY_REDIS_URL", toml: Text, default: unset_if_blank,
+        parse: text,
+        doc: "redis:// or rediss:// URL (with redis_cluster, cluster nodes, comma-separated); unset: in-memory store",
+    },
+    redis_cluster: bool {
+        var: "GAPRELAY_REDIS_CLUSTER", toml: Bool, default: "false",
+        parse: boolean,
+        doc: "whether redis_url lists seed nodes of a Redis Cluster",
+    },
+    admin_token: Option<AdminToken> {
+        var: "GAPRELAY_ADMIN_TOKEN", toml: Text, default: unset,
+        parse: token,
+        doc: "operator bearer token, at least 16 characters; unset: no operator routes",
+    },
+    metrics_token: Option<AdminToken> {
+        var: "GAPRELAY_METRICS_TOKEN", toml: Text, default: unset,
+        parse: token,
+        doc: "bearer token of the /metrics scraper, at least 16 characters; unset: 404",
+    },
+    body_read_timeout: Duration {
+        var: "GAPRELAY_BODY_READ_TIMEOUT", toml: Text, default: "10s",
+        parse: deadline,
+        doc: "longest a request body may take to arrive (more than 0, at most 5m)",
+    },
+    keep_alive: Duration {
+        var: "GAPRELAY_KEEP_ALIVE", toml: Text, default: "5s",
+        parse: deadline_or_zero,
+        doc: "how long an idle keep-alive connection is held open (at most 5m; 0s closes)",
+    },
+    client_request_timeout: Duration {
+        var: "GAPRELAY_CLIENT_REQUEST_TIMEOUT", toml: Text, default: "5s",
+        parse: deadline,
+        doc: "longest the head of a connection's first request may take (more than 0, at most 5m)",
+    },
+    previous_master_keys: Vec<MasterKey> {
+        var: "GAPRELAY_PREVIOUS_MASTER_KEYS", toml: Text, default: "",
+        parse: previous_master_keys,
+        doc: "master keys replaced by master_key, comma-separated; they only open",
+    },
+    master_key: Option<MasterKey> {
+        var: "GAPRELAY_MASTER_KEY", toml: Text, default: unset,
+        parse: master_key,
+        doc: "base64 of 32 bytes; seals queued payloads and stored secrets",
+    },
+    allow_private_targets: bool {
+        var: "GAPRELAY_ALLOW_PRIVATE_TARGETS", toml: Bool, default: "false",
+        parse: boolean,
+        doc: "allow http:// and private endpoint addresses (development and tests only)",
+    },
+    delivery_timeout: Duration {
+        var: "GAPRELAY_DELIVERY_TIMEOUT", toml: Text, default: "10s",
+        parse: delivery_timeout,
+        doc: "timeout of one webhook request (1ms to 120s)",
+    },
+    retry_schedule: Vec<Duration> {
+        var: "GAPRELAY_RETRY_SCHEDULE", toml: Text, default: DEFAULT_RETRY_SCHEDULE,
+        parse: retry_schedule,
+        doc: "delays after each failed attempt, comma-separated; the last repeats",
+    },
+    message_ttl: Duration {
+        var: "GAPRELAY_MESSAGE_TTL", toml: Text, default: "24h",
+        parse: message_ttl,
+        doc: "how long a queued message lives (more than 0, at most 24h)",
+    },
+    worker_concurrency: usize {
+        var: "GAPRELAY_WORKER_CONCURRENCY", toml: Integer, default: "32",
+        parse: slots,
+        doc: "deliveries in flight per process (1 to 1024)",
+    },
+    endpoint_concurrency: usize {
+        var: "GAPRELAY_ENDPOINT_CONCURRENCY", toml: Integer, default: "8",
+        parse: slots,
+        doc: "deliveries in flight to one endpoint per process (1 to 1024)",
+    },
+    poll_interval: Duration {
+        var: "GAPRELAY_POLL_INTERVAL", toml: Text, default: "250ms",
+        parse: duration,
+        doc: "how often an idle worker looks for due messages",
+    },
+    lease: Option<Duration> {
+        var: "GAPRELAY_LEASE", toml: Text, default: unset,
+        parse: duration,
+        doc: "how long a claimed message is reserved for its worker; unset: 60s or 3x delivery_timeout",
+    },
+    form_cache_ttl: Duration {
+        var: "GAPRELAY_FORM_CACHE_TTL", toml: Text, default: "2s",
+        parse: form_cache_ttl,
+        doc: "in-process cache of public forms' configuration (at most 5m; 0s disables)",
+    },
+    audit_retention: Duration {
+        var: "GAPRELAY_AUDIT_RETENTION", toml: Text, default: "730d",
+        parse: audit_retention,
+        doc: "how long audit-log entries are kept (at least 1d)",
+    },
+    log_format: LogFormat {
+        var: "GAPRELAY_LOG_FORMAT", toml: Text, default: "pretty",
+        parse: log_format,
+        doc: "pretty or json",
+    },
+    circuit_breaker: Option<crate::delivery::breaker::Policy> {
+        var: "GAPRELAY_CIRCUIT_BREAKER", toml: Text, default: "5/30s",
+        parse: circuit_breaker,
+        doc: "per-endpoint circuit breaker: failures in a row / first cool-down, or off",
+    },
+    rate_limit_per_address: Option<Rate> {
+        var: "GAPRELAY_RATE_LIMIT_PER_ADDRESS", toml: Text, default: "30/min",
+        parse: rate,
+        doc: "requests to the public routes per client address (N/s, N/min, N/h or off)",
+    },
+    rate_limit_per_practitioner: Option<Rate> {
+        var: "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER", toml: Text, default: "300/min",
+        parse: rate,
+        doc: "submissions per practice (N/s, N/min, N/h or off)",
+    },
+    trusted_proxies: Vec<ipnet::IpNet> {
+        var: "GAPRELAY_TRUSTED_PROXIES", toml: Text, default: "",
+        parse: proxies,
+        doc: "proxies whose X-Forwarded-For is believed: addresses or CIDR blocks, comma-separated",
+    },
+    min_fill_time: Duration {
+        var: "GAPRELAY_MIN_FILL_TIME", toml: Text, default: "3s",
+        parse: min_fill_time,
+        doc: "a submission sooner than this after its form loaded is discarded as a bot (at most 60s)",
+    },
+    tls_cert: Option<PathBuf> {
+        var: "GAPRELAY_TLS_CERT", toml: Text, default: unset_if_blank,
+        parse: path,
+        doc: "PEM certificate chain; with tls_key, serve terminates TLS",
+    },
+    tls_key: Option<PathBuf> {
+        var: "GAPRELAY_TLS_KEY", toml: Text, default: unset_if_blank,
+        parse: path,
+        doc: "PEM private key of that certificate",
+    },
+    smtp_url: Option<String> {
+        var: "GAPRELAY_SMTP_URL", toml: Text, default: unset_if_blank,
+        parse: text,
+        doc: "mail server that alerts practices: smtp:// (STARTTLS), smtps:// or ?tls=none; needs smtp_from",
+    },
+    smtp_from: Option<String> {
+        var: "GAPRELAY_SMTP_FROM", toml: Text, default: unset_if_blank,
+        parse: text,
+        doc: "sender address of those alerts; needs smtp_url",
+    },
+}
+
+/// Where raw values come from: the environment first, then the file.
+struct Raw<'a> {
+    env: &'a HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Raw<'_> {
+    fn get(&self, key: &str, var: &str) -> Option<&str> {
+        self.env
+            .get(var)
+            .or_else(|| self.file.get(key))
+            .map(String::as_str)
+    }
+}
+
+/// Reads the TOML file into text values by key, refusing keys that are not declared
+/// and values of the wrong type.
+fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let shown = path.display().to_string();
+    let bad = |reason: String| ConfigError::File {
+        path: shown.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let Some(setting) = Setting::by_key(&key) else {
+                return Err(bad(format!(
+                    "unknown key `{key}` (the keys are listed in docs/configuration.md)"
+                )));
+            };
+            let text = match (setting.toml, value) {
+                (TomlType::Text, toml::Value::String(s)) => s,
+                (TomlType::Bool, toml::Value::Boolean(b)) => b.to_string(),
+                (TomlType::Integer, toml::Value::Integer(n)) => n.to_string(),
+                (TomlType::Text, _) => return Err(bad(format!("`{key}` must be a string"))),
+                (TomlType::Bool, _) => return Err(bad(format!("`{key}` must be true or false"))),
+                (TomlType::Integer, _) => {
+                    return Err(bad(format!("`{key}` must be a whole number")))
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -295,123 +463,211 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-fn duration(key: &'static str, s: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(s.trim()).map_err(|_| {
-        invalid(
-            key,
-            "is not a duration; write it like 500ms, 10s, 5m or 24h",
-        )
-    })
+// The parsers. Each takes the text of one setting and says what is wrong without
+// repeating the value (it may be a secret); the caller adds the variable's name.
+
+fn text(s: &str) -> Result<String, String> {
+    Ok(s.to_owned())
 }
 
-/// A server deadline: `default` when unset, otherwise a duration of at most 5 minutes,
-/// and more than zero unless `zero_ok`.
-fn bounded_duration(
-    key: &'static str,
-    value: Option<String>,
-    default: Duration,
-    zero_ok: bool,
-) -> Result<Duration, ConfigError> {
-    let Some(s) = value else {
-        return Ok(default);
-    };
-    let d = duration(key, &s)?;
-    if (d.is_zero() && !zero_ok) || d > Duration::from_secs(300) {
-        return Err(invalid(
-            key,
-            if zero_ok {
-                "must be at most 5m"
-            } else {
-                "must be more than 0 and at most 5m"
-            },
-        ));
+fn path(s: &str) -> Result<PathBuf, String> {
+    Ok(s.trim().into())
+}
+
+fn socket_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| "must be an address and port such as 127.0.0.1:8080".to_owned())
+}
+
+fn boolean(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err("must be true or false".to_owned()),
+    }
+}
+
+fn token(s: &str) -> Result<AdminToken, String> {
+    if s.len() < 16 {
+        return Err(
+            "must be at least 16 characters; generate one with `openssl rand -hex 32`".to_owned(),
+        );
+    }
+    Ok(AdminToken::new(s.to_owned()))
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|_| "is not a duration; write it like 500ms, 10s, 5m or 24h".to_owned())
+}
+
+/// A duration no longer than `max`, and more than zero unless `zero_ok`.
+fn duration_within(s: &str, max: Duration, zero_ok: bool, why: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if (d.is_zero() && !zero_ok) || d > max {
+        return Err(why.to_owned());
     }
     Ok(d)
 }
 
-/// A number of concurrent deliveries: a whole number from 1 to 1024.
-fn slots(key: &'static str, s: &str) -> Result<usize, ConfigError> {
-    s.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=1024).contains(n))
-        .ok_or_else(|| invalid(key, "must be a whole number from 1 to 1024"))
+const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+fn deadline(s: &str) -> Result<Duration, String> {
+    duration_within(s, FIVE_MINUTES, false, "must be more than 0 and at most 5m")
 }
 
-fn boolean(key: &'static str, s: &str) -> Result<bool, ConfigError> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(invalid(key, "must be true or false")),
+fn deadline_or_zero(s: &str) -> Result<Duration, String> {
+    duration_within(s, FIVE_MINUTES, true, "must be at most 5m")
+}
+
+fn delivery_timeout(s: &str) -> Result<Duration, String> {
+    duration_within(
+        s,
+        Duration::from_secs(120),
+        false,
+        "must be between 1ms and 120s",
+    )
+}
+
+fn message_ttl(s: &str) -> Result<Duration, String> {
+    duration_within(
+        s,
+        MAX_MESSAGE_TTL,
+        false,
+        "must be more than 0 and at most 24h (patient data is never kept longer)",
+    )
+}
+
+fn form_cache_ttl(s: &str) -> Result<Duration, String> {
+    duration_within(
+        s,
+        FIVE_MINUTES,
+        true,
+        "must be at most 5m, or configuration changes take too long to apply",
+    )
+}
+
+fn min_fill_time(s: &str) -> Result<Duration, String> {
+    duration_within(
+        s,
+        Duration::from_secs(60),
+        true,
+        "must be at most 60s (a quick patient must not be taken for a bot)",
+    )
+}
+
+fn audit_retention(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d < Duration::from_secs(24 * 60 * 60) {
+        return Err("must be at least 1d (e.g. 730d for two years)".to_owned());
     }
+    Ok(d)
 }
 
-/// Parses a comma-separated retry schedule such as `1s,2s,5s`.
-pub fn parse_retry_schedule(key: &'static str, s: &str) -> Result<Vec<Duration>, ConfigError> {
-    let steps = s
-        .split(',')
-        .map(|p| duration(key, p))
-        .collect::<Result<Vec<_>, _>>()?;
+fn retry_schedule(s: &str) -> Result<Vec<Duration>, String> {
+    let steps = s.split(',').map(duration).collect::<Result<Vec<_>, _>>()?;
     if steps.is_empty() {
-        return Err(invalid(key, "needs at least one duration, e.g. 5s,30s,2m"));
+        return Err("needs at least one duration, e.g. 5s,30s,2m".to_owned());
     }
     Ok(steps)
 }
 
-impl Settings {
-    /// Loads settings from an optional TOML file and the environment (`env` is passed
-    /// in so tests need not mutate the process environment). Returns the settings and
-    /// warnings to log once telemetry is up.
-    pub fn load(
-        file: Option<&Path>,
-        env: &HashMap<String, String>,
-    ) -> Result<(Settings, Vec<String>), ConfigError> {
-        let mut warnings = Vec::new();
-        let file_path = file
-            .map(Path::to_path_buf)
-            .or_else(|| env.get("GAPRELAY_CONFIG").map(Into::into));
-        let from_file: FileSettings = match file_path {
-            None => FileSettings::default(),
-            Some(path) => {
-                let shown = path.display().to_string();
-                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::File {
-                    path: shown,
-                    reason: e.message().to_owned(),
-                })?
-            }
-        };
-        for key in env.keys().filter(|k| k.starts_with("GAPRELAY_")) {
-            if !ENV_VARS.contains(&key.as_str()) {
-                warnings.push(format!("unknown environment variable {key} is ignored"));
-            }
-        }
-        let pick =
-            |var: &str, file: Option<String>| -> Option<String> { env.get(var).cloned().or(file) };
+/// Parses a comma-separated retry schedule such as `1s,2s,5s`, reporting errors
+/// under `key`.
+pub fn parse_retry_schedule(key: &'static str, s: &str) -> Result<Vec<Duration>, ConfigError> {
+    retry_schedule(s).map_err(|reason| invalid(key, reason))
+}
 
-        let bind_s =
-            pick("GAPRELAY_BIND", from_file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_s.parse().map_err(|_| {
-            invalid(
-                "GAPRELAY_BIND",
-                "must be an address and port such as 127.0.0.1:8080",
-            )
-        })?;
+/// A number of concurrent deliveries: a whole number from 1 to 1024.
+fn slots(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .ok_or_else(|| "must be a whole number from 1 to 1024".to_owned())
+}
 
-        let redis_url =
-            pick("GAPRELAY_REDIS_URL", from_file.redis_url).filter(|s| !s.trim().is_empty());
-        let redis_cluster = match pick(
-            "GAPRELAY_REDIS_CLUSTER",
-            from_file.redis_cluster.map(|b| b.to_string()),
-        ) {
-            None => false,
-            Some(s) => boolean("GAPRELAY_REDIS_CLUSTER", &s)?,
-        };
-        if let Some(url) = &redis_url {
-            let urls: Vec<&str> = if redis_cluster {
+fn log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "pretty" => Ok(LogFormat::Pretty),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("must be pretty or json".to_owned()),
+    }
+}
+
+fn master_key(s: &str) -> Result<MasterKey, String> {
+    MasterKey::from_base64(s).map_err(|e| e.to_string())
+}
+
+fn previous_master_keys(s: &str) -> Result<Vec<MasterKey>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            MasterKey::from_base64(k).map_err(|e| {
+                e.to_string().replace(
+                    "GAPRELAY_MASTER_KEY",
+                    "each of GAPRELAY_PREVIOUS_MASTER_KEYS",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Parses `N/s`, `N/min`, `N/h` or `off`.
+fn rate(s: &str) -> Result<Option<Rate>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad = || "must be like 30/min, 5/s or 1000/h, or off".to_owned();
+    let (n, unit) = s.split_once('/').ok_or_else(bad)?;
+    let count: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    Ok(Some(Rate { count, per }))
+}
+
+fn proxies(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{p:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8)"))
+        })
+        .collect()
+}
+
+/// Parses `N/cool-down` (failures in a row that open the circuit / first cool-down,
+/// at most 1h) or `off`.
+fn circuit_breaker(s: &str) -> Result<Option<crate::delivery::breaker::Policy>, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad = || "must be like 5/30s (failures in a row / first cool-down) or off".to_owned();
+    let (n, d) = s.split_once('/').ok_or_else(bad)?;
+    let failures: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let cool_down = humantime::parse_duration(d.trim()).map_err(|_| bad())?;
+    if cool_down.is_zero() || cool_down > Duration::from_secs(3600) {
+        return Err(bad());
+    }
+    Ok(Some(crate::delivery::breaker::Policy {
+        failures_to_open: failures,
+        first_cool_down_ms: i64::try_from(cool_down.as_millis()).unwrap_or(i64::MAX),
+    }))
+}
+
+impl Values {
+    /// Applies the rules that span several settings and builds [`Settings`].
+    fn into_settings(self) -> Result<Settings, ConfigError> {
+        if let Some(url) = &self.redis_url {
+            let urls: Vec<&str> = if self.redis_cluster {
                 url.split(',').map(str::trim).collect()
             } else {
                 vec![url.as_str()]
@@ -421,245 +677,43 @@ impl Settings {
             }) {
                 return Err(invalid(
                     "GAPRELAY_REDIS_URL",
-                    if redis_cluster {
+                    if self.redis_cluster {
                         "must list Redis Cluster nodes as redis:// or rediss:// URLs, comma-separated"
                     } else {
                         "must be one redis:// or rediss:// URL (unset it to use the embedded in-memory store; for a Redis Cluster set GAPRELAY_REDIS_CLUSTER=true and list its nodes)"
                     },
                 ));
             }
-        } else if redis_cluster {
+        } else if self.redis_cluster {
             return Err(invalid(
                 "GAPRELAY_REDIS_CLUSTER",
                 "needs GAPRELAY_REDIS_URL: one or more cluster node URLs, comma-separated",
             ));
         }
 
-        let admin_token = match pick("GAPRELAY_ADMIN_TOKEN", from_file.admin_token) {
-            None => None,
-            Some(t) if t.len() < 16 => {
-                return Err(invalid(
-                    "GAPRELAY_ADMIN_TOKEN",
-                    "must be at least 16 characters; generate one with `openssl rand -hex 32`",
-                ))
-            }
-            Some(t) => Some(AdminToken::new(t)),
-        };
-        let metrics_token = match pick("GAPRELAY_METRICS_TOKEN", from_file.metrics_token) {
-            None => None,
-            Some(t) if t.len() < 16 => {
-                return Err(invalid(
-                    "GAPRELAY_METRICS_TOKEN",
-                    "must be at least 16 characters; generate one with `openssl rand -hex 32`",
-                ))
-            }
-            Some(t) => Some(AdminToken::new(t)),
-        };
-        let http = HttpTimeouts {
-            body_read: bounded_duration(
-                "GAPRELAY_BODY_READ_TIMEOUT",
-                pick("GAPRELAY_BODY_READ_TIMEOUT", from_file.body_read_timeout),
-                Duration::from_secs(10),
-                false,
-            )?,
-            keep_alive: bounded_duration(
-                "GAPRELAY_KEEP_ALIVE",
-                pick("GAPRELAY_KEEP_ALIVE", from_file.keep_alive),
-                Duration::from_secs(5),
-                true,
-            )?,
-            request_head: bounded_duration(
-                "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
-                pick(
-                    "GAPRELAY_CLIENT_REQUEST_TIMEOUT",
-                    from_file.client_request_timeout,
-                ),
-                Duration::from_secs(5),
-                false,
-            )?,
-        };
-
-        let previous_keys: Vec<MasterKey> = pick(
-            "GAPRELAY_PREVIOUS_MASTER_KEYS",
-            from_file.previous_master_keys,
-        )
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(|k| {
-            MasterKey::from_base64(k).map_err(|e| {
-                invalid(
-                    "GAPRELAY_PREVIOUS_MASTER_KEYS",
-                    e.to_string().replace(
-                        "GAPRELAY_MASTER_KEY",
-                        "each of GAPRELAY_PREVIOUS_MASTER_KEYS",
-                    ),
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
-        let master_key = match pick("GAPRELAY_MASTER_KEY", from_file.master_key) {
-            None if !previous_keys.is_empty() => {
+        let master_key = match self.master_key {
+            None if !self.previous_master_keys.is_empty() => {
                 return Err(invalid(
                     "GAPRELAY_PREVIOUS_MASTER_KEYS",
                     "needs GAPRELAY_MASTER_KEY: previous keys only open what they sealed",
                 ))
             }
             None => None,
-            Some(k) => Some(
-                MasterKey::from_base64(&k)
-                    .map_err(|e| invalid("GAPRELAY_MASTER_KEY", e.to_string()))?
-                    .with_previous(&previous_keys),
-            ),
+            Some(key) => Some(key.with_previous(&self.previous_master_keys)),
         };
 
-        let allow_private_targets = match pick(
-            "GAPRELAY_ALLOW_PRIVATE_TARGETS",
-            from_file.allow_private_targets.map(|b| b.to_string()),
-        ) {
-            None => false,
-            Some(s) => boolean("GAPRELAY_ALLOW_PRIVATE_TARGETS", &s)?,
-        };
-
-        let timeout = match pick("GAPRELAY_DELIVERY_TIMEOUT", from_file.delivery_timeout) {
-            None => Duration::from_secs(10),
-            Some(s) => duration("GAPRELAY_DELIVERY_TIMEOUT", &s)?,
-        };
-        if timeout.is_zero() || timeout > Duration::from_secs(120) {
-            return Err(invalid(
-                "GAPRELAY_DELIVERY_TIMEOUT",
-                "must be between 1ms and 120s",
-            ));
-        }
-        let retry_schedule = parse_retry_schedule(
-            "GAPRELAY_RETRY_SCHEDULE",
-            &pick("GAPRELAY_RETRY_SCHEDULE", from_file.retry_schedule)
-                .unwrap_or_else(|| DEFAULT_RETRY_SCHEDULE.into()),
-        )?;
-        let message_ttl = match pick("GAPRELAY_MESSAGE_TTL", from_file.message_ttl) {
-            None => MAX_MESSAGE_TTL,
-            Some(s) => duration("GAPRELAY_MESSAGE_TTL", &s)?,
-        };
-        if message_ttl.is_zero() || message_ttl > MAX_MESSAGE_TTL {
-            return Err(invalid(
-                "GAPRELAY_MESSAGE_TTL",
-                "must be more than 0 and at most 24h (patient data is never kept longer)",
-            ));
-        }
-        let concurrency = match pick(
-            "GAPRELAY_WORKER_CONCURRENCY",
-            from_file.worker_concurrency.map(|n| n.to_string()),
-        ) {
-            None => 32,
-            Some(s) => slots("GAPRELAY_WORKER_CONCURRENCY", &s)?,
-        };
-        let endpoint_concurrency = match pick(
-            "GAPRELAY_ENDPOINT_CONCURRENCY",
-            from_file.endpoint_concurrency.map(|n| n.to_string()),
-        ) {
-            None => 8,
-            Some(s) => slots("GAPRELAY_ENDPOINT_CONCURRENCY", &s)?,
-        };
-        let poll_interval = match pick("GAPRELAY_POLL_INTERVAL", from_file.poll_interval) {
-            None => Duration::from_millis(250),
-            Some(s) => duration("GAPRELAY_POLL_INTERVAL", &s)?,
-        };
-        let lease = match pick("GAPRELAY_LEASE", from_file.lease) {
-            None => Duration::from_secs(60).max(timeout * 3),
-            Some(s) => duration("GAPRELAY_LEASE", &s)?,
-        };
+        let timeout = self.delivery_timeout;
+        let lease = self
+            .lease
+            .unwrap_or_else(|| Duration::from_secs(60).max(timeout * 3));
         if lease <= timeout {
             return Err(invalid(
                 "GAPRELAY_LEASE",
                 "must be longer than GAPRELAY_DELIVERY_TIMEOUT, or a slow delivery could be sent twice",
             ));
         }
-        let form_cache_ttl = match pick("GAPRELAY_FORM_CACHE_TTL", from_file.form_cache_ttl) {
-            None => Duration::from_secs(2),
-            Some(s) => duration("GAPRELAY_FORM_CACHE_TTL", &s)?,
-        };
-        if form_cache_ttl > Duration::from_secs(300) {
-            return Err(invalid(
-                "GAPRELAY_FORM_CACHE_TTL",
-                "must be at most 5m, or configuration changes take too long to apply",
-            ));
-        }
-        let audit_retention = match pick("GAPRELAY_AUDIT_RETENTION", from_file.audit_retention) {
-            None => Duration::from_secs(730 * 24 * 60 * 60),
-            Some(s) => duration("GAPRELAY_AUDIT_RETENTION", &s)?,
-        };
-        if audit_retention < Duration::from_secs(24 * 60 * 60) {
-            return Err(invalid(
-                "GAPRELAY_AUDIT_RETENTION",
-                "must be at least 1d (e.g. 730d for two years)",
-            ));
-        }
-        let log_format = match pick("GAPRELAY_LOG_FORMAT", from_file.log_format).as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(_) => return Err(invalid("GAPRELAY_LOG_FORMAT", "must be pretty or json")),
-        };
 
-        let breaker = match pick("GAPRELAY_CIRCUIT_BREAKER", from_file.circuit_breaker) {
-            None => Some(crate::delivery::breaker::Policy::default()),
-            Some(s) if s.trim().eq_ignore_ascii_case("off") => None,
-            Some(s) => {
-                let bad = || {
-                    invalid(
-                        "GAPRELAY_CIRCUIT_BREAKER",
-                        "must be like 5/30s (failures in a row / first cool-down) or off",
-                    )
-                };
-                let (n, d) = s.split_once('/').ok_or_else(bad)?;
-                let failures: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
-                let cool_down = humantime::parse_duration(d.trim()).map_err(|_| bad())?;
-                if cool_down.is_zero() || cool_down > Duration::from_secs(3600) {
-                    return Err(bad());
-                }
-                Some(crate::delivery::breaker::Policy {
-                    failures_to_open: failures,
-                    first_cool_down_ms: i64::try_from(cool_down.as_millis()).unwrap_or(i64::MAX),
-                })
-            }
-        };
-        let public = PublicLimits {
-            per_address: rate(
-                "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
-                &pick(
-                    "GAPRELAY_RATE_LIMIT_PER_ADDRESS",
-                    from_file.rate_limit_per_address,
-                )
-                .unwrap_or_else(|| "30/min".into()),
-            )?,
-            per_practitioner: rate(
-                "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
-                &pick(
-                    "GAPRELAY_RATE_LIMIT_PER_PRACTITIONER",
-                    from_file.rate_limit_per_practitioner,
-                )
-                .unwrap_or_else(|| "300/min".into()),
-            )?,
-            trusted_proxies: proxies(
-                "GAPRELAY_TRUSTED_PROXIES",
-                &pick("GAPRELAY_TRUSTED_PROXIES", from_file.trusted_proxies).unwrap_or_default(),
-            )?,
-            min_fill_time: match pick("GAPRELAY_MIN_FILL_TIME", from_file.min_fill_time) {
-                None => Duration::from_secs(3),
-                Some(s) => duration("GAPRELAY_MIN_FILL_TIME", &s)?,
-            },
-        };
-        if public.min_fill_time > Duration::from_secs(60) {
-            return Err(invalid(
-                "GAPRELAY_MIN_FILL_TIME",
-                "must be at most 60s (a quick patient must not be taken for a bot)",
-            ));
-        }
-
-        let smtp = match (
-            pick("GAPRELAY_SMTP_URL", from_file.smtp_url).filter(|s| !s.trim().is_empty()),
-            pick("GAPRELAY_SMTP_FROM", from_file.smtp_from).filter(|s| !s.trim().is_empty()),
-        ) {
+        let smtp = match (self.smtp_url, self.smtp_from) {
             (None, None) => None,
             (Some(url), Some(from)) => Some(
                 crate::notify::smtp::SmtpSettings::parse(&url, &from).map_err(|reason| {
@@ -687,15 +741,9 @@ impl Settings {
             }
         };
 
-        let tls = match (
-            pick("GAPRELAY_TLS_CERT", from_file.tls_cert).filter(|s| !s.trim().is_empty()),
-            pick("GAPRELAY_TLS_KEY", from_file.tls_key).filter(|s| !s.trim().is_empty()),
-        ) {
+        let tls = match (self.tls_cert, self.tls_key) {
             (None, None) => None,
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert: cert.trim().into(),
-                key: key.trim().into(),
-            }),
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (Some(_), None) => return Err(invalid(
                 "GAPRELAY_TLS_KEY",
                 "must be set with GAPRELAY_TLS_CERT: the PEM file of the certificate's private key",
@@ -708,36 +756,68 @@ impl Settings {
             }
         };
 
-        Ok((
-            Settings {
-                bind,
-                redis_url,
-                redis_cluster,
-                admin_token,
-                metrics_token,
-                http,
-                master_key,
-                allow_private_targets,
-                delivery: DeliverySettings {
-                    timeout,
-                    retry_schedule,
-                    message_ttl,
-                    concurrency,
-                    endpoint_concurrency,
-                    poll_interval,
-                    lease,
-                    breaker,
-                },
-                form_cache_ttl,
-                audit_retention,
-                log_format,
-                public,
-                tls,
-                demo_form: None,
-                smtp,
+        Ok(Settings {
+            bind: self.bind,
+            redis_url: self.redis_url,
+            redis_cluster: self.redis_cluster,
+            admin_token: self.admin_token,
+            metrics_token: self.metrics_token,
+            http: HttpTimeouts {
+                body_read: self.body_read_timeout,
+                keep_alive: self.keep_alive,
+                request_head: self.client_request_timeout,
             },
-            warnings,
-        ))
+            master_key,
+            allow_private_targets: self.allow_private_targets,
+            delivery: DeliverySettings {
+                timeout,
+                retry_schedule: self.retry_schedule,
+                message_ttl: self.message_ttl,
+                concurrency: self.worker_concurrency,
+                endpoint_concurrency: self.endpoint_concurrency,
+                poll_interval: self.poll_interval,
+                lease,
+                breaker: self.circuit_breaker,
+            },
+            form_cache_ttl: self.form_cache_ttl,
+            audit_retention: self.audit_retention,
+            log_format: self.log_format,
+            public: PublicLimits {
+                per_address: self.rate_limit_per_address,
+                per_practitioner: self.rate_limit_per_practitioner,
+                trusted_proxies: self.trusted_proxies,
+                min_fill_time: self.min_fill_time,
+            },
+            tls,
+            demo_form: None,
+            smtp,
+        })
+    }
+}
+
+impl Settings {
+    /// Loads settings from an optional TOML file and the environment (`env` is passed
+    /// in so tests need not mutate the process environment). Returns the settings and
+    /// warnings to log once telemetry is up.
+    pub fn load(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<(Settings, Vec<String>), ConfigError> {
+        let file_path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(CONFIG_VAR).map(Into::into));
+        let file = match file_path {
+            None => HashMap::new(),
+            Some(path) => read_file(&path)?,
+        };
+        let warnings = env
+            .keys()
+            .filter(|k| k.starts_with("GAPRELAY_"))
+            .filter(|k| k.as_str() != CONFIG_VAR && Setting::by_var(k).is_none())
+            .map(|k| format!("unknown environment variable {k} is ignored"))
+            .collect();
+        let settings = Values::read(&Raw { env, file })?.into_settings()?;
+        Ok((settings, warnings))
     }
 
     /// Settings for tests and the demo: defaults with a fresh master key.
@@ -1065,5 +1145,140 @@ mod tests {
         ]);
         assert!(Settings::load(None, &bad).is_err());
         assert!(Settings::load(None, &env(&[("GAPRELAY_REDIS_CLUSTER", "true")])).is_err());
+    }
+    #[test]
+    fn every_setting_is_declared_once_and_its_variable_is_its_key_in_capitals() {
+        for (i, s) in SETTINGS.iter().enumerate() {
+            assert_eq!(
+                s.var,
+                format!("GAPRELAY_{}", s.key.to_ascii_uppercase()),
+                "{}",
+                s.key
+            );
+            assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);
+            assert!(
+                SETTINGS[i + 1..].iter().all(|t| t.key != s.key),
+                "{} is declared twice",
+                s.key
+            );
+        }
+        assert!(Setting::by_var(CONFIG_VAR).is_none());
+    }
+
+    #[test]
+    fn every_default_is_valid_on_its_own() {
+        // Values::read parses each default with the setting's own parser; loading with
+        // nothing set proves them all, and each is also accepted when given explicitly.
+        for s in SETTINGS {
+            if let Some(default) = s.default {
+                let loaded = Settings::load(None, &env(&[(s.var, default)]));
+                assert!(loaded.is_ok(), "{}={default:?}: {:?}", s.var, loaded.err());
+            }
+        }
+    }
+
+    #[test]
+    fn the_file_takes_booleans_and_numbers_as_such_and_refuses_other_types() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("gaprelay.toml");
+        let write = |text: &str| std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        write("allow_private_targets = true\nworker_concurrency = 4\n");
+        let (s, _) = Settings::load(Some(&path), &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.allow_private_targets);
+        assert_eq!(s.delivery.concurrency, 4);
+        for bad in [
+            "allow_private_targets = \"true\"\n",
+            "worker_concurrency = \"4\"\n",
+            "bind = 8080\n",
+        ] {
+            write(bad);
+            let err = Settings::load(Some(&path), &env(&[])).err();
+            assert!(
+                matches!(err, Some(ConfigError::File { .. })),
+                "{bad}: {err:?}"
+            );
+        }
+        // A value from the file that fails its parser is reported under its variable.
+        write("worker_concurrency = 0\n");
+        let err = Settings::load(Some(&path), &env(&[]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("GAPRELAY_WORKER_CONCURRENCY"), "{err}");
+    }
+
+    /// What is wrong with a configuration page: a declared setting without its row
+    /// (`| \`VAR\` (\`key\`) | default | meaning |`), a row whose default is not the
+    /// declared one, or a `GAPRELAY_` variable that is not declared.
+    fn doc_problems(page: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        for s in SETTINGS {
+            let head = format!("| `{}` (`{}`) |", s.var, s.key);
+            let Some(row) = page.lines().find(|l| l.starts_with(&head)) else {
+                problems.push(format!("no row for {} (`{}`)", s.var, s.key));
+                continue;
+            };
+            let default_cell = row.split('|').nth(2).unwrap_or_default();
+            if let Some(default) = s.default.filter(|d| !d.is_empty()) {
+                if !default_cell.contains(&format!("`{default}`")) {
+                    problems.push(format!("{}: the default is `{default}`", s.var));
+                }
+            }
+        }
+        for (at, _) in page.match_indices("GAPRELAY_") {
+            let name: String = page[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            // `GAPRELAY_*` names the family, not a variable.
+            if name != "GAPRELAY_" && name != CONFIG_VAR && Setting::by_var(&name).is_none() {
+                problems.push(format!("{name} is not a setting"));
+            }
+        }
+        problems
+    }
+
+    fn repository_file(path: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn docs_configuration_md_lists_every_setting_with_its_default_and_nothing_else() {
+        let problems = doc_problems(&repository_file("docs/configuration.md"));
+        assert!(problems.is_empty(), "docs/configuration.md: {problems:#?}");
+    }
+
+    #[test]
+    fn the_docs_check_sees_a_missing_row_a_wrong_default_and_an_undeclared_variable() {
+        let page = repository_file("docs/configuration.md")
+            .lines()
+            .filter(|l| !l.starts_with("| `GAPRELAY_LEASE`"))
+            .map(|l| l.replace("| `10s` | timeout of one", "| `20s` | timeout of one"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n| `GAPRELAY_LEASE_TIME` (`lease_time`) | `60s` | not a setting |\n";
+        let problems = doc_problems(&page);
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(problems[0].contains("GAPRELAY_DELIVERY_TIMEOUT"));
+        assert!(problems[1].contains("GAPRELAY_LEASE (`lease`)"));
+        assert!(problems[2].contains("GAPRELAY_LEASE_TIME"));
+    }
+
+    #[test]
+    fn the_example_file_loads_and_names_only_declared_keys() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/gaprelay.example.toml");
+        Settings::load(Some(&path), &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        // Keys in comments too: uncommenting one must not make the file invalid.
+        for line in repository_file("deploy/gaprelay.example.toml").lines() {
+            let line = line.trim_start_matches(['#', ' ']);
+            let Some((key, _)) = line.split_once('=') else {
+                continue;
+            };
+            let key = key.trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                assert!(Setting::by_key(key).is_some(), "unknown key {key}");
+            }
+        }
     }
 }

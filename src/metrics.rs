@@ -7,7 +7,7 @@
 //! Hand-written (a few atomics and a formatter) rather than a metrics crate: the set is
 //! small and fixed, and this keeps the dependency tree and the hot path minimal.
 
-use crate::delivery::worker::AttemptOutcome;
+use crate::delivery::policy::{AttemptOutcome, OutcomeCounter};
 use crate::domain::ids::PractitionerId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -130,6 +130,12 @@ impl Metrics {
             let _ = writeln!(out, "gaprelay_queue_messages {n}");
         }
         out
+    }
+}
+
+impl OutcomeCounter for Metrics {
+    fn count(&self, outcome: AttemptOutcome) {
+        self.delivery(outcome);
     }
 }
 

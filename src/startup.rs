@@ -7,9 +7,9 @@ use crate::crypto::seal::MasterKey;
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::Worker;
 use crate::http::{self, error::ApiError, ratelimit::PublicLimiter, AppState};
-use crate::service::form_cache::FormCache;
 use crate::service::rotation::ResealReport;
 use crate::service::Services;
+use crate::store::form_cache::FormCache;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::Store;
@@ -341,7 +341,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         settings.delivery.clone(),
         None,
-        Arc::default(),
+        Arc::new(crate::metrics::Metrics::default()),
         Arc::default(),
         notifier(&settings)?,
     );

@@ -4,13 +4,15 @@
 //! instance), emails the practice through the [`Notifier`] and queues an
 //! `endpoint.failing` event for its other enabled endpoints. Ids and counts only.
 
+use super::message::{self, Routing};
 use super::payload;
 use super::policy::Response;
 use crate::clock::Clock;
-use crate::crypto::seal::{self, MasterKey};
-use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
+use crate::crypto::seal::MasterKey;
+use crate::domain::delivery::DeliveryStatus;
+use crate::domain::ids::{EndpointId, PractitionerId};
 use crate::notify::{FailingAlert, LastError, Notifier, Trigger};
-use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, NewMessage, Store};
+use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -308,7 +310,7 @@ impl Alerts {
                 .iter()
                 .filter(|r| {
                     &r.endpoint_id == endpoint
-                        && matches!(r.status.as_str(), "pending" | "retrying")
+                        && matches!(r.status, DeliveryStatus::Pending | DeliveryStatus::Retrying)
                 })
                 .count();
             match page.next_cursor {
@@ -326,32 +328,26 @@ impl Alerts {
         alert: &FailingAlert,
         endpoints: &[EndpointRecord],
     ) -> anyhow::Result<usize> {
-        let plaintext = serde_json::to_vec(&payload::endpoint_failing_event(alert))?;
+        let event = payload::endpoint_failing_event(alert);
         let now_ms = self.clock.now_ms();
         let ttl_ms = i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX);
-        let mut rng = rand::rngs::OsRng;
-        let messages: Vec<NewMessage> = endpoints
+        let targets = endpoints
             .iter()
             .filter(|e| e.enabled && e.id != alert.endpoint_id)
-            .map(|e| {
-                let id = MessageId::generate(&mut rng);
-                NewMessage {
-                    sealed: seal::seal(
-                        &self.master_key,
-                        &payload::queue_aad(&id, &e.id),
-                        &plaintext,
-                        &mut rng,
-                    ),
-                    id,
-                    endpoint_id: e.id.clone(),
-                    practitioner_id: alert.practitioner_id.clone(),
-                    due_at_ms: now_ms,
-                    expires_at_ms: now_ms.saturating_add(ttl_ms),
-                    event: payload::ENDPOINT_FAILING.to_owned(),
-                    submission_id: None,
-                }
-            })
-            .collect();
+            .map(|e| e.id.clone());
+        let routing = Routing {
+            practitioner_id: alert.practitioner_id.clone(),
+            due_at_ms: now_ms,
+            expires_at_ms: now_ms.saturating_add(ttl_ms),
+            submission_id: None,
+        };
+        let messages = message::queue_for(
+            &self.master_key,
+            &event,
+            targets,
+            &routing,
+            &mut rand::rngs::OsRng,
+        )?;
         if !messages.is_empty() {
             self.store.enqueue(&messages).await?;
         }

@@ -4,7 +4,9 @@
 
 pub mod alerts;
 pub mod breaker;
+pub mod message;
 pub mod payload;
 pub mod policy;
 pub mod sender;
+pub mod settings;
 pub mod worker;

@@ -8,31 +8,11 @@ use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{consent_text_sha256, Practitioner};
 use crate::domain::report::Report;
 use crate::domain::submission::Submission;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Event type of a patient submission.
-pub const INTAKE_SUBMITTED: &str = "intake.submitted";
-/// Event type of an endpoint test.
-pub const ENDPOINT_TEST: &str = "endpoint.test";
-/// Event type telling a practice's other endpoints that a submission never reached one.
-pub const DELIVERY_EXPIRED: &str = "endpoint.delivery_expired";
-/// Event type telling a practice's other endpoints that one of its endpoints keeps failing.
-pub const ENDPOINT_FAILING: &str = "endpoint.failing";
-
-/// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Event type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When the event happened (RFC 3339, UTC); stable across retries.
-    pub timestamp: String,
-    /// The payload.
-    pub data: serde_json::Value,
-}
+use super::message::{Event, EventKind};
 
 /// Formats a time as RFC 3339 in UTC with second precision.
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -41,17 +21,6 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .replace_nanosecond(0)
         .unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
-}
-
-/// Associated data that binds a sealed queue entry to its message and endpoint, so a
-/// ciphertext moved to another message or endpoint fails to open.
-pub fn queue_aad(message: &MessageId, endpoint: &EndpointId) -> Vec<u8> {
-    format!("gaprelay.queue.v1|{message}|{endpoint}").into_bytes()
-}
-
-/// Associated data for an endpoint's sealed secret or content key.
-pub fn endpoint_secret_aad(endpoint: &EndpointId, which: &str) -> Vec<u8> {
-    format!("gaprelay.endpoint.v1|{endpoint}|{which}").into_bytes()
 }
 
 /// Renders the `gaprelay.v1` event of a submission.
@@ -95,7 +64,7 @@ pub fn intake_event(
         fields.insert("source".to_owned(), json!(source));
     }
     Event {
-        kind: INTAKE_SUBMITTED.to_owned(),
+        kind: EventKind::IntakeSubmitted,
         timestamp: at,
         data,
     }
@@ -104,7 +73,7 @@ pub fn intake_event(
 /// Renders the `endpoint.test` event: a fixed sample, no patient data.
 pub fn test_event(practitioner: &PractitionerId, at: OffsetDateTime) -> Event {
     Event {
-        kind: ENDPOINT_TEST.to_owned(),
+        kind: EventKind::EndpointTest,
         timestamp: rfc3339(at),
         data: json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
     }
@@ -119,7 +88,7 @@ pub fn delivery_expired_event(
 ) -> Event {
     let at = rfc3339(at);
     Event {
-        kind: DELIVERY_EXPIRED.to_owned(),
+        kind: EventKind::DeliveryExpired,
         timestamp: at.clone(),
         data: json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
     }
@@ -141,7 +110,7 @@ pub fn endpoint_failing_event(alert: &crate::notify::FailingAlert) -> Event {
         Trigger::KeepsFailing => (None, None),
     };
     Event {
-        kind: ENDPOINT_FAILING.to_owned(),
+        kind: EventKind::EndpointFailing,
         timestamp: at.clone(),
         data: json!({
             "endpoint_id": alert.endpoint_id,
@@ -214,7 +183,7 @@ mod tests {
         let secret = WebhookSecret::generate(&mut rng);
         let msg = MessageId::generate(&mut rng);
         let event = Event {
-            kind: INTAKE_SUBMITTED.into(),
+            kind: EventKind::IntakeSubmitted,
             timestamp: "2026-01-01T00:00:00Z".into(),
             data: json!({"hello": "world"}),
         };

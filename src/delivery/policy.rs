@@ -1,6 +1,8 @@
 //! Delivery policy, pure: what an attempt's outcome means (delivered, retry when, or
 //! disable the endpoint) and when the next attempt is due.
 
+use crate::domain::delivery::DeliveryStatus;
+use crate::store::{DeliveryUpdate, Settlement};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -102,6 +104,252 @@ pub fn decide(
         Response::Status { status: 429, .. } | Response::Timeout => Decision::RetryAfter(slow_down),
         _ => Decision::RetryAfter(backoff),
     }
+}
+
+/// How an attempt ended, for logs, metrics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Delivered and removed.
+    Delivered,
+    /// Failed; queued again.
+    Retrying,
+    /// The endpoint answered 410: disabled, message removed.
+    EndpointDisabled,
+    /// The message could not be delivered before its expiry: removed.
+    Expired,
+    /// The endpoint is gone or disabled: removed.
+    Dropped,
+    /// Its queue entry could not be opened (corrupt or tampered): moved aside once,
+    /// removed from the queue and logged `undeliverable`, never retried.
+    Undeliverable,
+    /// Not attempted: its endpoint already had its share of deliveries in flight; handed
+    /// back to the queue.
+    Deferred,
+    /// Not attempted: its endpoint's circuit is open after repeated failures; handed
+    /// back to the queue, due when the cool-down ends.
+    CircuitOpen,
+    /// Not attempted: it was queued while its practice had no enabled endpoint, and it
+    /// still has none; handed back to wait (see `worker::AWAIT_ENDPOINT_MS`).
+    AwaitingEndpoint,
+}
+
+/// How long before its expiry a message gets its last attempt.
+pub const LAST_CHANCE_MS: i64 = 1_000;
+
+/// The receiver's HTTP status or the error class of an answer, as the delivery log and
+/// the attempt's log line record them.
+pub fn status_or_error(response: &Response) -> (Option<u16>, Option<&'static str>) {
+    match response {
+        Response::Status { status, .. } => (Some(*status), None),
+        Response::Timeout => (None, Some("timeout")),
+        Response::ConnectError => (None, Some("connect")),
+        Response::ForbiddenTarget => (None, Some("forbidden_target")),
+    }
+}
+
+/// What an attempt left to decide: the answer and the message's place in its life.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptResult<'a> {
+    /// The receiver's answer (or its absence).
+    pub response: &'a Response,
+    /// Which attempt this was (1-based).
+    pub attempt: u32,
+    /// When the message expires, Unix ms.
+    pub expires_at_ms: i64,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// A random number in `[0, 1)` for the jitter.
+    pub unit: f64,
+}
+
+/// What becomes of the message's endpoint after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointChange {
+    /// Nothing.
+    Keep,
+    /// Disabled: it answered 410 Gone.
+    Disable,
+}
+
+/// Everything an attempt's result decides, for the worker to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// How the attempt ended.
+    pub outcome: AttemptOutcome,
+    /// What becomes of the message in the queue.
+    pub settlement: Settlement,
+    /// The delivery log's new record.
+    pub log: DeliveryUpdate,
+    /// What becomes of the endpoint.
+    pub endpoint: EndpointChange,
+}
+
+/// Turns an attempt's result into the settlement, the log update and the endpoint
+/// change. A retry that would fall after the expiry is brought forward to one last
+/// attempt shortly before it, rather than giving up early; with no time left for one,
+/// the message expires.
+pub fn settle(result: &AttemptResult<'_>, schedule: &[Duration]) -> Settled {
+    let now_ms = i64::try_from(result.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let decision = decide(
+        result.response,
+        result.attempt,
+        schedule,
+        result.now,
+        result.unit,
+    );
+    let (outcome, settlement, endpoint) = match decision {
+        Decision::Delivered => (
+            AttemptOutcome::Delivered,
+            Settlement::Remove,
+            EndpointChange::Keep,
+        ),
+        Decision::DisableEndpoint => (
+            AttemptOutcome::EndpointDisabled,
+            Settlement::Remove,
+            EndpointChange::Disable,
+        ),
+        Decision::RetryAfter(delay) => {
+            let due = now_ms
+                .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+                .min(result.expires_at_ms.saturating_sub(LAST_CHANCE_MS));
+            if due <= now_ms {
+                (
+                    AttemptOutcome::Expired,
+                    Settlement::Remove,
+                    EndpointChange::Keep,
+                )
+            } else {
+                (
+                    AttemptOutcome::Retrying,
+                    Settlement::Reschedule { due_at_ms: due },
+                    EndpointChange::Keep,
+                )
+            }
+        }
+    };
+    let status = match outcome {
+        AttemptOutcome::Delivered => DeliveryStatus::Delivered,
+        AttemptOutcome::Expired => DeliveryStatus::Expired,
+        AttemptOutcome::EndpointDisabled => DeliveryStatus::Failed,
+        _ => DeliveryStatus::Retrying,
+    };
+    let (http_status, error) = status_or_error(result.response);
+    let error = match endpoint {
+        EndpointChange::Disable => Some("endpoint_gone"),
+        EndpointChange::Keep => error,
+    };
+    let next_attempt_ms = match settlement {
+        Settlement::Reschedule { due_at_ms } => Some(due_at_ms),
+        Settlement::Remove | Settlement::Release { .. } => None,
+    };
+    Settled {
+        outcome,
+        settlement,
+        log: DeliveryUpdate {
+            status,
+            attempts: result.attempt,
+            next_attempt_ms,
+            http_status,
+            error,
+            at_ms: now_ms,
+        },
+        endpoint,
+    }
+}
+
+/// A message not attempted, settled without a send: how it ended, what becomes of it
+/// and what the log says, the attempt the claim counted given back when handed back.
+fn unattempted(
+    outcome: AttemptOutcome,
+    attempt: u32,
+    now_ms: i64,
+    release_at_ms: Option<i64>,
+    error: Option<&'static str>,
+) -> Settled {
+    let attempts = match release_at_ms {
+        Some(_) => attempt.saturating_sub(1),
+        None => attempt,
+    };
+    let status = match outcome {
+        AttemptOutcome::Dropped => DeliveryStatus::Failed,
+        AttemptOutcome::Undeliverable => DeliveryStatus::Undeliverable,
+        AttemptOutcome::AwaitingEndpoint => DeliveryStatus::AwaitingEndpoint,
+        _ if attempts == 0 => DeliveryStatus::Pending,
+        _ => DeliveryStatus::Retrying,
+    };
+    let settlement = match release_at_ms {
+        Some(due_at_ms) => Settlement::Release { due_at_ms },
+        None => Settlement::Remove,
+    };
+    Settled {
+        outcome,
+        settlement,
+        log: DeliveryUpdate {
+            status,
+            attempts,
+            next_attempt_ms: release_at_ms,
+            http_status: None,
+            error,
+            at_ms: now_ms,
+        },
+        endpoint: EndpointChange::Keep,
+    }
+}
+
+/// The message's endpoint is gone or disabled (or its practice erased): removed, and
+/// logged `failed`.
+pub fn dropped(attempt: u32, now_ms: i64) -> Settled {
+    unattempted(
+        AttemptOutcome::Dropped,
+        attempt,
+        now_ms,
+        None,
+        Some("endpoint_disabled"),
+    )
+}
+
+/// The queue entry cannot be opened, whoever tries: moved aside once, logged
+/// `undeliverable`.
+pub fn unreadable(attempt: u32, now_ms: i64) -> Settled {
+    unattempted(
+        AttemptOutcome::Undeliverable,
+        attempt,
+        now_ms,
+        None,
+        Some("unreadable_entry"),
+    )
+}
+
+/// The endpoint's circuit is open: handed back, due when the cool-down ends (or at the
+/// expiry, if sooner), the attempt not counted.
+pub fn circuit_open(attempt: u32, due_at_ms: i64, expires_at_ms: i64, now_ms: i64) -> Settled {
+    unattempted(
+        AttemptOutcome::CircuitOpen,
+        attempt,
+        now_ms,
+        Some(due_at_ms.min(expires_at_ms)),
+        Some("circuit_open"),
+    )
+}
+
+/// A held message whose practice still has no enabled endpoint: handed back to be
+/// looked at again `wait_ms` later (or at the expiry, if sooner), the attempt not
+/// counted, logged `awaiting_endpoint`.
+pub fn awaiting_endpoint(attempt: u32, wait_ms: i64, expires_at_ms: i64, now_ms: i64) -> Settled {
+    unattempted(
+        AttemptOutcome::AwaitingEndpoint,
+        attempt,
+        now_ms,
+        Some(now_ms.saturating_add(wait_ms).min(expires_at_ms)),
+        None,
+    )
+}
+
+/// Where the worker counts each attempt's outcome (the process's metrics implement it),
+/// so that delivery names no metrics code.
+pub trait OutcomeCounter: Send + Sync {
+    /// Counts one attempt's outcome.
+    fn count(&self, outcome: AttemptOutcome);
 }
 
 #[cfg(test)]
@@ -220,5 +468,147 @@ mod tests {
         assert_eq!(jitter(d, 0.0), Duration::from_secs(80));
         assert_eq!(jitter(d, 0.5), Duration::from_secs(100));
         assert!(jitter(d, 0.99999) <= Duration::from_secs(120));
+    }
+
+    fn settled(response: Response, attempt: u32, expires_in_s: i64) -> Settled {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let now_ms = now.unix_timestamp() * 1000;
+        settle(
+            &AttemptResult {
+                response: &response,
+                attempt,
+                expires_at_ms: now_ms + expires_in_s * 1000,
+                now,
+                unit: 0.5,
+            },
+            &S,
+        )
+    }
+
+    #[test]
+    fn a_2xx_removes_the_message_and_logs_it_delivered_with_its_status() {
+        let s = settled(status(204), 2, 3600);
+        assert_eq!(s.outcome, AttemptOutcome::Delivered);
+        assert_eq!(s.settlement, Settlement::Remove);
+        assert_eq!(s.endpoint, EndpointChange::Keep);
+        assert_eq!(
+            (
+                s.log.status,
+                s.log.attempts,
+                s.log.http_status,
+                s.log.error,
+                s.log.next_attempt_ms
+            ),
+            (DeliveryStatus::Delivered, 2, Some(204), None, None)
+        );
+    }
+
+    #[test]
+    fn a_410_disables_the_endpoint_and_logs_the_message_failed_as_endpoint_gone() {
+        let s = settled(status(410), 1, 3600);
+        assert_eq!(s.outcome, AttemptOutcome::EndpointDisabled);
+        assert_eq!(s.settlement, Settlement::Remove);
+        assert_eq!(s.endpoint, EndpointChange::Disable);
+        assert_eq!(s.log.status, DeliveryStatus::Failed);
+        assert_eq!(
+            (s.log.http_status, s.log.error),
+            (Some(410), Some("endpoint_gone"))
+        );
+    }
+
+    #[test]
+    fn a_failure_is_rescheduled_along_the_schedule_and_logged_with_its_error_class() {
+        let s = settled(Response::Timeout, 1, 3600);
+        let now_ms = datetime!(2026-01-01 00:00 UTC).unix_timestamp() * 1000;
+        // A timeout slows down: twice the step, at least 30 s.
+        let due = now_ms + 30_000;
+        assert_eq!(s.outcome, AttemptOutcome::Retrying);
+        assert_eq!(s.settlement, Settlement::Reschedule { due_at_ms: due });
+        assert_eq!(s.log.status, DeliveryStatus::Retrying);
+        assert_eq!(
+            (s.log.next_attempt_ms, s.log.http_status, s.log.error),
+            (Some(due), None, Some("timeout"))
+        );
+    }
+
+    #[test]
+    fn a_retry_past_the_expiry_is_brought_forward_and_with_no_time_left_the_message_expires() {
+        let now_ms = datetime!(2026-01-01 00:00 UTC).unix_timestamp() * 1000;
+        let s = settled(status(500), 1, 3);
+        assert_eq!(
+            s.settlement,
+            Settlement::Reschedule {
+                due_at_ms: now_ms + 3_000 - LAST_CHANCE_MS
+            }
+        );
+        let s = settled(Response::ConnectError, 1, 1);
+        assert_eq!(s.outcome, AttemptOutcome::Expired);
+        assert_eq!(s.settlement, Settlement::Remove);
+        assert_eq!(
+            (s.log.status, s.log.error, s.log.next_attempt_ms),
+            (DeliveryStatus::Expired, Some("connect"), None)
+        );
+    }
+
+    #[test]
+    fn messages_settled_without_a_send_say_why_and_a_handed_back_claim_is_not_counted() {
+        let d = dropped(3, 10);
+        assert_eq!(
+            (
+                d.outcome,
+                d.settlement,
+                d.log.status,
+                d.log.attempts,
+                d.log.error
+            ),
+            (
+                AttemptOutcome::Dropped,
+                Settlement::Remove,
+                DeliveryStatus::Failed,
+                3,
+                Some("endpoint_disabled")
+            )
+        );
+        let u = unreadable(1, 10);
+        assert_eq!(
+            (u.outcome, u.settlement, u.log.status, u.log.error),
+            (
+                AttemptOutcome::Undeliverable,
+                Settlement::Remove,
+                DeliveryStatus::Undeliverable,
+                Some("unreadable_entry")
+            )
+        );
+        // The first claim handed back leaves the message pending; a later one retrying.
+        let c = circuit_open(1, 5_000, 4_000, 10);
+        assert_eq!(
+            (
+                c.settlement,
+                c.log.status,
+                c.log.attempts,
+                c.log.next_attempt_ms
+            ),
+            (
+                Settlement::Release { due_at_ms: 4_000 },
+                DeliveryStatus::Pending,
+                0,
+                Some(4_000)
+            )
+        );
+        assert_eq!(c.log.error, Some("circuit_open"));
+        assert_eq!(
+            circuit_open(3, 5_000, 9_000, 10).log.status,
+            DeliveryStatus::Retrying
+        );
+        let a = awaiting_endpoint(1, 10_000, 60_000, 100);
+        assert_eq!(
+            (a.outcome, a.settlement, a.log.status, a.log.attempts),
+            (
+                AttemptOutcome::AwaitingEndpoint,
+                Settlement::Release { due_at_ms: 10_100 },
+                DeliveryStatus::AwaitingEndpoint,
+                0
+            )
+        );
     }
 }

@@ -3,56 +3,25 @@
 //! crypto and the sender; the decisions themselves live in [`super::policy`].
 
 use super::breaker::{Admission, Breakers, Health};
-use super::payload::{self, Event};
-use super::policy::{self, Decision, Response};
+use super::message::{self, Event, EventKind, Routing};
+use super::payload;
+pub use super::policy::AttemptOutcome;
+use super::policy::{self, AttemptResult, EndpointChange, OutcomeCounter, Response};
 use super::sender::Sender;
+use super::settings::DeliverySettings;
 use crate::clock::Clock;
-use crate::config::DeliverySettings;
 use crate::crypto::jwe::ContentKey;
-use crate::crypto::seal::{self, MasterKey};
+use crate::crypto::seal::MasterKey;
 use crate::crypto::webhook::WebhookSecret;
-use crate::domain::ids::{EndpointId, MessageId, SubmissionId};
-use crate::service::form_cache::FormCache;
-use crate::store::{
-    ClaimedMessage, DeliveryUpdate, EndpointRecord, ExpiredNotice, NewMessage, Settlement, Store,
-    StoreError,
-};
+use crate::domain::ids::{EndpointId, SubmissionId};
+use crate::store::form_cache::FormCache;
+use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Settlement, Store, StoreError};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
-
-/// How long before its expiry a message gets its last attempt.
-const LAST_CHANCE_MS: i64 = 1_000;
-
-/// How an attempt ended, for logs and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// Delivered and removed.
-    Delivered,
-    /// Failed; queued again.
-    Retrying,
-    /// The endpoint answered 410: disabled, message removed.
-    EndpointDisabled,
-    /// The message could not be delivered before its expiry: removed.
-    Expired,
-    /// The endpoint is gone or disabled: removed.
-    Dropped,
-    /// Its queue entry could not be opened (corrupt or tampered): moved aside once,
-    /// removed from the queue and logged `undeliverable`, never retried.
-    Undeliverable,
-    /// Not attempted: its endpoint already had its share of deliveries in flight; handed
-    /// back to the queue.
-    Deferred,
-    /// Not attempted: its endpoint's circuit is open after repeated failures; handed
-    /// back to the queue, due when the cool-down ends.
-    CircuitOpen,
-    /// Not attempted: it was queued while its practice had no enabled endpoint, and it
-    /// still has none; handed back to wait (see [`AWAIT_ENDPOINT_MS`]).
-    AwaitingEndpoint,
-}
 
 /// How long a message deferred for a busy endpoint waits before it is claimed again.
 const DEFER_MS: i64 = 250;
@@ -71,7 +40,7 @@ struct Inner {
     /// Deliveries in flight per endpoint in this process.
     busy: std::sync::Mutex<std::collections::HashMap<EndpointId, usize>>,
     /// This process's counters.
-    metrics: Arc<crate::metrics::Metrics>,
+    metrics: Arc<dyn OutcomeCounter>,
     /// Each endpoint's circuit breaker, as this process has seen it.
     breakers: Arc<Breakers>,
     /// Tells a practice when one of its endpoints keeps failing.
@@ -146,23 +115,8 @@ pub fn open_endpoint_secrets(
     master_key: &MasterKey,
     record: &EndpointRecord,
 ) -> anyhow::Result<(WebhookSecret, ContentKey)> {
-    let raw = seal::open(
-        master_key,
-        &payload::endpoint_secret_aad(&record.id, "secret"),
-        &record.sealed_secret,
-    )
-    .context("cannot open the endpoint's secret (wrong master key?)")?;
-    let secret =
-        WebhookSecret::from_whsec(std::str::from_utf8(&raw).context("secret is not text")?)
-            .context("stored secret is malformed")?;
-    let raw = seal::open(
-        master_key,
-        &payload::endpoint_secret_aad(&record.id, "key"),
-        &record.sealed_key,
-    )
-    .context("cannot open the endpoint's content key (wrong master key?)")?;
-    let jwk: serde_json::Value = serde_json::from_slice(&raw).context("stored key is not JSON")?;
-    let key = ContentKey::from_jwk(&jwk).context("stored key is malformed")?;
+    let secret = message::open_endpoint_secret(master_key, &record.id, &record.sealed_secret)?;
+    let key = message::open_content_key(master_key, &record.id, &record.sealed_key)?;
     Ok((secret, key))
 }
 
@@ -179,7 +133,7 @@ impl Worker {
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
         forms: Option<Arc<FormCache>>,
-        metrics: Arc<crate::metrics::Metrics>,
+        metrics: Arc<dyn OutcomeCounter>,
         breakers: Arc<Breakers>,
         notifier: Arc<dyn crate::notify::Notifier>,
     ) -> Worker {
@@ -334,32 +288,26 @@ impl Worker {
             n.submission_id.as_ref(),
             now,
         );
-        let plaintext = serde_json::to_vec(&event)?;
-        let mut rng = rand::rngs::OsRng;
-        let messages: Vec<NewMessage> = store
+        let targets: Vec<EndpointId> = store
             .endpoints(&n.practitioner_id)
             .await?
             .into_iter()
             .filter(|e| e.enabled && e.id != n.endpoint_id)
-            .map(|e| {
-                let id = MessageId::generate(&mut rng);
-                NewMessage {
-                    sealed: seal::seal(
-                        &self.inner.master_key,
-                        &payload::queue_aad(&id, &e.id),
-                        &plaintext,
-                        &mut rng,
-                    ),
-                    id,
-                    endpoint_id: e.id,
-                    practitioner_id: n.practitioner_id.clone(),
-                    due_at_ms: now_ms,
-                    expires_at_ms: now_ms.saturating_add(ttl),
-                    event: payload::DELIVERY_EXPIRED.to_owned(),
-                    submission_id: n.submission_id.clone(),
-                }
-            })
+            .map(|e| e.id)
             .collect();
+        let routing = Routing {
+            practitioner_id: n.practitioner_id.clone(),
+            due_at_ms: now_ms,
+            expires_at_ms: now_ms.saturating_add(ttl),
+            submission_id: n.submission_id.clone(),
+        };
+        let messages = message::queue_for(
+            &self.inner.master_key,
+            &event,
+            targets,
+            &routing,
+            &mut rand::rngs::OsRng,
+        )?;
         store.enqueue(&messages).await?;
         tracing::info!(message.id = %n.message_id, endpoint.id = %n.endpoint_id, notified = messages.len(), "message expired undelivered");
         self.inner.alerts.expired(n).await;
@@ -381,16 +329,10 @@ impl Worker {
         let (secret, key) = open_endpoint_secrets(&self.inner.master_key, &record)?;
         // During the 24 h after a rotation the previous secret signs alongside.
         let previous = match (&record.previous_sealed_secret, record.previous_secret_until) {
-            (Some(sealed), Some(until)) if self.inner.clock.now() < until => {
-                let raw = seal::open(
-                    &self.inner.master_key,
-                    &payload::endpoint_secret_aad(&record.id, "secret"),
-                    sealed,
-                )
-                .context("cannot open the endpoint's previous secret")?;
-                let text = String::from_utf8(raw).context("previous secret is not text")?;
-                Some(WebhookSecret::from_whsec(&text).context("previous secret is malformed")?)
-            }
+            (Some(sealed), Some(until)) if self.inner.clock.now() < until => Some(
+                message::open_endpoint_secret(&self.inner.master_key, &record.id, sealed)
+                    .context("cannot open the endpoint's previous secret")?,
+            ),
             _ => None,
         };
         Ok(Some(OpenedEndpoint {
@@ -404,7 +346,7 @@ impl Worker {
     /// One delivery attempt of one message, counted.
     async fn attempt(&self, msg: ClaimedMessage) -> AttemptOutcome {
         let outcome = self.attempt_uncounted(msg).await;
-        self.inner.metrics.delivery(outcome);
+        self.inner.metrics.count(outcome);
         outcome
     }
 
@@ -458,13 +400,9 @@ impl Worker {
         let started = Instant::now();
         let outcome = match self.try_attempt(msg).await {
             Ok((outcome, response)) => {
-                let (status, error) = match &response {
-                    Some(Response::Status { status, .. }) => (Some(*status), None),
-                    Some(Response::Timeout) => (None, Some("timeout")),
-                    Some(Response::ConnectError) => (None, Some("connect")),
-                    Some(Response::ForbiddenTarget) => (None, Some("forbidden_target")),
-                    None => (None, None),
-                };
+                let (status, error) = response
+                    .as_ref()
+                    .map_or((None, None), policy::status_or_error);
                 let health = response.as_ref().map_or(Health::Unknown, Health::of);
                 self.inner
                     .record(&msg.endpoint_id, health, probe, self.inner.clock.now_ms());
@@ -497,23 +435,13 @@ impl Worker {
     /// Hands a message back while its endpoint's circuit is open: due when the
     /// cool-down ends, its attempt not counted, the delivery log saying why.
     async fn defer_for_open_circuit(&self, msg: &ClaimedMessage, due: i64) {
-        let due = due.min(msg.expires_at_ms);
-        let attempts = msg.attempt.saturating_sub(1);
-        let update = DeliveryUpdate {
-            status: if attempts == 0 { "pending" } else { "retrying" },
-            attempts,
-            next_attempt_ms: Some(due),
-            http_status: None,
-            error: Some("circuit_open"),
-            at_ms: self.inner.clock.now_ms(),
-        };
-        let settlement = Settlement::Release { due_at_ms: due };
-        if let Err(e) = self
-            .inner
-            .store
-            .settle(&msg.id, settlement, Some(&update))
-            .await
-        {
+        let settled = policy::circuit_open(
+            msg.attempt,
+            due,
+            msg.expires_at_ms,
+            self.inner.clock.now_ms(),
+        );
+        if let Err(e) = self.apply(msg, &settled).await {
             tracing::warn!(error = %e, message.id = %msg.id, "could not hand a message back; its lease returns it");
         }
     }
@@ -536,66 +464,51 @@ impl Worker {
         let Some(target) = endpoints.into_iter().find(|e| e.enabled) else {
             // A practice erased meanwhile will never have an endpoint: drop it now.
             if let Ok(None) = store.practitioner(&msg.practitioner_id).await {
-                let update = self.log_update(&msg, "failed", None, None, Some("endpoint_disabled"));
-                if let Err(e) = store
-                    .settle(&msg.id, Settlement::Remove, Some(&update))
-                    .await
-                {
+                let settled = policy::dropped(msg.attempt, self.inner.clock.now_ms());
+                if let Err(e) = self.apply(&msg, &settled).await {
                     tracing::warn!(error = %e, message.id = %msg.id, "could not drop a held message of an erased practice; its lease returns it");
                 }
-                return Err(AttemptOutcome::Dropped);
+                return Err(settled.outcome);
             }
-            let now_ms = self.inner.clock.now_ms();
-            let due = now_ms
-                .saturating_add(AWAIT_ENDPOINT_MS)
-                .min(msg.expires_at_ms);
-            let update = DeliveryUpdate {
-                status: "awaiting_endpoint",
-                attempts: msg.attempt.saturating_sub(1),
-                next_attempt_ms: Some(due),
-                http_status: None,
-                error: None,
-                at_ms: now_ms,
-            };
-            let settlement = Settlement::Release { due_at_ms: due };
-            if let Err(e) = store.settle(&msg.id, settlement, Some(&update)).await {
+            let settled = policy::awaiting_endpoint(
+                msg.attempt,
+                AWAIT_ENDPOINT_MS,
+                msg.expires_at_ms,
+                self.inner.clock.now_ms(),
+            );
+            if let Err(e) = self.apply(&msg, &settled).await {
                 tracing::warn!(error = %e, message.id = %msg.id, "could not hand a held message back; its lease returns it");
             }
-            return Err(AttemptOutcome::AwaitingEndpoint);
+            return Err(settled.outcome);
         };
         let event = match self.open_message(&msg) {
             Ok(Ok(event)) => event,
             Ok(Err(reason)) => {
-                let update =
-                    self.log_update(&msg, "undeliverable", None, None, Some("unreadable_entry"));
-                if let Err(e) = store
-                    .settle(&msg.id, Settlement::Remove, Some(&update))
-                    .await
-                {
+                let settled = policy::unreadable(msg.attempt, self.inner.clock.now_ms());
+                if let Err(e) = self.apply(&msg, &settled).await {
                     tracing::warn!(error = %e, message.id = %msg.id, "could not move an unreadable held message aside");
                 }
                 tracing::error!(message.id = %msg.id, reason, "a held message cannot be opened; it is moved aside as undeliverable");
-                return Err(AttemptOutcome::Undeliverable);
+                return Err(settled.outcome);
             }
             Err(e) => {
                 tracing::error!(message.id = %msg.id, error = %format!("{e:#}"), "a held message could not be handed over");
                 return Err(AttemptOutcome::Retrying);
             }
         };
-        let plaintext = match serde_json::to_vec(&event) {
-            Ok(p) => p,
+        let sealed = match message::seal_message(
+            &self.inner.master_key,
+            &msg.id,
+            &target.id,
+            &event,
+            &mut rand::rngs::OsRng,
+        ) {
+            Ok(sealed) => sealed,
             Err(e) => {
                 tracing::error!(message.id = %msg.id, error = %e, "a held message could not be handed over");
                 return Err(AttemptOutcome::Retrying);
             }
         };
-        let sealed = seal::seal(
-            &self.inner.master_key,
-            &payload::queue_aad(&msg.id, &target.id),
-            &plaintext,
-            &mut rand::rngs::OsRng,
-        );
-        drop(plaintext);
         match store
             .hand_over(&msg.id, &target.id, &sealed, self.inner.clock.now_ms())
             .await
@@ -624,26 +537,21 @@ impl Worker {
     ) -> anyhow::Result<(AttemptOutcome, Option<Response>)> {
         let store = &self.inner.store;
         let Some(endpoint) = self.load_endpoint(msg).await? else {
-            let update = self.log_update(msg, "failed", None, None, Some("endpoint_disabled"));
-            store
-                .settle(&msg.id, Settlement::Remove, Some(&update))
-                .await?;
-            return Ok((AttemptOutcome::Dropped, None));
+            let settled = policy::dropped(msg.attempt, self.inner.clock.now_ms());
+            self.apply(msg, &settled).await?;
+            return Ok((settled.outcome, None));
         };
         let event = match self.open_message(msg)? {
             Ok(event) => event,
             Err(reason) => {
                 // Retrying cannot repair it: move it aside once, ids only.
-                let update =
-                    self.log_update(msg, "undeliverable", None, None, Some("unreadable_entry"));
-                store
-                    .settle(&msg.id, Settlement::Remove, Some(&update))
-                    .await?;
+                let settled = policy::unreadable(msg.attempt, self.inner.clock.now_ms());
+                self.apply(msg, &settled).await?;
                 tracing::error!(
                     reason,
                     "a queued message cannot be opened; it is moved aside as undeliverable"
                 );
-                return Ok((AttemptOutcome::Undeliverable, None));
+                return Ok((settled.outcome, None));
             }
         };
         let now = self.inner.clock.now();
@@ -661,78 +569,36 @@ impl Worker {
         let url =
             url::Url::parse(&endpoint.record.url).context("stored endpoint URL is invalid")?;
         let response = self.inner.sender.send(&url, &request).await;
-        let decision = policy::decide(
-            &response,
-            msg.attempt,
+        let settled = policy::settle(
+            &AttemptResult {
+                response: &response,
+                attempt: msg.attempt,
+                expires_at_ms: msg.expires_at_ms,
+                now: self.inner.clock.now(),
+                unit: rand::random::<f64>(),
+            },
             &self.inner.settings.retry_schedule,
-            self.inner.clock.now(),
-            rand::random::<f64>(),
         );
-        let (outcome, settlement) = match decision {
-            Decision::Delivered => (AttemptOutcome::Delivered, Settlement::Remove),
-            Decision::DisableEndpoint => {
-                // One atomic change of the `enabled` field, and only of the URL that
-                // answered: writing back the record read before the (possibly slow)
-                // request would undo a deletion, URL change or rotation made meanwhile.
-                store
-                    .disable_endpoint(&msg.practitioner_id, &msg.endpoint_id, &endpoint.record.url)
-                    .await?;
-                // Intakes on this instance stop queueing for it at once; other
-                // instances' form caches catch up within their TTL (and the worker
-                // drops messages for disabled endpoints meanwhile).
-                if let Some(forms) = &self.inner.forms {
-                    forms.invalidate(&msg.practitioner_id);
-                }
-                tracing::warn!("endpoint answered 410 Gone; it is now disabled");
-                (AttemptOutcome::EndpointDisabled, Settlement::Remove)
+        if settled.endpoint == EndpointChange::Disable {
+            // One atomic change of the `enabled` field, and only of the URL that
+            // answered: writing back the record read before the (possibly slow)
+            // request would undo a deletion, URL change or rotation made meanwhile.
+            store
+                .disable_endpoint(&msg.practitioner_id, &msg.endpoint_id, &endpoint.record.url)
+                .await?;
+            // Intakes on this instance stop queueing for it at once; other
+            // instances' form caches catch up within their TTL (and the worker
+            // drops messages for disabled endpoints meanwhile).
+            if let Some(forms) = &self.inner.forms {
+                forms.invalidate(&msg.practitioner_id);
             }
-            Decision::RetryAfter(delay) => {
-                // A retry that would fall after the expiry is brought forward to one
-                // last attempt shortly before it, rather than giving up early.
-                let now_ms = self.inner.clock.now_ms();
-                let due = now_ms
-                    .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
-                    .min(msg.expires_at_ms - LAST_CHANCE_MS);
-                if due <= now_ms {
-                    (AttemptOutcome::Expired, Settlement::Remove)
-                } else {
-                    (
-                        AttemptOutcome::Retrying,
-                        Settlement::Reschedule { due_at_ms: due },
-                    )
-                }
-            }
-        };
-        let status = match outcome {
-            AttemptOutcome::Delivered => "delivered",
-            AttemptOutcome::Retrying => "retrying",
-            AttemptOutcome::Expired => "expired",
-            AttemptOutcome::EndpointDisabled | AttemptOutcome::Dropped => "failed",
-            AttemptOutcome::Undeliverable => "undeliverable",
-            AttemptOutcome::Deferred
-            | AttemptOutcome::CircuitOpen
-            | AttemptOutcome::AwaitingEndpoint => "pending",
-        };
-        let (http_status, error) = match &response {
-            Response::Status { status, .. } => (Some(*status), None),
-            Response::Timeout => (None, Some("timeout")),
-            Response::ConnectError => (None, Some("connect")),
-            Response::ForbiddenTarget => (None, Some("forbidden_target")),
-        };
-        let error = if outcome == AttemptOutcome::EndpointDisabled {
-            Some("endpoint_gone")
-        } else {
-            error
-        };
-        let next_attempt = match settlement {
-            Settlement::Reschedule { due_at_ms } => Some(due_at_ms),
-            Settlement::Remove | Settlement::Release { .. } => None,
-        };
-        let update = self.log_update(msg, status, next_attempt, http_status, error);
+            tracing::warn!("endpoint answered 410 Gone; it is now disabled");
+        }
+        let outcome = settled.outcome;
         // One atomic step: should the store fail here, after the send, the message stays
         // leased and is sent again (same webhook-id) when the lease lapses.
-        store.settle(&msg.id, settlement, Some(&update)).await?;
-        if outcome == AttemptOutcome::Expired && event.kind == payload::INTAKE_SUBMITTED {
+        self.apply(msg, &settled).await?;
+        if outcome == AttemptOutcome::Expired && event.kind == EventKind::IntakeSubmitted {
             let submission = event.data["submission_id"]
                 .as_str()
                 .and_then(|s| SubmissionId::parse(s).ok());
@@ -752,49 +618,28 @@ impl Worker {
     /// queued. The inner error says the entry itself is bad (truncated, tampered, not an
     /// event): it never will open, whoever tries.
     fn open_message(&self, msg: &ClaimedMessage) -> anyhow::Result<Result<Event, &'static str>> {
-        let plaintext = match seal::open(
+        match message::open_message(
             &self.inner.master_key,
-            &payload::queue_aad(&msg.id, &msg.endpoint_id),
+            &msg.id,
+            &msg.endpoint_id,
             &msg.sealed,
         ) {
-            Ok(p) => p,
-            // A key or a format another relay of a newer configuration knows: not this
-            // entry's fault, and another worker (or this one, reconfigured) can open it.
-            Err(e @ (seal::OpenError::UnknownKey(_) | seal::OpenError::UnknownVersion(_))) => {
-                return Err(anyhow::Error::new(e).context("cannot open a queued message"))
-            }
-            Err(seal::OpenError::Truncated) => return Ok(Err("truncated")),
-            // Sealed under a key this relay holds, named in the entry, and yet it does
-            // not authenticate: the bytes (or the ids bound to them) were altered.
-            Err(seal::OpenError::Decrypt) if seal::sealed_key_id(&msg.sealed).is_some() => {
-                return Ok(Err("decrypt_failed"))
-            }
-            // The first format does not name its key: a master key dropped too early
-            // looks the same as damage, so the entry waits rather than being dropped.
-            Err(e @ seal::OpenError::Decrypt) => {
-                return Err(anyhow::Error::new(e).context("cannot open a queued message"))
-            }
-        };
-        // The parser's message could quote the decrypted payload: keep only the fact.
-        Ok(serde_json::from_slice::<Event>(&plaintext).map_err(|_| "not_an_event"))
+            Ok(event) => Ok(Ok(event)),
+            Err(message::OpenError::Damaged(reason)) => Ok(Err(reason)),
+            Err(e @ message::OpenError::NotHere(_)) => Err(anyhow::Error::new(e)),
+        }
     }
 
-    /// An attempt's result as the delivery log records it (metadata only).
-    fn log_update(
+    /// Carries out what the policy settled for a message: its queue change and its
+    /// delivery-log record, in one atomic store step.
+    async fn apply(
         &self,
         msg: &ClaimedMessage,
-        status: &'static str,
-        next_attempt_ms: Option<i64>,
-        http_status: Option<u16>,
-        error: Option<&'static str>,
-    ) -> DeliveryUpdate {
-        DeliveryUpdate {
-            status,
-            attempts: msg.attempt,
-            next_attempt_ms,
-            http_status,
-            error,
-            at_ms: self.inner.clock.now_ms(),
-        }
+        settled: &policy::Settled,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .store
+            .settle(&msg.id, settled.settlement, Some(&settled.log))
+            .await
     }
 }

@@ -4,9 +4,12 @@
 //! random sources are passed in. It knows nothing of HTTP, Redis or delivery.
 
 pub mod access;
+pub mod bounds;
 pub mod catalog;
 pub mod colour;
+pub mod contact;
 pub mod custom;
+pub mod delivery;
 pub mod endpoint;
 pub mod form;
 pub mod ids;

@@ -315,7 +315,7 @@ impl Practitioner {
         let mut problems = Problems::new();
         check_text(&mut problems, "practice_name", &req.practice_name);
         check_text(&mut problems, "doctor_name", &req.doctor_name);
-        if !super::submission::is_plausible_email(req.email.trim()) {
+        if super::contact::Email::parse(req.email.trim()).is_none() {
             problems.add("email", "is not a valid email address");
         }
         let origin = match url::Url::parse(req.website_url.trim()) {
@@ -330,7 +330,7 @@ impl Practitioner {
         let phone_region = req.phone_region.map(|r| r.trim().to_ascii_uppercase());
         if phone_region
             .as_deref()
-            .is_some_and(|r| !super::submission::is_phone_region(r))
+            .is_some_and(|r| !super::contact::is_phone_region(r))
         {
             problems.add("phone_region", "is not a region code such as US, GB or DE");
         }

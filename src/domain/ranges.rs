@@ -1,93 +1,10 @@
 //! Ranges and zones: a practitioner's overrides, the effective range for a patient,
 //! and the five-zone judgement with the distance to optimal.
 
+pub use super::bounds::{Bounds, BoundsDto};
 use super::catalog::{Marker, Sex};
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
-
-/// An interval of finite numbers, `low ≤ high`, either end of which may be open
-/// (`None`: no bound on that side, e.g. folate has no upper reference limit). At least
-/// one end is set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Bounds {
-    low: Option<f64>,
-    high: Option<f64>,
-}
-
-impl Bounds {
-    /// A checked closed interval; `None` when either end is not finite or `low > high`.
-    pub fn new(low: f64, high: f64) -> Option<Bounds> {
-        Bounds::open(Some(low), Some(high))
-    }
-
-    /// A checked interval whose ends may be open; `None` when both are open, an end is
-    /// not finite, or `low > high`.
-    pub fn open(low: Option<f64>, high: Option<f64>) -> Option<Bounds> {
-        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
-        let ordered = match (low, high) {
-            (Some(l), Some(h)) => l <= h,
-            (None, None) => false,
-            _ => true,
-        };
-        (finite(low) && finite(high) && ordered).then_some(Bounds { low, high })
-    }
-
-    /// For the static catalog only, whose every entry a test checks; not validated.
-    pub const fn from_static(low: Option<f64>, high: Option<f64>) -> Bounds {
-        Bounds { low, high }
-    }
-
-    /// The lower bound, if any.
-    pub fn low(&self) -> Option<f64> {
-        self.low
-    }
-
-    /// The upper bound, if any.
-    pub fn high(&self) -> Option<f64> {
-        self.high
-    }
-
-    /// Whether `v` lies inside, bounds included.
-    pub fn contains(&self, v: f64) -> bool {
-        self.low.is_none_or(|l| l <= v) && self.high.is_none_or(|h| v <= h)
-    }
-
-    /// Whether this interval lies inside `outer`.
-    pub fn within(&self, outer: &Bounds) -> bool {
-        let low_ok = match (outer.low, self.low) {
-            (None, _) => true,
-            (Some(o), Some(i)) => o <= i,
-            (Some(_), None) => false,
-        };
-        let high_ok = match (outer.high, self.high) {
-            (None, _) => true,
-            (Some(o), Some(i)) => i <= o,
-            (Some(_), None) => false,
-        };
-        low_ok && high_ok
-    }
-}
-
-impl<'de> Deserialize<'de> for Bounds {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let dto = BoundsDto::deserialize(d)?;
-        Bounds::open(dto.low, dto.high).ok_or_else(|| {
-            serde::de::Error::custom("bounds must be finite, ordered, and at least one set")
-        })
-    }
-}
-
-/// Wire form of a range: `low`, `high`, or both (a missing or null end is open).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BoundsDto {
-    /// Lower bound.
-    #[serde(default)]
-    pub low: Option<f64>,
-    /// Upper bound.
-    #[serde(default)]
-    pub high: Option<f64>,
-}
 
 /// A practitioner's own wording for each side of the optimal range.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -371,15 +288,15 @@ impl Zone {
 /// otherwise below/above optimal.
 pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
     let o = range.optimal;
-    let s_low = range.standard.and_then(|s| s.low);
-    let s_high = range.standard.and_then(|s| s.high);
+    let s_low = range.standard.and_then(|s| s.low());
+    let s_high = range.standard.and_then(|s| s.high());
     if o.contains(value) {
         Zone::Optimal
     } else if s_low.is_some_and(|l| value < l) {
         Zone::BelowStandard
     } else if s_high.is_some_and(|h| value > h) {
         Zone::AboveStandard
-    } else if o.low.is_some_and(|l| value < l) {
+    } else if o.low().is_some_and(|l| value < l) {
         Zone::BelowOptimal
     } else {
         Zone::AboveOptimal
@@ -388,7 +305,7 @@ pub fn zone(value: f64, range: &EffectiveRange) -> Zone {
 
 /// Distance from a value to the nearest optimal bound; exactly 0 inside.
 pub fn gap(value: f64, optimal: Bounds) -> f64 {
-    match (optimal.low, optimal.high) {
+    match (optimal.low(), optimal.high()) {
         (Some(l), _) if value < l => round_sig(l - value),
         (_, Some(h)) if value > h => round_sig(value - h),
         _ => 0.0,

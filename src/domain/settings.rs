@@ -3,10 +3,10 @@
 
 use super::catalog::{self, MAX_ABOUT_LEN};
 use super::colour::{self, MIN_CONTRAST};
+use super::contact::{is_phone_region, Email};
 use super::custom::CustomMarker;
 use super::practitioner::{Branding, CallToAction, ContactFields, Practitioner};
 use super::problems::{FieldProblem, Problems};
-use super::submission::{is_phone_region, is_plausible_email};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
@@ -240,7 +240,7 @@ impl Practitioner {
             changed.push("doctor_name");
         }
         if let Some(v) = patch.email {
-            if !is_plausible_email(v.trim()) {
+            if Email::parse(v.trim()).is_none() {
                 problems.add("email", "is not a valid email address");
             }
             next.email = v.trim().to_owned();

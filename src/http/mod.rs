@@ -62,6 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(assets::embed_js)),
     )
     .service(web::resource("/demo").route(web::get().to(assets::demo)));
+    cfg.app_data(web::Data::new(docs::ApiReference {
+        document: openapi::document,
+        html: docs_page::html,
+        csp: docs_page::csp,
+    }));
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/metrics").route(web::get().to(health::metrics)))

@@ -5,6 +5,7 @@ use crate::delivery::payload::rfc3339;
 use crate::domain::access::Role;
 use crate::domain::catalog::{self, BodySystem, Sex};
 use crate::domain::custom::CustomMarker;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{Encryption, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{
@@ -331,7 +332,8 @@ pub struct DeliveryView {
     pub submission_id: Option<SubmissionId>,
     /// `pending`, `awaiting_endpoint` (held for the practice's first enabled endpoint),
     /// `retrying`, `delivered`, `failed`, `expired` or `undeliverable`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: DeliveryStatus,
     /// Attempts started.
     pub attempts: u32,
     /// When the next attempt is due (RFC 3339), if one is.
@@ -360,7 +362,7 @@ impl DeliveryView {
             endpoint_id: d.endpoint_id.clone(),
             event: d.event.clone(),
             submission_id: d.submission_id.clone(),
-            status: d.status.clone(),
+            status: d.status,
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_ms.map(ms_to_rfc3339),
             last_http_status: d.last_http_status,

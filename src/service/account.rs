@@ -5,8 +5,8 @@
 use super::{CreatedEndpoint, Principal, ServiceError, Services};
 use crate::crypto::api_key::ApiKey;
 use crate::crypto::jwe::ContentKey;
-use crate::crypto::seal;
 use crate::crypto::webhook::WebhookSecret;
+use crate::delivery::message::{self, Routing};
 use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
 use crate::domain::catalog;
@@ -21,9 +21,7 @@ use crate::domain::practitioner::{
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{Bounds, BoundsDto, RangeOverride, RangeRequest};
 use crate::domain::settings::PractitionerPatch;
-use crate::store::{
-    ApiKeyRecord, AuditEntry, EndpointRecord, NewMessage, Page, Replaced, Revocation,
-};
+use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, Page, Replaced, Revocation};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -249,20 +247,10 @@ impl Services {
         key: &ContentKey,
     ) -> Result<(Vec<u8>, Vec<u8>), ServiceError> {
         let mut rng = rand::rngs::OsRng;
-        let jwk = serde_json::to_vec(&key.to_jwk()).map_err(anyhow::Error::new)?;
         Ok((
-            seal::seal(
-                &self.master_key,
-                &payload::endpoint_secret_aad(id, "secret"),
-                secret.to_whsec().as_bytes(),
-                &mut rng,
-            ),
-            seal::seal(
-                &self.master_key,
-                &payload::endpoint_secret_aad(id, "key"),
-                &jwk,
-                &mut rng,
-            ),
+            message::seal_endpoint_secret(&self.master_key, id, secret, &mut rng),
+            message::seal_content_key(&self.master_key, id, key, &mut rng)
+                .map_err(anyhow::Error::new)?,
         ))
     }
 
@@ -635,25 +623,27 @@ impl Services {
         }
         let mut rng = rand::rngs::OsRng;
         let event = payload::test_event(&who.practitioner_id, self.clock.now());
-        let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
-        let msg = MessageId::generate(&mut rng);
         let now_ms = self.clock.now_ms();
+        let routing = Routing {
+            practitioner_id: who.practitioner_id.clone(),
+            due_at_ms: now_ms,
+            expires_at_ms: now_ms.saturating_add(Self::ms(self.message_ttl)),
+            submission_id: None,
+        };
+        let queued = message::queue_for(
+            &self.master_key,
+            &event,
+            [record.id.clone()],
+            &routing,
+            &mut rng,
+        )
+        .map_err(anyhow::Error::new)?;
+        let msg = queued
+            .first()
+            .map(|m| m.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("no message queued for the test"))?;
         self.store
-            .enqueue(&[NewMessage {
-                sealed: seal::seal(
-                    &self.master_key,
-                    &payload::queue_aad(&msg, &record.id),
-                    &plaintext,
-                    &mut rng,
-                ),
-                id: msg.clone(),
-                endpoint_id: record.id.clone(),
-                practitioner_id: who.practitioner_id.clone(),
-                due_at_ms: now_ms,
-                expires_at_ms: now_ms.saturating_add(Self::ms(self.message_ttl)),
-                event: payload::ENDPOINT_TEST.to_owned(),
-                submission_id: None,
-            }])
+            .enqueue(&queued)
             .await
             .map_err(ServiceError::Unavailable)?;
         self.audit_ok(who, "endpoint.tested", id, vec![msg.to_string()])

@@ -6,8 +6,9 @@ use crate::clock::Clock;
 use crate::crypto::api_key::ApiKey;
 use crate::crypto::form_token;
 use crate::crypto::jwe::ContentKey;
-use crate::crypto::seal::{self, MasterKey};
+use crate::crypto::seal::MasterKey;
 use crate::crypto::webhook::WebhookSecret;
+use crate::delivery::message::{self, Routing};
 use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
 use crate::domain::catalog::{self, Sex};
@@ -15,7 +16,7 @@ use crate::domain::custom::{
     CustomMarker, CustomMarkerRequest, SymptomSettings, SymptomSettingsRequest, MAX_CUSTOM_MARKERS,
 };
 use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
-use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
+use crate::domain::ids::{ApiKeyId, EndpointId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{AccountStatus, NewPractitionerRequest, Practitioner};
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{RangeOverride, RangeRequest};
@@ -23,17 +24,16 @@ use crate::domain::report::{self, Report};
 use crate::domain::screening;
 use crate::domain::submission::{IntakeRequest, Submission};
 use crate::metrics::IntakeOutcome;
-use crate::store::{ApiKeyRecord, EndpointRecord, NewMessage, Store, StoreError};
+use crate::store::{ApiKeyRecord, EndpointRecord, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub mod account;
-pub mod form_cache;
 pub mod resolve;
 pub mod rotation;
 
+use crate::store::form_cache::FormCache;
 use crate::store::FormContext;
-use form_cache::FormCache;
 
 /// What a use case can fail with; the HTTP layer maps each to a status and code.
 #[derive(Debug, thiserror::Error)]
@@ -561,7 +561,6 @@ impl Services {
         let expires_at_ms =
             now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
         let event = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
-        let plaintext = serde_json::to_vec(&event).map_err(anyhow::Error::new)?;
         let mut targets: Vec<EndpointId> = ctx
             .endpoints
             .iter()
@@ -574,28 +573,15 @@ impl Services {
         if held {
             targets.push(EndpointId::awaiting());
         }
-        let messages: Vec<NewMessage> = targets
-            .into_iter()
-            .map(|endpoint_id| {
-                let id = MessageId::generate(&mut rng);
-                NewMessage {
-                    sealed: seal::seal(
-                        &self.master_key,
-                        &payload::queue_aad(&id, &endpoint_id),
-                        &plaintext,
-                        &mut rng,
-                    ),
-                    id,
-                    endpoint_id,
-                    practitioner_id: practitioner.id.clone(),
-                    due_at_ms: now_ms,
-                    expires_at_ms,
-                    event: payload::INTAKE_SUBMITTED.to_owned(),
-                    submission_id: Some(submission_id.clone()),
-                }
-            })
-            .collect();
-        drop(plaintext);
+        let routing = Routing {
+            practitioner_id: practitioner.id.clone(),
+            due_at_ms: now_ms,
+            expires_at_ms,
+            submission_id: Some(submission_id.clone()),
+        };
+        let messages = message::queue_for(&self.master_key, &event, targets, &routing, &mut rng)
+            .map_err(anyhow::Error::new)?;
+        drop(event);
         self.store
             .enqueue(&messages)
             .await

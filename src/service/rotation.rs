@@ -11,7 +11,7 @@
 use super::account::Actor;
 use super::{ServiceError, Services};
 use crate::crypto::seal;
-use crate::delivery::payload;
+use crate::delivery::message::{self, EndpointValue};
 use crate::domain::ids::EndpointId;
 use crate::store::EndpointRecord;
 
@@ -83,9 +83,12 @@ impl Services {
         let id = record.id.clone();
         let mut changed = false;
         for (sealed, which) in [
-            (Some(&mut record.sealed_secret), "secret"),
-            (Some(&mut record.sealed_key), "key"),
-            (record.previous_sealed_secret.as_mut(), "secret"),
+            (Some(&mut record.sealed_secret), EndpointValue::Secret),
+            (Some(&mut record.sealed_key), EndpointValue::Key),
+            (
+                record.previous_sealed_secret.as_mut(),
+                EndpointValue::Secret,
+            ),
         ] {
             let Some(sealed) = sealed else { continue };
             if self.reseal_value(&id, which, sealed)? {
@@ -101,19 +104,25 @@ impl Services {
     fn reseal_value(
         &self,
         id: &EndpointId,
-        which: &str,
+        which: EndpointValue,
         sealed: &mut Vec<u8>,
     ) -> Result<bool, ServiceError> {
         if seal::sealed_key_id(sealed).as_deref() == Some(self.master_key.key_id().as_str()) {
             return Ok(false);
         }
-        let aad = payload::endpoint_secret_aad(id, which);
-        let plain = seal::open(&self.master_key, &aad, sealed).map_err(|e| {
+        *sealed = message::reseal_endpoint_value(
+            &self.master_key,
+            id,
+            which,
+            sealed,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| {
+            let which = which.as_str();
             ServiceError::Internal(anyhow::anyhow!(
                 "endpoint {id}: cannot open its {which} ({e}); is the key that sealed it in GAPRELAY_PREVIOUS_MASTER_KEYS?"
             ))
         })?;
-        *sealed = seal::seal(&self.master_key, &aad, &plain, &mut rand::rngs::OsRng);
         Ok(true)
     }
 }

@@ -11,6 +11,7 @@ use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
@@ -518,11 +519,10 @@ impl Store for MemoryStore {
                     event: m.event.clone(),
                     submission_id: m.submission_id.clone(),
                     status: if m.endpoint_id.is_awaiting() {
-                        "awaiting_endpoint"
+                        DeliveryStatus::AwaitingEndpoint
                     } else {
-                        "pending"
-                    }
-                    .to_owned(),
+                        DeliveryStatus::Pending
+                    },
                     attempts: 0,
                     next_attempt_ms: Some(m.due_at_ms),
                     last_http_status: None,
@@ -565,11 +565,8 @@ impl Store for MemoryStore {
             inner.queue.remove(&id);
             let mut notice = None;
             if let Some(d) = inner.deliveries.get_mut(&id) {
-                if matches!(
-                    d.status.as_str(),
-                    "pending" | "retrying" | "awaiting_endpoint"
-                ) {
-                    d.status = "expired".to_owned();
+                if d.status.is_open() {
+                    d.status = DeliveryStatus::Expired;
                     d.next_attempt_ms = None;
                     d.updated_ms = now_ms;
                     if d.event == "intake.submitted" {
@@ -626,7 +623,7 @@ impl Store for MemoryStore {
                 // Gone already: settled by another worker after this one's lease
                 // lapsed, or purged. Only a delivery is still worth recording.
                 let existed = inner.queue.remove(id).is_some();
-                if !existed && log.is_none_or(|u| u.status != "delivered") {
+                if !existed && log.is_none_or(|u| u.status != DeliveryStatus::Delivered) {
                     return Ok(());
                 }
             }
@@ -642,7 +639,7 @@ impl Store for MemoryStore {
             }
         }
         if let (Some(u), Some(d)) = (log, inner.deliveries.get_mut(id)) {
-            d.status = u.status.to_owned();
+            d.status = u.status;
             d.attempts = u.attempts;
             d.next_attempt_ms = u.next_attempt_ms;
             d.last_http_status = u.http_status;
@@ -670,7 +667,7 @@ impl Store for MemoryStore {
         e.sealed = sealed.to_vec();
         if let Some(d) = inner.deliveries.get_mut(id) {
             d.endpoint_id = endpoint.clone();
-            d.status = "pending".to_owned();
+            d.status = DeliveryStatus::Pending;
             d.next_attempt_ms = Some(at_ms);
             d.last_error = None;
             d.updated_ms = at_ms;

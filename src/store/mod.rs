@@ -5,6 +5,7 @@
 //! Only this module speaks Redis. Records read back from storage are untrusted again:
 //! they are deserialized into typed records and ids are re-parsed.
 
+pub mod form_cache;
 pub mod keys;
 pub mod memory;
 pub mod redis;
@@ -14,6 +15,7 @@ use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{Encryption, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{ConsentVersion, Practitioner};
@@ -200,10 +202,8 @@ pub struct DeliveryRecord {
     pub event: String,
     /// The submission it carries, if any.
     pub submission_id: Option<SubmissionId>,
-    /// `pending`, `awaiting_endpoint` (held: the practice has no enabled endpoint yet),
-    /// `retrying`, `delivered`, `failed`, `expired` or `undeliverable` (the queue entry
-    /// could not be opened and was moved aside).
-    pub status: String,
+    /// Where the delivery stands.
+    pub status: DeliveryStatus,
     /// Attempts started.
     pub attempts: u32,
     /// When the next attempt is due, Unix ms.
@@ -269,7 +269,7 @@ pub enum Settlement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryUpdate {
     /// New status.
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     /// Attempts started so far.
     pub attempts: u32,
     /// When the next attempt is due.

@@ -11,6 +11,7 @@ use super::{
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
 use crate::domain::custom::CustomMarker;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
@@ -939,9 +940,9 @@ impl Store for RedisStore {
                     (
                         "status",
                         if m.endpoint_id.is_awaiting() {
-                            "awaiting_endpoint"
+                            DeliveryStatus::AwaitingEndpoint.as_str()
                         } else {
-                            "pending"
+                            DeliveryStatus::Pending.as_str()
                         },
                     ),
                     ("attempts", "0"),
@@ -1013,7 +1014,7 @@ impl Store for RedisStore {
         match log {
             Some(u) => call
                 .arg("1")
-                .arg(u.status)
+                .arg(u.status.as_str())
                 .arg(u.attempts)
                 .arg(u.next_attempt_ms.map(|v| v.to_string()).unwrap_or_default())
                 .arg(u.http_status.map(|v| v.to_string()).unwrap_or_default())
@@ -1199,7 +1200,7 @@ fn parse_delivery(
             .map(SubmissionId::parse)
             .transpose()
             .map_err(|_| corrupt("submission"))?,
-        status: get("status").to_owned(),
+        status: DeliveryStatus::parse(get("status")).ok_or_else(|| corrupt("status"))?,
         attempts: get("attempts").parse().unwrap_or(0),
         next_attempt_ms: num("next_attempt_ms"),
         last_http_status: get("last_http_status").parse().ok(),

@@ -859,7 +859,7 @@ async fn replace_the_sealed_event(
 #[tokio::test]
 async fn an_entry_that_opens_but_is_no_event_is_moved_aside_and_one_under_an_absent_key_waits() {
     use gaprelay::crypto::seal::{self, MasterKey};
-    use gaprelay::delivery::payload::queue_aad;
+    use gaprelay::delivery::message::queue_aad;
     let app = spawn_app().await;
     let (p, _, crm) = app.practitioner_with_crm("dead-letter-json", "none").await;
     app.post_intake(&p.slug, &canary_intake()).await;

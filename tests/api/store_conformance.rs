@@ -5,6 +5,7 @@ use crate::support::TestRedis;
 use gaprelay::crypto::api_key::ApiKey;
 use gaprelay::domain::access::Role;
 use gaprelay::domain::catalog::Sex;
+use gaprelay::domain::delivery::DeliveryStatus;
 use gaprelay::domain::endpoint::{Encryption, Format};
 use gaprelay::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use gaprelay::domain::practitioner::{
@@ -788,7 +789,7 @@ fn update(
     at_ms: i64,
 ) -> DeliveryUpdate {
     DeliveryUpdate {
-        status,
+        status: DeliveryStatus::parse(status).expect("a delivery status"),
         attempts,
         next_attempt_ms,
         http_status,
@@ -803,7 +804,7 @@ async fn only_record(store: &Arc<dyn Store>, p: &Practitioner, now: i64) -> (Str
     assert_eq!(page.items.len(), 1);
     let d = &page.items[0];
     (
-        d.status.clone(),
+        d.status.to_string(),
         d.attempts,
         d.last_error.clone().unwrap_or_default(),
     )

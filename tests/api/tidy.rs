@@ -200,3 +200,481 @@ fn the_front_end_files_say_what_they_are_for_and_never_store_or_leak_anything() 
         assert!(offences.is_empty(), "{name} uses {offences:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// No import cycles between modules.
+//
+// The graph is read from the source text: every `crate::…`, `super::…` and `self::…`
+// path (in `use` trees and inline), and `use` of a child module, resolved to the file
+// module it names (following `use` re-exports, which is how a name moved to a leaf module
+// stays reachable at its old path without hiding a cycle). An edge between two modules is
+// lifted to the two siblings under their closest common ancestor, so `domain::ranges ↔
+// domain::catalog` and `service ↔ delivery` are both cycles, while a child naming its
+// parent (or a parent its child) is not an edge. Test code (`#[cfg(test)]` items) is left
+// out: what the architecture promises is about the shipped code.
+// ---------------------------------------------------------------------------------------
+
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Path, // `::`
+    Punct(char),
+}
+
+/// The tokens of a Rust source text, with comments and literals dropped (so that braces
+/// and paths inside strings are never seen).
+fn tokens(text: &str) -> Vec<Tok> {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        let next = c.get(i + 1).copied();
+        if ch.is_whitespace() {
+            i += 1;
+        } else if ch == '/' && next == Some('/') {
+            while i < c.len() && c[i] != '\n' {
+                i += 1;
+            }
+        } else if ch == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < c.len() {
+                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if (ch == 'r' || ch == 'b') && raw_string_start(&c, i).is_some() {
+            let (hashes, body) = raw_string_start(&c, i).expect("checked");
+            i = body;
+            let closing: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            while i < c.len() && !c[i..].starts_with(&closing) {
+                i += 1;
+            }
+            i += closing.len();
+        } else if ch == '"' || (ch == 'b' && next == Some('"')) {
+            i += if ch == 'b' { 2 } else { 1 };
+            while i < c.len() && c[i] != '"' {
+                i += if c[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if ch == '\'' {
+            // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
+            if next == Some('\\') {
+                i += 2;
+                while i < c.len() && c[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if c.get(i + 2) == Some(&'\'') {
+                i += 3;
+            } else {
+                i += 1;
+                while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                    i += 1;
+                }
+            }
+        } else if ch.is_alphanumeric() || ch == '_' {
+            let start = i;
+            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                i += 1;
+            }
+            out.push(Tok::Ident(c[start..i].iter().collect()));
+        } else if ch == ':' && next == Some(':') {
+            out.push(Tok::Path);
+            i += 2;
+        } else {
+            out.push(Tok::Punct(ch));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Where a raw string starting at `i` (`r"`, `r#"`, `br#"`) has its body: (hashes, body).
+fn raw_string_start(c: &[char], i: usize) -> Option<(usize, usize)> {
+    let mut j = i;
+    if c.get(j) == Some(&'b') {
+        j += 1;
+    }
+    // `r"` inside an identifier (`for"`) is not a raw string.
+    if c.get(j) != Some(&'r') || (i > 0 && is_ident_char(c.get(i - 1))) {
+        return None;
+    }
+    j += 1;
+    let mut hashes = 0;
+    while c.get(j) == Some(&'#') {
+        hashes += 1;
+        j += 1;
+    }
+    (c.get(j) == Some(&'"')).then_some((hashes, j + 1))
+}
+
+fn is_ident_char(c: Option<&char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || *c == '_')
+}
+
+/// The tokens without `#[cfg(test)]` items (a test module, a test-only function or use).
+fn without_test_items(toks: Vec<Tok>) -> Vec<Tok> {
+    let marker: Vec<Tok> = tokens("#[cfg(test)]");
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if toks[i..].starts_with(&marker) {
+            i += marker.len();
+            // Skip the item: up to a `;` outside braces, or through its braced body.
+            let mut depth = 0;
+            while i < toks.len() {
+                match &toks[i] {
+                    Tok::Punct('{') => depth += 1,
+                    Tok::Punct('}') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    Tok::Punct(';') if depth == 0 => {
+                        i += 1;
+                        break;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        } else {
+            out.push(toks[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A path found in a module: absolute segments (crate root first, without `crate`) and,
+/// for a `use`, the name it brings into scope.
+#[derive(Debug)]
+struct Reference {
+    segments: Vec<String>,
+    imported_as: Option<String>,
+}
+
+/// The module path of a file under src/: `domain/ranges.rs` → `domain::ranges`,
+/// `domain/catalog/mod.rs` → `domain::catalog`, `lib.rs` → `` (the crate root).
+fn module_of(file: &str) -> String {
+    let trimmed = file.trim_end_matches(".rs");
+    let trimmed =
+        trimmed
+            .strip_suffix("/mod")
+            .unwrap_or(if trimmed == "lib" { "" } else { trimmed });
+    trimmed.replace('/', "::")
+}
+
+fn segments_of(module: &str) -> Vec<String> {
+    if module.is_empty() {
+        Vec::new()
+    } else {
+        module.split("::").map(str::to_owned).collect()
+    }
+}
+
+/// Parses a use tree (or an inline path) at `toks[*i]`, under `prefix`, into `out`.
+fn parse_tree(
+    toks: &[Tok],
+    i: &mut usize,
+    mut prefix: Vec<String>,
+    is_use: bool,
+    out: &mut Vec<Reference>,
+) {
+    loop {
+        match toks.get(*i) {
+            Some(Tok::Punct('{')) => {
+                *i += 1;
+                while *i < toks.len() && toks[*i] != Tok::Punct('}') {
+                    parse_tree(toks, i, prefix.clone(), is_use, out);
+                    // Skip to the next sibling (past an `as` or anything not understood).
+                    let mut depth = 0;
+                    while let Some(t) = toks.get(*i) {
+                        match t {
+                            Tok::Punct('{') => depth += 1,
+                            Tok::Punct('}') if depth == 0 => break,
+                            Tok::Punct('}') => depth -= 1,
+                            Tok::Punct(',') if depth == 0 => {
+                                *i += 1;
+                                break;
+                            }
+                            _ => {}
+                        }
+                        *i += 1;
+                    }
+                }
+                *i += 1;
+                return;
+            }
+            Some(Tok::Ident(name)) => {
+                *i += 1;
+                match name.as_str() {
+                    "super" => {
+                        prefix.pop();
+                    }
+                    "self" if is_use && toks.get(*i) != Some(&Tok::Path) => {
+                        // `use a::b::{self}` imports `b` itself.
+                        let imported = prefix.last().cloned();
+                        out.push(Reference {
+                            segments: prefix,
+                            imported_as: imported,
+                        });
+                        return;
+                    }
+                    "self" => {}
+                    _ => prefix.push(name.clone()),
+                }
+                if toks.get(*i) == Some(&Tok::Path) {
+                    *i += 1;
+                    continue;
+                }
+                let mut imported_as = is_use.then(|| name.clone());
+                if is_use && toks.get(*i) == Some(&Tok::Ident("as".into())) {
+                    if let Some(Tok::Ident(alias)) = toks.get(*i + 1) {
+                        imported_as = Some(alias.clone());
+                        *i += 2;
+                    }
+                }
+                out.push(Reference {
+                    segments: prefix,
+                    imported_as,
+                });
+                return;
+            }
+            _ => {
+                // `*`, `<` (turbofish) or the end: the path names what is before it.
+                out.push(Reference {
+                    segments: prefix,
+                    imported_as: None,
+                });
+                return;
+            }
+        }
+    }
+}
+
+/// Every path in one file's code that names something of this crate.
+fn references(module: &str, modules: &BTreeSet<String>, toks: &[Tok]) -> Vec<Reference> {
+    let here = segments_of(module);
+    let mut parent = here.clone();
+    parent.pop();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let after_path = i > 0 && toks[i - 1] == Tok::Path;
+        let is_use = toks[i] == Tok::Ident("use".into());
+        let start = if is_use { i + 1 } else { i };
+        let root = match toks.get(start) {
+            Some(Tok::Ident(first)) if !after_path => {
+                let followed_by_path = toks.get(start + 1) == Some(&Tok::Path);
+                let child = [here.clone(), vec![first.clone()]].concat().join("::");
+                match first.as_str() {
+                    "crate" if followed_by_path => Some((Vec::new(), start + 2)),
+                    "super" | "self" if followed_by_path || is_use => Some((here.clone(), start)),
+                    _ if is_use && modules.contains(&child) => Some((here.clone(), start)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match root {
+            Some((prefix, mut at)) => {
+                parse_tree(toks, &mut at, prefix, is_use, &mut out);
+                i = at.max(i + 1);
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+/// The file modules named by `segments`, following `use` re-exports of the module that
+/// the longest known prefix names.
+fn resolve(
+    segments: &[String],
+    modules: &BTreeSet<String>,
+    imports: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    depth: usize,
+) -> String {
+    let known = (0..=segments.len())
+        .rev()
+        .find(|&k| k == 0 || modules.contains(&segments[..k].join("::")))
+        .unwrap_or(0);
+    let module = segments[..known].join("::");
+    if depth < 8 && known < segments.len() {
+        if let Some(target) = imports.get(&module).and_then(|m| m.get(&segments[known])) {
+            if target.as_slice() != segments {
+                let rest = [target.clone(), segments[known + 1..].to_vec()].concat();
+                return resolve(&rest, modules, imports, depth + 1);
+            }
+        }
+    }
+    module
+}
+
+/// The module graph of the given files (path under src/, text), lifted to siblings:
+/// edge (from, to) → the files and paths that make it.
+fn module_graph(files: &[(String, String)]) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let modules: BTreeSet<String> = files.iter().map(|(f, _)| module_of(f)).collect();
+    let parsed: Vec<(String, Vec<Reference>)> = files
+        .iter()
+        .map(|(file, text)| {
+            let module = module_of(file);
+            let toks = without_test_items(tokens(text));
+            let refs = references(&module, &modules, &toks);
+            (module, refs)
+        })
+        .collect();
+    let mut imports: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (module, refs) in &parsed {
+        for r in refs {
+            if let Some(name) = &r.imported_as {
+                imports
+                    .entry(module.clone())
+                    .or_default()
+                    .insert(name.clone(), r.segments.clone());
+            }
+        }
+    }
+    let mut edges: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (module, refs) in &parsed {
+        let from = segments_of(module);
+        for r in refs {
+            let to = segments_of(&resolve(&r.segments, &modules, &imports, 0));
+            let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+            // A module naming itself, an ancestor or a descendant is not an edge.
+            if common == from.len() || common == to.len() {
+                continue;
+            }
+            let lift = |m: &[String]| m[..=common].join("::");
+            edges
+                .entry((lift(&from), lift(&to)))
+                .or_default()
+                .insert(format!("{module} uses {}", r.segments.join("::")));
+        }
+    }
+    edges
+}
+
+/// The strongly connected components of more than one module, each sorted.
+fn module_cycles(edges: &BTreeMap<(String, String), BTreeSet<String>>) -> Vec<Vec<String>> {
+    let mut next: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (from, to) in edges.keys() {
+        next.entry(from).or_default().push(to);
+    }
+    let reachable = |start: &str| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![start];
+        while let Some(n) = todo.pop() {
+            for &m in next.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(m) {
+                    todo.push(m);
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&str, BTreeSet<&str>> = next.keys().map(|&n| (n, reachable(n))).collect();
+    let mut cycles = BTreeSet::new();
+    for (&n, from_n) in &reach {
+        let component: Vec<String> = from_n
+            .iter()
+            .filter(|&&m| reach.get(m).is_some_and(|r| r.contains(n)))
+            .map(|m| m.to_string())
+            .collect();
+        if component.len() > 1 {
+            cycles.insert(component);
+        }
+    }
+    cycles.into_iter().collect()
+}
+
+/// Every file under src/ that belongs to the library (main.rs is its own crate).
+fn library_files() -> Vec<(String, String)> {
+    rust_files(&src())
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(src())
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(&p).expect("read"))
+        })
+        .filter(|(rel, _)| rel != "main.rs")
+        .collect()
+}
+
+fn file(path: &str, text: &str) -> (String, String) {
+    (path.to_owned(), text.to_owned())
+}
+
+#[test]
+fn the_cycle_check_sees_a_planted_cycle_between_layers_and_between_siblings() {
+    let planted = [
+        file("lib.rs", "pub mod alpha; pub mod beta; pub mod gamma;"),
+        // Layers: alpha → beta through a grouped use, beta → alpha through an inline path.
+        file("alpha/mod.rs", "pub mod one; pub mod two; pub mod three;"),
+        file(
+            "alpha/one.rs",
+            "use crate::{beta::{self, Thing as T}, gamma};\n\
+             fn h() { let _ = super::three::Moved::new(); }",
+        ),
+        file("beta.rs", "pub fn f() { crate::alpha::two::g(); }"),
+        // Siblings: two → one, and one → two only through a name `three` re-exports.
+        file("alpha/two.rs", "use super::one::Item; pub fn g() {}"),
+        file("alpha/three.rs", "pub use super::two::Moved;"),
+        // gamma forms no cycle with alpha: a comment, a string and test code do not count.
+        file(
+            "gamma.rs",
+            "// crate::alpha::three\nconst S: &str = \"crate::alpha::one\";\n\
+             #[cfg(test)] mod tests { use crate::alpha::one; }",
+        ),
+    ];
+    let mut files = planted.to_vec();
+    let cycles = module_cycles(&module_graph(&files));
+    assert_eq!(
+        cycles,
+        [
+            vec!["alpha".to_owned(), "beta".to_owned()],
+            vec!["alpha::one".to_owned(), "alpha::two".to_owned()],
+        ]
+    );
+    // Without the inline path and the re-export there is no cycle at all.
+    files[2].1 = "use crate::{beta::{self, Thing as T}, gamma};".into();
+    files[3].1 = "pub fn f() {}".into();
+    assert!(module_cycles(&module_graph(&files)).is_empty());
+}
+
+#[test]
+fn there_are_no_import_cycles_between_modules() {
+    let edges = module_graph(&library_files());
+    let cycles = module_cycles(&edges);
+    let mut report = String::new();
+    for cycle in &cycles {
+        report.push_str(&format!("\ncycle {cycle:?}:\n"));
+        for ((from, to), why) in &edges {
+            if cycle.contains(from) && cycle.contains(to) {
+                let why: Vec<&str> = why.iter().map(String::as_str).collect();
+                report.push_str(&format!("  {from} → {to}: {}\n", why.join("; ")));
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles between modules:{report}");
+}

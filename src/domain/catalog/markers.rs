@@ -17,7 +17,7 @@
 //!   `normalize_unit`, so no alias repeats another spelling of the same marker.
 
 use super::{BodySystem, Conversion, DefaultRanges, Marker, Sex, UnitDef};
-use crate::domain::ranges::Bounds;
+use crate::domain::bounds::Bounds;
 
 use BodySystem::*;
 use Conversion::Factor;

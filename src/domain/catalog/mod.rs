@@ -7,7 +7,7 @@
 
 mod markers;
 
-use super::ranges::Bounds;
+use super::bounds::Bounds;
 use serde::{Deserialize, Serialize};
 
 /// Sex as used for sex-specific ranges.

@@ -3,8 +3,8 @@
 //! instead of one more to read the form. Changes made through this instance invalidate
 //! it at once; changes made through another instance show within the TTL.
 
+use super::FormContext;
 use crate::domain::ids::PractitionerId;
-use crate::store::FormContext;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,0 +1,391 @@
+//! The queued message, owned in one place: the typed event kinds, the event as queued,
+//! and the sealing and opening of queue entries and of endpoint secrets. The associated
+//! data that binds a sealed value to its message or endpoint is built only here.
+//!
+//! Format `gaprelay.queue.v1` (the version is part of the associated data): the sealed
+//! plaintext is the event's JSON exactly as delivered to an endpoint without encryption,
+//! `{"type", "timestamp", "data"}`. The event is rendered once, at intake; a later format
+//! may carry `data` already encrypted for its endpoint, under a new version tag here.
+
+use crate::crypto::jwe::ContentKey;
+use crate::crypto::seal::{self, MasterKey};
+use crate::crypto::webhook::WebhookSecret;
+use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
+use crate::store::NewMessage;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The version tag of the queue-entry format, bound into every entry's associated data.
+pub const QUEUE_FORMAT: &str = "gaprelay.queue.v1";
+/// The version tag of sealed endpoint secrets and content keys.
+const ENDPOINT_FORMAT: &str = "gaprelay.endpoint.v1";
+
+/// What an event is about; serialised as its `type` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A patient submission.
+    #[serde(rename = "intake.submitted")]
+    IntakeSubmitted,
+    /// An endpoint test: a fixed sample, no patient data.
+    #[serde(rename = "endpoint.test")]
+    EndpointTest,
+    /// A submission never reached one of the practice's endpoints (ids only).
+    #[serde(rename = "endpoint.delivery_expired")]
+    DeliveryExpired,
+    /// One of the practice's endpoints keeps failing (ids and counts only).
+    #[serde(rename = "endpoint.failing")]
+    EndpointFailing,
+}
+
+impl EventKind {
+    /// The `type` string, as delivered and as the delivery log records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::IntakeSubmitted => "intake.submitted",
+            EventKind::EndpointTest => "endpoint.test",
+            EventKind::DeliveryExpired => "endpoint.delivery_expired",
+            EventKind::EndpointFailing => "endpoint.failing",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Event type.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// When the event happened (RFC 3339, UTC); stable across retries.
+    pub timestamp: String,
+    /// The payload.
+    pub data: serde_json::Value,
+}
+
+/// Where and when the messages of one event are queued, apart from their endpoints.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// Owning practitioner.
+    pub practitioner_id: PractitionerId,
+    /// When the messages are first due, Unix ms.
+    pub due_at_ms: i64,
+    /// When they must be gone, Unix ms.
+    pub expires_at_ms: i64,
+    /// The submission carried, if any, for the delivery log.
+    pub submission_id: Option<SubmissionId>,
+}
+
+/// Why a queue entry did not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A condition of this process that may pass (a master key or format it does not
+    /// know yet, or a first-format entry whose key cannot be told from damage): the
+    /// entry should stay queued.
+    #[error("cannot open a queued message: {0}")]
+    NotHere(#[source] seal::OpenError),
+    /// The entry itself is bad (truncated, tampered, not an event): it never will
+    /// open, whoever tries. The reason is a fixed word, never the payload.
+    #[error("a queued message is damaged: {0}")]
+    Damaged(&'static str),
+}
+
+/// Associated data binding a queue entry to its message and endpoint (the only place
+/// it is built), so a ciphertext moved to another message or endpoint fails to open.
+pub fn queue_aad(message: &MessageId, endpoint: &EndpointId) -> Vec<u8> {
+    format!("{QUEUE_FORMAT}|{message}|{endpoint}").into_bytes()
+}
+
+/// Seals `event` as the queue entry of message `id` for `endpoint`.
+pub fn seal_message(
+    master: &MasterKey,
+    id: &MessageId,
+    endpoint: &EndpointId,
+    event: &Event,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Result<Vec<u8>, serde_json::Error> {
+    let plaintext = serde_json::to_vec(event)?;
+    Ok(seal::seal(
+        master,
+        &queue_aad(id, endpoint),
+        &plaintext,
+        rng,
+    ))
+}
+
+/// Opens the queue entry of message `id` for `endpoint`.
+pub fn open_message(
+    master: &MasterKey,
+    id: &MessageId,
+    endpoint: &EndpointId,
+    sealed: &[u8],
+) -> Result<Event, OpenError> {
+    let plaintext = match seal::open(master, &queue_aad(id, endpoint), sealed) {
+        Ok(p) => p,
+        // A key or a format another relay of a newer configuration knows: not this
+        // entry's fault, and another worker (or this one, reconfigured) can open it.
+        Err(e @ (seal::OpenError::UnknownKey(_) | seal::OpenError::UnknownVersion(_))) => {
+            return Err(OpenError::NotHere(e))
+        }
+        Err(seal::OpenError::Truncated) => return Err(OpenError::Damaged("truncated")),
+        // Sealed under a key this relay holds, named in the entry, and yet it does not
+        // authenticate: the bytes (or the ids bound to them) were altered.
+        Err(seal::OpenError::Decrypt) if seal::sealed_key_id(sealed).is_some() => {
+            return Err(OpenError::Damaged("decrypt_failed"))
+        }
+        // The first format does not name its key: a master key dropped too early looks
+        // the same as damage, so the entry waits rather than being dropped.
+        Err(e @ seal::OpenError::Decrypt) => return Err(OpenError::NotHere(e)),
+    };
+    // The parser's message could quote the decrypted payload: keep only the fact.
+    serde_json::from_slice::<Event>(&plaintext).map_err(|_| OpenError::Damaged("not_an_event"))
+}
+
+/// Seals one event for each of `endpoints` (one message id each), as messages to enqueue.
+pub fn queue_for(
+    master: &MasterKey,
+    event: &Event,
+    endpoints: impl IntoIterator<Item = EndpointId>,
+    routing: &Routing,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Result<Vec<NewMessage>, serde_json::Error> {
+    endpoints
+        .into_iter()
+        .map(|endpoint_id| {
+            let id = MessageId::generate(rng);
+            Ok(NewMessage {
+                sealed: seal_message(master, &id, &endpoint_id, event, rng)?,
+                id,
+                endpoint_id,
+                practitioner_id: routing.practitioner_id.clone(),
+                due_at_ms: routing.due_at_ms,
+                expires_at_ms: routing.expires_at_ms,
+                event: event.kind.as_str().to_owned(),
+                submission_id: routing.submission_id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Which of an endpoint's sealed values: each is bound to its own associated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointValue {
+    /// A signing secret (the current one or the previous one during a rotation).
+    Secret,
+    /// The JWE content key.
+    Key,
+}
+
+impl EndpointValue {
+    /// The word bound into the associated data (and used in operators' messages).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointValue::Secret => "secret",
+            EndpointValue::Key => "key",
+        }
+    }
+}
+
+fn endpoint_aad(endpoint: &EndpointId, which: EndpointValue) -> Vec<u8> {
+    format!("{ENDPOINT_FORMAT}|{endpoint}|{}", which.as_str()).into_bytes()
+}
+
+/// Seals an endpoint's signing secret for storage.
+pub fn seal_endpoint_secret(
+    master: &MasterKey,
+    endpoint: &EndpointId,
+    secret: &WebhookSecret,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Vec<u8> {
+    seal::seal(
+        master,
+        &endpoint_aad(endpoint, EndpointValue::Secret),
+        secret.to_whsec().as_bytes(),
+        rng,
+    )
+}
+
+/// Seals an endpoint's content key (as its JWK) for storage.
+pub fn seal_content_key(
+    master: &MasterKey,
+    endpoint: &EndpointId,
+    key: &ContentKey,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Result<Vec<u8>, serde_json::Error> {
+    let jwk = serde_json::to_vec(&key.to_jwk())?;
+    Ok(seal::seal(
+        master,
+        &endpoint_aad(endpoint, EndpointValue::Key),
+        &jwk,
+        rng,
+    ))
+}
+
+/// Opens an endpoint's sealed signing secret (current or previous).
+pub fn open_endpoint_secret(
+    master: &MasterKey,
+    endpoint: &EndpointId,
+    sealed: &[u8],
+) -> anyhow::Result<WebhookSecret> {
+    let raw = seal::open(
+        master,
+        &endpoint_aad(endpoint, EndpointValue::Secret),
+        sealed,
+    )
+    .context("cannot open the endpoint's secret (wrong master key?)")?;
+    WebhookSecret::from_whsec(std::str::from_utf8(&raw).context("secret is not text")?)
+        .context("stored secret is malformed")
+}
+
+/// Opens an endpoint's sealed content key.
+pub fn open_content_key(
+    master: &MasterKey,
+    endpoint: &EndpointId,
+    sealed: &[u8],
+) -> anyhow::Result<ContentKey> {
+    let raw = seal::open(master, &endpoint_aad(endpoint, EndpointValue::Key), sealed)
+        .context("cannot open the endpoint's content key (wrong master key?)")?;
+    let jwk: serde_json::Value = serde_json::from_slice(&raw).context("stored key is not JSON")?;
+    ContentKey::from_jwk(&jwk).context("stored key is malformed")
+}
+
+/// Re-seals one of an endpoint's sealed values under the current master key, keeping
+/// what it is bound to.
+pub fn reseal_endpoint_value(
+    master: &MasterKey,
+    endpoint: &EndpointId,
+    which: EndpointValue,
+    sealed: &[u8],
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
+) -> Result<Vec<u8>, seal::OpenError> {
+    let aad = endpoint_aad(endpoint, which);
+    let plain = seal::open(master, &aad, sealed)?;
+    Ok(seal::seal(master, &aad, &plain, rng))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    fn ids(seed: u64) -> (MasterKey, MessageId, EndpointId) {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (
+            MasterKey::generate(&mut rng),
+            MessageId::generate(&mut rng),
+            EndpointId::generate(&mut rng),
+        )
+    }
+
+    #[test]
+    fn a_message_sealed_by_the_previous_code_opens_and_the_bytes_are_unchanged() {
+        let (master, id, endpoint) = ids(11);
+        // What the three former call sites did by hand: the event's JSON, sealed under
+        // `gaprelay.queue.v1|<message>|<endpoint>`.
+        let old_plaintext = br#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{"message":"hi"}}"#;
+        let old_aad = format!("gaprelay.queue.v1|{id}|{endpoint}");
+        let old = seal::seal(
+            &master,
+            old_aad.as_bytes(),
+            old_plaintext,
+            &mut rand::rngs::StdRng::seed_from_u64(5),
+        );
+        let event = open_message(&master, &id, &endpoint, &old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(event.kind, EventKind::EndpointTest);
+        assert_eq!(event.data, json!({"message": "hi"}));
+        let new = seal_message(
+            &master,
+            &id,
+            &endpoint,
+            &event,
+            &mut rand::rngs::StdRng::seed_from_u64(5),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(new, old);
+    }
+
+    #[test]
+    fn a_message_moved_to_another_endpoint_does_not_open() {
+        let (master, id, endpoint) = ids(12);
+        let (_, _, other) = ids(13);
+        let event = Event {
+            kind: EventKind::IntakeSubmitted,
+            timestamp: "2026-01-01T00:00:00Z".into(),
+            data: json!({}),
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let sealed = seal_message(&master, &id, &endpoint, &event, &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            open_message(&master, &id, &other, &sealed),
+            Err(OpenError::Damaged("decrypt_failed"))
+        ));
+        assert!(matches!(
+            open_message(&master, &id, &endpoint, &sealed[..3]),
+            Err(OpenError::Damaged("truncated"))
+        ));
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_event_is_damaged_and_never_quoted() {
+        let (master, id, endpoint) = ids(14);
+        let aad = format!("gaprelay.queue.v1|{id}|{endpoint}");
+        let sealed = seal::seal(
+            &master,
+            aad.as_bytes(),
+            br#"{"type":"patient.secret"}"#,
+            &mut rand::rngs::StdRng::seed_from_u64(2),
+        );
+        let err = open_message(&master, &id, &endpoint, &sealed).err();
+        assert!(matches!(err, Some(OpenError::Damaged("not_an_event"))));
+        assert!(!format!("{err:?}").contains("patient"));
+    }
+
+    #[test]
+    fn endpoint_secrets_sealed_by_the_previous_code_open() {
+        let (master, _, endpoint) = ids(15);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let secret = WebhookSecret::generate(&mut rng);
+        let key = ContentKey::generate(&mut rng);
+        let old_secret = seal::seal(
+            &master,
+            format!("gaprelay.endpoint.v1|{endpoint}|secret").as_bytes(),
+            secret.to_whsec().as_bytes(),
+            &mut rng,
+        );
+        let old_key = seal::seal(
+            &master,
+            format!("gaprelay.endpoint.v1|{endpoint}|key").as_bytes(),
+            &serde_json::to_vec(&key.to_jwk()).unwrap_or_default(),
+            &mut rng,
+        );
+        let opened = open_endpoint_secret(&master, &endpoint, &old_secret)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(opened.to_whsec(), secret.to_whsec());
+        let opened =
+            open_content_key(&master, &endpoint, &old_key).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(opened.to_jwk(), key.to_jwk());
+        // A secret is not a key: each value opens only as what it was sealed as.
+        assert!(open_content_key(&master, &endpoint, &old_secret).is_err());
+    }
+
+    #[test]
+    fn event_kinds_serialise_to_their_type_strings() {
+        for kind in [
+            EventKind::IntakeSubmitted,
+            EventKind::EndpointTest,
+            EventKind::DeliveryExpired,
+            EventKind::EndpointFailing,
+        ] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap_or_default(),
+                json!(kind.as_str())
+            );
+        }
+    }
+}
