@@ -24,6 +24,26 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// Whether its Standard Webhooks headers verify against the endpoint's `whsec_`
+    /// secret (the check every receiver runs before trusting a delivery).
+    pub fn is_signed_by(&self, whsec: &str) -> bool {
+        let secret = gaprelay::crypto::webhook::WebhookSecret::from_whsec(whsec);
+        let ts = self
+            .header("webhook-timestamp")
+            .and_then(|t| t.parse().ok());
+        match (
+            secret,
+            self.header("webhook-id"),
+            ts,
+            self.header("webhook-signature"),
+        ) {
+            (Ok(secret), Some(id), Some(ts), Some(sig)) => {
+                gaprelay::crypto::webhook::verify(&secret, id, ts, &self.body, sig)
+            }
+            _ => false,
+        }
+    }
+
     /// The body as text (lossy: invalid UTF-8 shows as U+FFFD).
     pub fn body_str(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -238,6 +258,33 @@ async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Shared
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_webhook_is_signed_only_by_its_own_secret_and_body() {
+        use gaprelay::crypto::webhook::{sign, WebhookSecret};
+        let mut rng = rand::rngs::OsRng;
+        let secret = WebhookSecret::generate(&mut rng);
+        let body = br#"{"type":"endpoint.test"}"#.to_vec();
+        let headers = HashMap::from([
+            ("webhook-id".to_owned(), "msg_1".to_owned()),
+            ("webhook-timestamp".to_owned(), "1700000000".to_owned()),
+            (
+                "webhook-signature".to_owned(),
+                sign(&secret, "msg_1", 1_700_000_000, &body),
+            ),
+        ]);
+        let mut r = RecordedRequest {
+            method: "POST".into(),
+            path: "/hook".into(),
+            headers,
+            body,
+        };
+        assert!(r.is_signed_by(&secret.to_whsec()));
+        let other = WebhookSecret::generate(&mut rng);
+        assert!(!r.is_signed_by(&other.to_whsec()));
+        r.body.push(b' ');
+        assert!(!r.is_signed_by(&secret.to_whsec()));
+    }
 
     fn client() -> reqwest::Client {
         reqwest::Client::builder()
