@@ -406,6 +406,11 @@ settings! {
         parse: text,
         doc: "sender address of those alerts; needs smtp_url",
     },
+    smtp_ca_file: Option<PathBuf> {
+        var: "GAPRELAY_SMTP_CA_FILE", toml: Text, default: unset_if_blank,
+        parse: path,
+        doc: "PEM root certificates trusted for the mail server besides the system's (a private CA); needs smtp_url",
+    },
 }
 
 /// Where raw values come from: the environment first, then the file.
@@ -713,19 +718,30 @@ impl Values {
             ));
         }
 
+        if self.smtp_ca_file.is_some() && self.smtp_url.is_none() {
+            return Err(invalid(
+                "GAPRELAY_SMTP_CA_FILE",
+                "is only used with GAPRELAY_SMTP_URL: set both or neither",
+            ));
+        }
         let smtp = match (self.smtp_url, self.smtp_from) {
             (None, None) => None,
             (Some(url), Some(from)) => Some(
-                crate::notify::smtp::SmtpSettings::parse(&url, &from).map_err(|reason| {
-                    if reason.starts_with("GAPRELAY_SMTP_FROM") {
-                        invalid(
-                            "GAPRELAY_SMTP_FROM",
-                            reason.replacen("GAPRELAY_SMTP_FROM ", "", 1),
-                        )
-                    } else {
-                        invalid("GAPRELAY_SMTP_URL", reason)
-                    }
-                })?,
+                crate::notify::smtp::SmtpSettings::parse(&url, &from)
+                    .map_err(|reason| {
+                        if reason.starts_with("GAPRELAY_SMTP_FROM") {
+                            invalid(
+                                "GAPRELAY_SMTP_FROM",
+                                reason.replacen("GAPRELAY_SMTP_FROM ", "", 1),
+                            )
+                        } else {
+                            invalid("GAPRELAY_SMTP_URL", reason)
+                        }
+                    })
+                    .map(|smtp| match self.smtp_ca_file {
+                        Some(path) => smtp.with_ca_file(path),
+                        None => smtp,
+                    })?,
             ),
             (Some(_), None) => {
                 return Err(invalid(
@@ -1114,6 +1130,10 @@ mod tests {
                     ("GAPRELAY_SMTP_FROM", "nobody"),
                 ],
                 "GAPRELAY_SMTP_FROM",
+            ),
+            (
+                vec![("GAPRELAY_SMTP_CA_FILE", "/etc/ssl/private-ca.pem")],
+                "GAPRELAY_SMTP_CA_FILE",
             ),
         ] {
             let err = Settings::load(None, &env(&vars))

@@ -8,7 +8,11 @@ use anyhow::Context;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long one conversation with the mail server may take (connect, TLS, send).
@@ -36,6 +40,8 @@ pub struct SmtpSettings {
     security: Security,
     credentials: Option<(String, SecretString)>,
     from: Mailbox,
+    /// PEM roots trusted for this server besides the system's (a private CA).
+    ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -49,6 +55,7 @@ impl std::fmt::Debug for SmtpSettings {
                 &self.credentials.as_ref().map(|_| "[redacted]"),
             )
             .field("from", &self.from.email.to_string())
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -128,7 +135,16 @@ impl SmtpSettings {
             security,
             credentials,
             from,
+            ca_file: None,
         })
+    }
+
+    /// Also trusts the root certificates in this PEM file for the mail server (a
+    /// private CA, as internal mail relays often have); the system's roots still count.
+    /// The file is read when the notifier is built, at start-up.
+    pub fn with_ca_file(mut self, path: PathBuf) -> SmtpSettings {
+        self.ca_file = Some(path);
+        self
     }
 
     /// The mail server's host.
@@ -149,20 +165,28 @@ impl SmtpSettings {
 
 /// Decodes `%XX` escapes (a URL's user name and password arrive encoded).
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}
+
+/// Reads the extra roots of `GAPRELAY_SMTP_CA_FILE`: at least one PEM certificate.
+fn read_roots(path: &Path) -> anyhow::Result<Certificate> {
+    let pem = std::fs::read(path)
+        .with_context(|| format!("GAPRELAY_SMTP_CA_FILE: cannot read {}", path.display()))?;
+    let count = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map(|certs| certs.len())
+        .unwrap_or(0);
+    if count == 0 {
+        anyhow::bail!(
+            "GAPRELAY_SMTP_CA_FILE: {} holds no PEM certificate",
+            path.display()
+        );
     }
-    String::from_utf8(out).ok()
+    Certificate::from_pem(&pem)
+        .with_context(|| format!("GAPRELAY_SMTP_CA_FILE: {} is not valid PEM", path.display()))
 }
 
 /// Emails alerts to practices through one mail server.
@@ -174,17 +198,28 @@ pub struct SmtpNotifier {
 impl SmtpNotifier {
     /// A notifier for the configured server. Connects only when it sends.
     pub fn new(settings: &SmtpSettings) -> anyhow::Result<SmtpNotifier> {
-        let builder = match settings.security {
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
-                .context("cannot set up TLS for the SMTP server")?,
-            Security::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-                    .context("cannot set up STARTTLS for the SMTP server")?
-            }
-            Security::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
+        let tls = match settings.security {
+            Security::None => None,
+            Security::Tls | Security::StartTls => {
+                let mut params = TlsParameters::builder(settings.host.clone());
+                if let Some(path) = &settings.ca_file {
+                    params = params.add_root_certificate(read_roots(path)?);
+                }
+                Some(
+                    params
+                        .build_rustls()
+                        .context("cannot set up TLS for the SMTP server")?,
+                )
             }
         };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            settings.host.clone(),
+        )
+        .tls(match (settings.security, tls) {
+            (Security::Tls, Some(params)) => Tls::Wrapper(params),
+            (Security::StartTls, Some(params)) => Tls::Required(params),
+            _ => Tls::None,
+        });
         let mut builder = builder.port(settings.port).timeout(Some(SMTP_TIMEOUT));
         if let Some((user, password)) = &settings.credentials {
             builder =

@@ -4,8 +4,9 @@
 //! per hour on the app's clock; ids and counts only, never patient data.
 
 use crate::helpers::{canary_intake, spawn_app_with, AppOptions, CANARIES};
-use crate::support::{FakeCrm, SmtpSink};
+use crate::support::{FakeCrm, SinkTls, SmtpSink};
 use serde_json::Value;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Moves the clock past a retry delay whatever its ±20 % jitter, then delivers.
@@ -188,5 +189,61 @@ async fn a_message_about_to_expire_and_then_expired_undelivered_alerts_the_pract
     assert_eq!(told[1]["data"]["message_id"], message_id);
     for mail in &mails {
         assert_no_canary("an alert email", mail["raw"].as_str().expect("raw"));
+    }
+}
+
+/// One alert's worth of trouble: a message whose first attempt fails with a quarter of
+/// its hour left warns the practice at once. Returns what the sink then holds.
+async fn one_expiry_warning(sink: &SmtpSink, ca_file: Option<PathBuf>) -> Vec<Value> {
+    let app = spawn_app_with(AppOptions {
+        memory: true,
+        smtp_url: Some(sink.url()),
+        smtp_ca_file: ca_file,
+        message_ttl: Some(Duration::from_secs(60 * 60)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, _, crm) = app.practitioner_with_crm("tls-clinic", "none").await;
+    crm.set_default_status(503);
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    app.advance(Duration::from_secs(50 * 60));
+    app.deliver_pending().await;
+    assert_eq!(crm.requests().len(), 1);
+    sink.messages()
+}
+
+#[tokio::test]
+async fn alerts_go_over_starttls_and_over_tls_to_a_server_with_a_private_ca() {
+    for mode in [SinkTls::StartTls, SinkTls::Tls] {
+        let sink = SmtpSink::start_with(mode);
+        let mails = one_expiry_warning(&sink, Some(sink.ca_file())).await;
+        assert_eq!(mails.len(), 1, "{mode:?}: {mails:?}");
+        let version = mails[0]["tls"].as_str().unwrap_or_default();
+        assert!(
+            version.starts_with("TLSv1.2") || version.starts_with("TLSv1.3"),
+            "{mode:?}: the alert came over {:?}",
+            mails[0]["tls"]
+        );
+        assert_no_canary("the alert email", mails[0]["raw"].as_str().expect("raw"));
+    }
+    // The plain sink says so, so the check above can tell the difference.
+    let plain = SmtpSink::start();
+    let mails = one_expiry_warning(&plain, None).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0]["tls"].is_null(), "{:?}", mails[0]["tls"]);
+}
+
+#[tokio::test]
+async fn a_mail_server_whose_certificate_is_not_trusted_gets_nothing() {
+    // The same servers, but the relay is not told of their CA: it must not fall back
+    // to sending in the clear (the STARTTLS server would take nothing anyway, the TLS
+    // one nothing readable), and it must not send at all.
+    for mode in [SinkTls::StartTls, SinkTls::Tls] {
+        let sink = SmtpSink::start_with(mode);
+        let mails = one_expiry_warning(&sink, None).await;
+        assert!(mails.is_empty(), "{mode:?}: {mails:?}");
     }
 }

@@ -50,6 +50,8 @@ pub struct AppOptions {
     pub no_metrics_token: bool,
     /// `GAPRELAY_SMTP_URL` (with [`SMTP_FROM`] as the sender); default: no email.
     pub smtp_url: Option<String>,
+    /// `GAPRELAY_SMTP_CA_FILE`: extra roots trusted for that server.
+    pub smtp_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -67,6 +69,7 @@ impl Default for AppOptions {
             http: None,
             no_metrics_token: false,
             smtp_url: None,
+            smtp_ca_file: None,
         }
     }
 }
@@ -131,6 +134,10 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     if let Some(url) = &options.smtp_url {
         settings.smtp = Some(
             gaprelay::notify::smtp::SmtpSettings::parse(url, SMTP_FROM)
+                .map(|smtp| match &options.smtp_ca_file {
+                    Some(path) => smtp.with_ca_file(path.clone()),
+                    None => smtp,
+                })
                 .unwrap_or_else(|e| panic!("GAPRELAY_SMTP_URL: {e}")),
         );
     }

@@ -14,4 +14,4 @@ pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
 pub use self::python::{interop_python, verify_webhook_with_python};
 pub use self::redis::TestRedis;
 pub use self::redis_cluster::TestCluster;
-pub use self::smtp::SmtpSink;
+pub use self::smtp::{SinkTls, SmtpSink};

@@ -1,5 +1,6 @@
 //! A real SMTP server per test (tests/interop/smtp_sink.py, aiosmtpd) on a free port,
-//! which keeps every message it accepts for the test to read; killed on drop.
+//! plain, STARTTLS or TLS from the first byte, which keeps every message it accepts for
+//! the test to read; killed on drop.
 
 use super::python::interop_python;
 use super::redis::free_port;
@@ -13,16 +14,44 @@ const READY_DEADLINE: Duration = Duration::from_secs(20);
 /// How many fresh ports `start` tries when another process wins the race for one.
 const PORT_ATTEMPTS: usize = 5;
 
+/// How the sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// No TLS at all.
+    Plain,
+    /// STARTTLS offered, and required before any mail is taken.
+    StartTls,
+    /// TLS from the first byte (smtps).
+    Tls,
+}
+
+impl SinkTls {
+    fn arg(self) -> &'static str {
+        match self {
+            SinkTls::Plain => "plain",
+            SinkTls::StartTls => "starttls",
+            SinkTls::Tls => "tls",
+        }
+    }
+}
+
 /// An SMTP server child process owned by one test.
 pub struct SmtpSink {
     port: u16,
+    tls: SinkTls,
     dir: tempfile::TempDir,
     child: Child,
 }
 
 impl SmtpSink {
-    /// Starts the server and waits until it listens.
+    /// Starts a plain server and waits until it listens.
     pub fn start() -> SmtpSink {
+        SmtpSink::start_with(SinkTls::Plain)
+    }
+
+    /// Starts a server protected as asked and waits until it listens; with TLS its
+    /// certificate comes from a throwaway CA whose PEM is at [`SmtpSink::ca_file`].
+    pub fn start_with(tls: SinkTls) -> SmtpSink {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/smtp_sink.py");
         for _ in 0..PORT_ATTEMPTS {
             let dir = tempfile::Builder::new()
@@ -34,13 +63,19 @@ impl SmtpSink {
                 .arg(&script)
                 .arg(port.to_string())
                 .arg(dir.path())
+                .arg(tls.arg())
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
                 .expect("run tests/interop/smtp_sink.py");
             if wait_ready(&mut child) {
-                return SmtpSink { port, dir, child };
+                return SmtpSink {
+                    port,
+                    tls,
+                    dir,
+                    child,
+                };
             }
             // Most likely the port was taken meanwhile: try another.
             let _ = child.kill();
@@ -49,9 +84,19 @@ impl SmtpSink {
         panic!("the SMTP sink did not come up after {PORT_ATTEMPTS} attempts on fresh ports");
     }
 
-    /// `smtp://127.0.0.1:PORT?tls=none`, as `GAPRELAY_SMTP_URL` takes it.
+    /// The server as `GAPRELAY_SMTP_URL` takes it: `smtp://127.0.0.1:PORT?tls=none`,
+    /// `smtp://127.0.0.1:PORT` (STARTTLS) or `smtps://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+        match self.tls {
+            SinkTls::Plain => format!("smtp://127.0.0.1:{}?tls=none", self.port),
+            SinkTls::StartTls => format!("smtp://127.0.0.1:{}", self.port),
+            SinkTls::Tls => format!("smtps://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The PEM certificate of the CA that issued the server's certificate (TLS modes).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// Every message received so far, oldest first: `mail_from`, `rcpt_tos`, `from`,
