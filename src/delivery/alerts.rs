@@ -2,7 +2,9 @@
 //! result the worker hands over, decides whether to (pure: [`failure`], [`trigger`]),
 //! claims the hour in the store (at most one alert per endpoint per hour, across every
 //! instance), emails the practice through the [`Notifier`] and queues an
-//! `endpoint.failing` event for its other enabled endpoints. Ids and counts only.
+//! `endpoint.failing` event for its other enabled endpoints. A practice with no enabled
+//! endpoint is emailed when a submission is held for one and when a held one expires,
+//! at most once an hour. Ids and counts only.
 
 use super::message::{self, Routing};
 use super::payload;
@@ -11,8 +13,8 @@ use crate::clock::Clock;
 use crate::crypto::seal::MasterKey;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{EndpointId, PractitionerId};
-use crate::notify::{FailingAlert, LastError, Notifier, Trigger};
-use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Store};
+use crate::notify::{self, FailingAlert, HeldAlert, HeldTrigger, LastError, Notifier, Trigger};
+use crate::store::{AlertSubject, ClaimedMessage, EndpointRecord, ExpiredNotice, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +27,11 @@ pub const FAILURES_TO_ALERT: u32 = 5;
 
 /// At most one alert per endpoint in this window.
 pub const ALERT_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// At most one email per practice in this window about submissions held for want of an
+/// enabled endpoint: a practice that has not set one up yet hears of it at most four
+/// times a day while submissions wait, not at every look.
+pub const HELD_ALERT_WINDOW_MS: i64 = 6 * 60 * 60 * 1000;
 
 /// A failure this close to its message's expiry alerts at once (a quarter of the
 /// message lifetime when that is shorter): the practice still has time to fix the
@@ -95,6 +102,9 @@ pub struct Alerts {
     message_ttl: Duration,
     /// Per endpoint, in this process; a short, never-awaited lock.
     tracks: Mutex<HashMap<EndpointId, Track>>,
+    /// Per practice with held submissions: no claim is asked of the store before this
+    /// time (Unix ms). Same lock discipline as `tracks`.
+    held_quiet: Mutex<HashMap<PractitionerId, i64>>,
 }
 
 impl Alerts {
@@ -114,6 +124,7 @@ impl Alerts {
             clock,
             message_ttl,
             tracks: Mutex::default(),
+            held_quiet: Mutex::default(),
         }
     }
 
@@ -172,10 +183,26 @@ impl Alerts {
         .await;
     }
 
-    /// Alerts the practice that a message for `notice.endpoint_id` expired undelivered.
-    /// Never fails: problems are logged.
+    /// A message of `msg.practitioner_id` is held because the practice has no enabled
+    /// endpoint: emails the practice (at most once an hour) that a submission waits and
+    /// until when. Never fails: problems are logged.
+    pub async fn held(&self, msg: &ClaimedMessage) {
+        let expires_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(msg.expires_at_ms) * 1_000_000)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        self.held_alert(&msg.practitioner_id, HeldTrigger::Waiting { expires_at })
+            .await;
+    }
+
+    /// Alerts the practice that a message for `notice.endpoint_id` expired undelivered
+    /// (or, for a held message, that it expired waiting for an endpoint). Never fails:
+    /// problems are logged.
     pub async fn expired(&self, notice: &ExpiredNotice) {
         if notice.endpoint_id.is_awaiting() {
+            let why = HeldTrigger::Expired {
+                message_id: notice.message_id.clone(),
+            };
+            self.held_alert(&notice.practitioner_id, why).await;
             return;
         }
         let now_ms = self.clock.now_ms();
@@ -198,6 +225,75 @@ impl Alerts {
             None,
         )
         .await;
+    }
+
+    async fn held_alert(&self, practitioner: &PractitionerId, why: HeldTrigger) {
+        let now_ms = self.clock.now_ms();
+        {
+            let quiet = self.held_quiet.lock().unwrap_or_else(|p| p.into_inner());
+            if quiet.get(practitioner).is_some_and(|until| now_ms < *until) {
+                return;
+            }
+        }
+        let reason = why.as_str();
+        if let Err(e) = self.try_held_alert(practitioner, why, now_ms).await {
+            tracing::warn!(
+                error = %format!("{e:#}"),
+                practitioner.id = %practitioner,
+                alert.reason = reason,
+                "could not alert the practice about its held submissions"
+            );
+        }
+    }
+
+    async fn try_held_alert(
+        &self,
+        practitioner: &PractitionerId,
+        why: HeldTrigger,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let claimed = self
+            .store
+            .claim_alert(
+                &AlertSubject::Held(practitioner.clone()),
+                now_ms,
+                HELD_ALERT_WINDOW_MS,
+            )
+            .await?;
+        {
+            let mut quiet = self.held_quiet.lock().unwrap_or_else(|p| p.into_inner());
+            if quiet.len() >= MAX_TRACKED {
+                quiet.clear();
+            }
+            let window = if claimed {
+                HELD_ALERT_WINDOW_MS
+            } else {
+                LOST_CLAIM_QUIET_MS
+            };
+            quiet.insert(practitioner.clone(), now_ms.saturating_add(window));
+        }
+        if !claimed {
+            return Ok(());
+        }
+        let Some(practice) = self.store.practitioner(practitioner).await? else {
+            return Ok(());
+        };
+        let alert = HeldAlert {
+            to: practice.email.to_string(),
+            practice_name: practice.practice_name.clone(),
+            practitioner_id: practitioner.clone(),
+            trigger: why,
+            at: self.clock.now(),
+        };
+        self.notifier
+            .send(&alert.to, &notify::render_held(&alert))
+            .await?;
+        tracing::warn!(
+            practitioner.id = %practitioner,
+            alert.reason = alert.trigger.as_str(),
+            "submissions held for want of an endpoint: practice emailed"
+        );
+        Ok(())
     }
 
     async fn alert(
@@ -234,7 +330,11 @@ impl Alerts {
         let now_ms = self.clock.now_ms();
         if !self
             .store
-            .claim_alert(endpoint, now_ms, ALERT_WINDOW_MS)
+            .claim_alert(
+                &AlertSubject::Endpoint(endpoint.clone()),
+                now_ms,
+                ALERT_WINDOW_MS,
+            )
             .await?
         {
             self.quiet(endpoint, now_ms.saturating_add(LOST_CLAIM_QUIET_MS));
@@ -266,7 +366,7 @@ impl Alerts {
             last_error,
             at: self.clock.now(),
         };
-        let emailed = match self.notifier.endpoint_failing(&alert).await {
+        let emailed = match self.notifier.send(&alert.to, &notify::render(&alert)).await {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(

@@ -479,6 +479,7 @@ impl Worker {
             if let Err(e) = self.apply(&msg, &settled).await {
                 tracing::warn!(error = %e, message.id = %msg.id, "could not hand a held message back; its lease returns it");
             }
+            self.inner.alerts.held(&msg).await;
             return Err(settled.outcome);
         };
         let event = match self.open_message(&msg) {

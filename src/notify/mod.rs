@@ -1,6 +1,7 @@
-//! Telling a practice that one of its endpoints keeps failing: the alert (ids and counts
-//! only, never patient data), its rendering as an email (pure), and the [`Notifier`]
-//! interface that sends it. [`smtp`] is the only code that speaks to a mail server;
+//! Telling a practice that one of its endpoints keeps failing, or that submissions wait
+//! for want of an enabled endpoint: the alerts (ids and counts only, never patient
+//! data), their rendering as emails (pure), and the [`Notifier`] interface that sends
+//! them. [`smtp`] is the only code that speaks to a mail server;
 //! [`Disabled`] stands in when none is configured.
 //!
 //! Deciding *when* to alert, and at most once per endpoint per hour, is the delivery
@@ -88,6 +89,47 @@ pub struct FailingAlert {
     pub at: OffsetDateTime,
 }
 
+/// Why a practice with no enabled endpoint is told about its held submissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldTrigger {
+    /// A submission is held, waiting for an endpoint; it is deleted at `expires_at`.
+    Waiting {
+        /// When the submission expires and is deleted unless an endpoint comes first.
+        expires_at: OffsetDateTime,
+    },
+    /// A held submission expired before any endpoint was enabled, and was deleted.
+    Expired {
+        /// The message that held it.
+        message_id: MessageId,
+    },
+}
+
+impl HeldTrigger {
+    /// The trigger's name, for logs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            HeldTrigger::Waiting { .. } => "held_waiting",
+            HeldTrigger::Expired { .. } => "held_expired",
+        }
+    }
+}
+
+/// An alert to a practice that has submissions but no enabled endpoint to deliver them
+/// to. Ids and the practice's own name and address; never patient data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAlert {
+    /// The practice's contact email.
+    pub to: String,
+    /// The practice's name.
+    pub practice_name: String,
+    /// The practice.
+    pub practitioner_id: PractitionerId,
+    /// Why the practice is told.
+    pub trigger: HeldTrigger,
+    /// When the alert was raised.
+    pub at: OffsetDateTime,
+}
+
 /// An email ready to send: plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -103,11 +145,7 @@ const SUBJECT_NAME_CHARS: usize = 60;
 /// Renders an alert as an email. Pure; every value in it comes from the alert, which
 /// holds no patient data.
 pub fn render(alert: &FailingAlert) -> RenderedEmail {
-    let name: String = alert
-        .practice_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    let name = printable(&alert.practice_name);
     let short_name: String = name.chars().take(SUBJECT_NAME_CHARS).collect();
     let ep = &alert.endpoint_id;
     let subject = match &alert.trigger {
@@ -171,6 +209,55 @@ pub fn render(alert: &FailingAlert) -> RenderedEmail {
     RenderedEmail { subject, body }
 }
 
+/// Renders a held-submissions alert as an email. Pure, like [`render`].
+pub fn render_held(alert: &HeldAlert) -> RenderedEmail {
+    let name = printable(&alert.practice_name);
+    let short_name: String = name.chars().take(SUBJECT_NAME_CHARS).collect();
+    let subject = match &alert.trigger {
+        HeldTrigger::Waiting { .. } => {
+            format!("[gaprelay] {short_name}: a submission is waiting for a webhook endpoint")
+        }
+        HeldTrigger::Expired { .. } => {
+            format!("[gaprelay] {short_name}: a submission expired with no webhook endpoint")
+        }
+    };
+    let mut body = String::new();
+    let _ = writeln!(body, "Hello {name},");
+    let _ = writeln!(body);
+    let why = match &alert.trigger {
+        HeldTrigger::Waiting { expires_at } => format!(
+            "a patient submitted your form, and your practice has no enabled webhook endpoint to \
+             deliver it to. It is held, encrypted, until {} (UTC), and delivered to the first \
+             endpoint you create or enable before then; after that it is deleted, undelivered.",
+            rfc3339(*expires_at)
+        ),
+        HeldTrigger::Expired { message_id } => format!(
+            "a submission held for want of an enabled webhook endpoint (message {message_id}) \
+             reached its 24 hours and has been deleted, undelivered."
+        ),
+    };
+    let _ = writeln!(body, "Why you are told: {why}");
+    let _ = writeln!(body, "Detected at: {} (UTC)", rfc3339(alert.at));
+    let _ = writeln!(body);
+    let _ = writeln!(
+        body,
+        "Create an endpoint (POST /v1/endpoints) or enable one (PATCH /v1/endpoints/{{id}} with \
+         \"enabled\": true); submissions still held go to it at once."
+    );
+    let _ = writeln!(body);
+    let _ = writeln!(
+        body,
+        "GET /v1/deliveries lists held submissions as awaiting_endpoint. This email holds ids \
+         only, never patient data. You get at most one such email per hour."
+    );
+    RenderedEmail { subject, body }
+}
+
+/// The practice's name without control characters (no header injection, no odd lines).
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).collect()
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
@@ -182,9 +269,10 @@ fn rfc3339(t: OffsetDateTime) -> String {
 /// Sends alerts to practices. Implementations: [`smtp::SmtpNotifier`], [`Disabled`].
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync + 'static {
-    /// Tells the practice that `alert.endpoint_id` keeps failing. An error means the
-    /// alert did not go out; the caller logs it (ids only).
-    async fn endpoint_failing(&self, alert: &FailingAlert) -> anyhow::Result<()>;
+    /// Emails `email` (rendered by [`render`] or [`render_held`]) to the practice's
+    /// address `to`. An error means the alert did not go out; the caller logs it (ids
+    /// only).
+    async fn send(&self, to: &str, email: &RenderedEmail) -> anyhow::Result<()>;
 }
 
 /// The notifier when no mail server is configured: alerts go nowhere (the
@@ -194,9 +282,8 @@ pub struct Disabled;
 
 #[async_trait::async_trait]
 impl Notifier for Disabled {
-    async fn endpoint_failing(&self, alert: &FailingAlert) -> anyhow::Result<()> {
+    async fn send(&self, _to: &str, _email: &RenderedEmail) -> anyhow::Result<()> {
         tracing::debug!(
-            endpoint.id = %alert.endpoint_id,
             "no SMTP server configured (GAPRELAY_SMTP_URL): the practice is not emailed"
         );
         Ok(())
@@ -272,6 +359,46 @@ mod tests {
         assert!(email.body.contains("message msg_0123456789abcdef expired"));
         assert!(email.body.contains("waiting for this endpoint: 3 or more"));
         assert!(email.body.contains("Last result: timeout"));
+    }
+
+    #[test]
+    fn a_held_submission_email_says_until_when_and_what_to_do_and_names_no_endpoint() {
+        let expires_at =
+            OffsetDateTime::from_unix_timestamp(1_780_003_600).unwrap_or_else(|e| panic!("{e}"));
+        let held = |trigger| HeldAlert {
+            to: "practice@example.com".to_owned(),
+            practice_name: "Rate\r\nClinic".to_owned(),
+            practitioner_id: PractitionerId::parse("prac_0123456789abcdef")
+                .unwrap_or_else(|e| panic!("{e}")),
+            trigger,
+            at: OffsetDateTime::from_unix_timestamp(1_780_000_000)
+                .unwrap_or_else(|e| panic!("{e}")),
+        };
+        let email = render_held(&held(HeldTrigger::Waiting { expires_at }));
+        assert_eq!(
+            email.subject,
+            "[gaprelay] RateClinic: a submission is waiting for a webhook endpoint"
+        );
+        for expected in [
+            "held, encrypted, until 2026-05-28T21:26:40Z",
+            "POST /v1/endpoints",
+            "awaiting_endpoint",
+            "never patient data",
+        ] {
+            assert!(
+                email.body.contains(expected),
+                "{expected:?} in {}",
+                email.body
+            );
+        }
+        let message_id = MessageId::parse("msg_0123456789abcdef").unwrap_or_else(|e| panic!("{e}"));
+        let email = render_held(&held(HeldTrigger::Expired { message_id }));
+        assert!(email.subject.contains("expired"), "{}", email.subject);
+        assert!(
+            email.body.contains("message msg_0123456789abcdef"),
+            "{}",
+            email.body
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! settings as parsed from `GAPRELAY_SMTP_URL`/`GAPRELAY_SMTP_FROM`, and the notifier
 //! that emails a practice its alerts.
 
-use super::{render, FailingAlert, Notifier};
+use super::{Notifier, RenderedEmail};
 use crate::crypto::secret::SecretString;
 use anyhow::Context;
 use lettre::message::header::ContentType;
@@ -234,18 +234,16 @@ impl SmtpNotifier {
 
 #[async_trait::async_trait]
 impl Notifier for SmtpNotifier {
-    async fn endpoint_failing(&self, alert: &FailingAlert) -> anyhow::Result<()> {
-        let to: Mailbox = alert
-            .to
+    async fn send(&self, to: &str, email: &RenderedEmail) -> anyhow::Result<()> {
+        let to: Mailbox = to
             .parse()
             .context("the practice's contact email is not a valid address")?;
-        let email = render(alert);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject)
+            .subject(email.subject.clone())
             .header(ContentType::TEXT_PLAIN)
-            .body(email.body)
+            .body(email.body.clone())
             .context("cannot build the alert email")?;
         self.transport
             .send(message)

@@ -4,7 +4,7 @@
 //! multi-key transactions and scripts work on Redis Cluster too: a practitioner's
 //! configuration shares its id's tag; the delivery queue shares the `{q}` tag.
 
-use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
+use crate::domain::ids::{MessageId, PractitionerId};
 
 /// Prefix of every key, so gaprelay can share a Redis with other applications.
 pub const PREFIX: &str = "gr";
@@ -112,13 +112,14 @@ pub fn deliveries(id: &PractitionerId) -> String {
     format!("gr:{{q}}:deliveries:{id}")
 }
 
-/// When the practice was last alerted that this endpoint keeps failing (string: Unix ms
+/// When the practice was last alerted about this subject, an endpoint that keeps
+/// failing or submissions held for want of one (string: Unix ms
 /// on the relay's clock), for at most one alert per endpoint per hour across every
 /// instance. Set only through a script that compares it with the caller's clock (so a
 /// test clock moved past the hour counts) and expires on its own (`PX`, the one-hour
 /// window) once it can no longer hold an alert back. An id and a time only.
-pub fn alerted(endpoint: &EndpointId) -> String {
-    format!("{PREFIX}:alerted:{endpoint}")
+pub fn alerted(subject: &super::AlertSubject) -> String {
+    format!("{PREFIX}:alerted:{subject}")
 }
 
 /// Field name of a range override in [`ranges`].

@@ -3,9 +3,9 @@
 //! runs against both), expiry included.
 
 use super::{
-    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, NewMessage, Page, Replaced, Revocation, Settlement, Store, StoreError,
-    DELIVERY_LOG_TTL_MS,
+    keys, AlertSubject, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate,
+    EndpointRecord, ExpiredNotice, NewMessage, Page, Replaced, Revocation, Settlement, Store,
+    StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::access::Role;
@@ -48,7 +48,7 @@ struct Inner {
     expired_notices: Vec<ExpiredNotice>,
     queue: HashMap<MessageId, QueuedEntry>,
     /// When each failing endpoint's last alert was claimed (Unix ms), see `keys::alerted`.
-    alerted: HashMap<EndpointId, i64>,
+    alerted: HashMap<AlertSubject, i64>,
 }
 
 /// In-memory [`Store`]. Operations hold a short, never-awaited lock.
@@ -695,7 +695,7 @@ impl Store for MemoryStore {
 
     async fn claim_alert(
         &self,
-        endpoint: &EndpointId,
+        subject: &AlertSubject,
         now_ms: i64,
         window_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -704,10 +704,10 @@ impl Store for MemoryStore {
         inner
             .alerted
             .retain(|_, last| now_ms < last.saturating_add(window_ms));
-        if inner.alerted.contains_key(endpoint) {
+        if inner.alerted.contains_key(subject) {
             return Ok(false);
         }
-        inner.alerted.insert(endpoint.clone(), now_ms);
+        inner.alerted.insert(subject.clone(), now_ms);
         Ok(true)
     }
 

@@ -318,6 +318,24 @@ impl std::fmt::Debug for ClaimedMessage {
     }
 }
 
+/// What an alert is about, for the one-alert-per-hour claim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AlertSubject {
+    /// One of a practice's endpoints keeps failing (or lets messages expire).
+    Endpoint(EndpointId),
+    /// A practice with no enabled endpoint has submissions waiting (or expiring).
+    Held(PractitionerId),
+}
+
+impl std::fmt::Display for AlertSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlertSubject::Endpoint(id) => write!(f, "{id}"),
+            AlertSubject::Held(id) => write!(f, "held:{id}"),
+        }
+    }
+}
+
 /// The storage interface. Implementations must pass the conformance suite in
 /// `tests/api/store_conformance.rs`.
 #[async_trait::async_trait]
@@ -557,13 +575,14 @@ pub trait Store: Send + Sync + 'static {
     /// records. Messages claimed by a worker and still under their lease are left
     /// alone, so nothing is sent twice at once. Returns how many were rescheduled.
     async fn retry_now(&self, endpoint: &EndpointId, now_ms: i64) -> Result<usize, StoreError>;
-    /// Claims the right to alert the practice that `endpoint` keeps failing, at `now_ms`
-    /// on the caller's clock: true, with `now_ms` recorded, unless an alert about it was
-    /// claimed less than `window_ms` before. One atomic step, so that of every instance
-    /// noticing the same failing endpoint only one alerts per window.
+    /// Claims the right to alert the practice about `subject` (an endpoint that keeps
+    /// failing, or submissions held for want of one), at `now_ms` on the caller's clock:
+    /// true, with `now_ms` recorded, unless an alert about it was claimed less than
+    /// `window_ms` before. One atomic step, so that of every instance noticing the same
+    /// trouble only one alerts per window.
     async fn claim_alert(
         &self,
-        endpoint: &EndpointId,
+        subject: &AlertSubject,
         now_ms: i64,
         window_ms: i64,
     ) -> Result<bool, StoreError>;

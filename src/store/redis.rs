@@ -4,9 +4,9 @@
 
 use super::redis_conn::RedisConn;
 use super::{
-    keys, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate, EndpointRecord,
-    ExpiredNotice, FormContext, NewMessage, Page, Replaced, Revocation, Settlement, Store,
-    StoreError, DELIVERY_LOG_TTL_MS,
+    keys, AlertSubject, ApiKeyRecord, AuditEntry, ClaimedMessage, DeliveryRecord, DeliveryUpdate,
+    EndpointRecord, ExpiredNotice, FormContext, NewMessage, Page, Replaced, Revocation, Settlement,
+    Store, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use crate::crypto::api_key::ApiKeyHash;
 use crate::domain::catalog::Sex;
@@ -1066,14 +1066,14 @@ impl Store for RedisStore {
 
     async fn claim_alert(
         &self,
-        endpoint: &EndpointId,
+        subject: &AlertSubject,
         now_ms: i64,
         window_ms: i64,
     ) -> Result<bool, StoreError> {
-        // Called at most a few times per failing endpoint and hour: the script is not
+        // Called at most a few times per subject and hour: the script is not
         // worth a field of its own.
         let claimed: i64 = redis::Script::new(CLAIM_ALERT_SCRIPT)
-            .key(keys::alerted(endpoint))
+            .key(keys::alerted(subject))
             .arg(now_ms)
             .arg(window_ms)
             .invoke_async(&mut self.conn())

@@ -247,3 +247,62 @@ async fn a_mail_server_whose_certificate_is_not_trusted_gets_nothing() {
         assert!(mails.is_empty(), "{mode:?}: {mails:?}");
     }
 }
+
+#[tokio::test]
+async fn a_practice_without_an_endpoint_is_emailed_when_a_submission_waits_and_when_it_expires() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(AppOptions {
+        smtp_url: Some(sink.url()),
+        ..AppOptions::default()
+    })
+    .await;
+    let p = app.create_practitioner("held-alert-clinic").await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_intake(&p.slug, &canary_intake()).await.status(),
+            202
+        );
+    }
+    app.deliver_pending().await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1, "one email for both submissions: {mails:?}");
+    assert_eq!(
+        mails[0]["rcpt_tos"],
+        serde_json::json!(["practice@example.com"])
+    );
+    let subject = mails[0]["subject"].as_str().expect("subject");
+    assert!(
+        subject.contains("waiting for a webhook endpoint"),
+        "{subject}"
+    );
+    let body = mails[0]["body"]
+        .as_str()
+        .expect("body")
+        .replace("\r\n", "\n");
+    assert!(body.contains("held, encrypted, until"), "{body}");
+    assert!(body.contains("POST /v1/endpoints"), "{body}");
+    assert_no_canary(
+        "the held-submission email",
+        mails[0]["raw"].as_str().expect("raw"),
+    );
+
+    // Looked at again an hour later, still held: no second email within six hours.
+    app.advance(Duration::from_secs(60 * 60));
+    app.deliver_pending().await;
+    assert_eq!(sink.messages().len(), 1, "{:?}", sink.messages());
+
+    // Past the day they expire: the practice is told they are gone.
+    app.advance(Duration::from_secs(24 * 60 * 60));
+    app.deliver_pending().await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let subject = mails[1]["subject"].as_str().expect("subject");
+    assert!(
+        subject.contains("expired with no webhook endpoint"),
+        "{subject}"
+    );
+    assert_no_canary(
+        "the held-expiry email",
+        mails[1]["raw"].as_str().expect("raw"),
+    );
+}

@@ -15,8 +15,8 @@ use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{
-    ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Replaced, Revocation,
-    Settlement, Store, StoreError,
+    AlertSubject, ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Replaced,
+    Revocation, Settlement, Store, StoreError,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -1157,8 +1157,8 @@ async fn an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(
     store: Arc<dyn Store>,
 ) {
     const HOUR: i64 = 60 * 60 * 1000;
-    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let other = EndpointId::generate(&mut rand::rngs::OsRng);
+    let ep = AlertSubject::Endpoint(EndpointId::generate(&mut rand::rngs::OsRng));
+    let other = AlertSubject::Endpoint(EndpointId::generate(&mut rand::rngs::OsRng));
     assert!(store.claim_alert(&ep, NOW, HOUR).await.expect("claim"));
     assert!(!store.claim_alert(&ep, NOW, HOUR).await.expect("claim"));
     assert!(!store
@@ -1177,6 +1177,13 @@ async fn an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(
         .expect("claim"));
     assert!(!store
         .claim_alert(&ep, NOW + HOUR + 1, HOUR)
+        .await
+        .expect("claim"));
+    // A practice's held submissions are a subject of their own, apart from any endpoint.
+    let held = AlertSubject::Held(PractitionerId::generate(&mut rand::rngs::OsRng));
+    assert!(store.claim_alert(&held, NOW, HOUR).await.expect("claim"));
+    assert!(!store
+        .claim_alert(&held, NOW + 1, HOUR)
         .await
         .expect("claim"));
 }
