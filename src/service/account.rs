@@ -38,6 +38,14 @@ pub const MAX_PAGE: usize = 100;
 /// a second or two of pauses.
 const EDIT_ATTEMPTS: u32 = 25;
 
+/// A short random pause before the `attempt`th try of a compare-and-set that lost, so
+/// that writers racing for one record spread out (at most 64 ms).
+async fn pause_before_retry(attempt: u32) {
+    let cap_ms = 1u64 << attempt.min(6);
+    let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=cap_ms);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
 /// What an edit of the practitioner's record decided (see
 /// [`Services::edit_practitioner`]).
 pub(super) enum Edit<T> {
@@ -272,9 +280,7 @@ impl Services {
     ) -> Result<(Practitioner, T), ServiceError> {
         for attempt in 0..EDIT_ATTEMPTS {
             if attempt > 0 {
-                let cap_ms = 1u64 << attempt.min(6);
-                let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=cap_ms);
-                tokio::time::sleep(Duration::from_millis(pause)).await;
+                pause_before_retry(attempt).await;
             }
             let mut p = self.store.practitioner(id).await?.ok_or_else(&missing)?;
             let read_version = p.version;
@@ -520,6 +526,42 @@ impl Services {
             .ok_or(ServiceError::NotFound("endpoint"))
     }
 
+    /// Reads endpoint `id` of `practitioner`, lets `edit` change it (false: nothing to
+    /// write), and writes it back only if nobody changed the record meanwhile: a
+    /// compare-and-set on its `version`, which the write raises by one. When it changed
+    /// under it (a rotation, a PATCH, a 410's disabling), the read-edit-write is done
+    /// again on the fresh record, a few times, after a short random pause.
+    pub(super) async fn edit_endpoint(
+        &self,
+        practitioner: &PractitionerId,
+        id: &EndpointId,
+        mut edit: impl FnMut(&mut EndpointRecord) -> Result<bool, ServiceError>,
+    ) -> Result<EndpointRecord, ServiceError> {
+        for attempt in 0..EDIT_ATTEMPTS {
+            if attempt > 0 {
+                pause_before_retry(attempt).await;
+            }
+            let mut record = self
+                .store
+                .endpoint(practitioner, id)
+                .await?
+                .ok_or(ServiceError::NotFound("endpoint"))?;
+            let read_version = record.version;
+            if !edit(&mut record)? {
+                return Ok(record);
+            }
+            record.version = read_version + 1;
+            match self.store.replace_endpoint(&record, read_version).await? {
+                Replaced::Written => return Ok(record),
+                Replaced::Missing => return Err(ServiceError::NotFound("endpoint")),
+                Replaced::Stale => {}
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the endpoint kept changing while this change was being made; try again",
+        ))
+    }
+
     /// Enables/disables an endpoint, or changes its description or URL.
     pub async fn update_endpoint(
         &self,
@@ -529,7 +571,7 @@ impl Services {
     ) -> Result<EndpointRecord, ServiceError> {
         self.allow(who, Access::Configure, "endpoint.updated", id)
             .await?;
-        let mut record = self.own_endpoint(who, id).await?;
+        let record = self.own_endpoint(who, id).await?;
         let mut changed = Vec::new();
         // Every field is checked before any problem is reported, so that all of them
         // are reported at once.
@@ -558,20 +600,32 @@ impl Services {
         if !problems.is_empty() {
             return Err(ServiceError::Validation(problems));
         }
-        if let Some(spec) = url {
+        if let Some(spec) = &url {
             self.check_endpoint_host(&spec.url, "url").await?;
-            record.url = spec.url.to_string();
             changed.push("url".to_owned());
         }
-        if let Some(d) = description {
-            record.description = (!d.is_empty()).then_some(d);
+        if description.is_some() {
             changed.push("description".to_owned());
         }
-        if let Some(e) = patch.enabled {
-            record.enabled = e;
+        if patch.enabled.is_some() {
             changed.push("enabled".to_owned());
         }
-        self.store.put_endpoint(&record).await?;
+        // Applied to the record as it is when written, so that a rotation or a 410's
+        // disabling made meanwhile is kept.
+        let record = self
+            .edit_endpoint(&record.practitioner_id, &record.id, |record| {
+                if let Some(spec) = &url {
+                    record.url = spec.url.to_string();
+                }
+                if let Some(d) = &description {
+                    record.description = (!d.is_empty()).then(|| d.clone());
+                }
+                if let Some(e) = patch.enabled {
+                    record.enabled = e;
+                }
+                Ok(true)
+            })
+            .await?;
         self.forms.invalidate(&who.practitioner_id);
         if record.enabled {
             self.wake_held().await;
@@ -589,16 +643,24 @@ impl Services {
     ) -> Result<CreatedEndpoint, ServiceError> {
         self.allow(who, Access::Configure, "endpoint.rotated", id)
             .await?;
-        let mut record = self.own_endpoint(who, id).await?;
+        let record = self.own_endpoint(who, id).await?;
         let mut rng = rand::rngs::OsRng;
         let secret = WebhookSecret::generate(&mut rng);
         let key = ContentKey::generate(&mut rng);
         let (sealed_secret, sealed_key) = self.seal_endpoint_secrets(&record.id, &secret, &key)?;
-        record.previous_sealed_secret =
-            Some(std::mem::replace(&mut record.sealed_secret, sealed_secret));
-        record.previous_secret_until = Some(self.clock.now() + ROTATION_OVERLAP);
-        record.sealed_key = sealed_key;
-        self.store.put_endpoint(&record).await?;
+        let until = self.clock.now() + ROTATION_OVERLAP;
+        // Applied to the record as it is when written: a URL change made meanwhile stays.
+        let record = self
+            .edit_endpoint(&record.practitioner_id, &record.id, |record| {
+                record.previous_sealed_secret = Some(std::mem::replace(
+                    &mut record.sealed_secret,
+                    sealed_secret.clone(),
+                ));
+                record.previous_secret_until = Some(until);
+                record.sealed_key = sealed_key.clone();
+                Ok(true)
+            })
+            .await?;
         self.audit_ok(who, "endpoint.rotated", id, vec![]).await?;
         Ok(CreatedEndpoint {
             record,
@@ -895,6 +957,7 @@ impl Services {
                 sealed_key,
                 previous_sealed_secret: None,
                 previous_secret_until: None,
+                version: 1,
             };
             self.store.put_endpoint(&record).await?;
             created.push(CreatedEndpoint {

@@ -402,6 +402,7 @@ impl Services {
             created_at: self.clock.now(),
             previous_sealed_secret: None,
             previous_secret_until: None,
+            version: 1,
         };
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);

@@ -39,11 +39,18 @@ impl Services {
             let page = self.store.practitioners(cursor.as_deref(), 100).await?;
             for p in &page.items {
                 report.practitioners += 1;
-                for mut record in self.store.endpoints(&p.id).await? {
+                for record in self.store.endpoints(&p.id).await? {
                     report.endpoints += 1;
-                    if self.reseal_endpoint(&mut record, &mut report)? {
-                        self.store.put_endpoint(&record).await?;
-                    }
+                    // Counted from the try that was written (a change made meanwhile
+                    // makes it read and re-seal again), and kept if it was.
+                    let mut counted = ResealReport::default();
+                    self.edit_endpoint(&p.id, &record.id, |record| {
+                        counted = ResealReport::default();
+                        self.reseal_endpoint(record, &mut counted)
+                    })
+                    .await?;
+                    report.resealed += counted.resealed;
+                    report.already_current += counted.already_current;
                 }
             }
             match page.next_cursor {

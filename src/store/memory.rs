@@ -446,6 +446,26 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn replace_endpoint(
+        &self,
+        endpoint: &EndpointRecord,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner
+            .endpoints
+            .get_mut(&endpoint.practitioner_id)
+            .and_then(|e| e.get_mut(&endpoint.id))
+        else {
+            return Ok(Replaced::Missing);
+        };
+        if stored.version != expected_version {
+            return Ok(Replaced::Stale);
+        }
+        *stored = endpoint.clone();
+        Ok(Replaced::Written)
+    }
+
     async fn endpoint(
         &self,
         practitioner: &PractitionerId,
@@ -491,6 +511,7 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         e.enabled = false;
+        e.version += 1;
         Ok(true)
     }
 

@@ -149,6 +149,11 @@ pub struct EndpointRecord {
     /// When the previous secret stops signing.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub previous_secret_until: Option<OffsetDateTime>,
+    /// Raised by one with every change, so that a change made from a stale read is
+    /// refused ([`Store::replace_endpoint`]); a record stored before versions were
+    /// kept reads as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A practitioner with the configuration its public form needs.
@@ -482,8 +487,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Page<ConsentVersion>, StoreError>;
 
-    /// Stores a new endpoint.
+    /// Stores an endpoint's record as it is, whatever was stored before: for a new
+    /// endpoint (and an import). Changes to an existing one go through
+    /// [`Store::replace_endpoint`].
     async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
+    /// Replaces an endpoint's record only if the stored one is still at
+    /// `expected_version` (a compare-and-set); the caller has raised `endpoint.version`
+    /// past it. `Stale` when it changed meanwhile, `Missing` when it was deleted.
+    async fn replace_endpoint(
+        &self,
+        endpoint: &EndpointRecord,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError>;
     /// One endpoint of a practitioner.
     async fn endpoint(
         &self,

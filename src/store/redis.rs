@@ -114,14 +114,14 @@ return 1
 /// Disables an endpoint after a 410, changing its `enabled` field alone: only if the
 /// record still exists and its URL is still the one that answered. `KEYS`: the
 /// practitioner's endpoints hash. `ARGV`: endpoint id, URL. Returns 1 if disabled now.
-/// A version counter, where the record has one, moves on like any other change's.
+/// Its version moves on like any other change's, so a change read before it is stale.
 const DISABLE_ENDPOINT_SCRIPT: &str = r"
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return 0 end
 local e = cjson.decode(rec)
 if e.url ~= ARGV[2] or e.enabled == false then return 0 end
 e.enabled = false
-if type(e.version) == 'number' then e.version = e.version + 1 end
+e.version = (tonumber(e.version) or 0) + 1
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(e))
 return 1
 ";
@@ -173,6 +173,9 @@ const REPLACE_PRACTITIONER_SCRIPT: &str = include_str!("lua/replace_practitioner
 /// Hands a message awaiting an endpoint over to one (see the script for its contract).
 const HAND_OVER_SCRIPT: &str = include_str!("lua/hand_over.lua");
 
+/// Replaces an endpoint's record if it is still at the expected version.
+const REPLACE_ENDPOINT_SCRIPT: &str = include_str!("lua/replace_endpoint.lua");
+
 /// At most one alert per failing endpoint per window (see the script for its contract).
 const CLAIM_ALERT_SCRIPT: &str = include_str!("lua/claim_alert.lua");
 
@@ -188,6 +191,7 @@ pub struct RedisStore {
     revoke: redis::Script,
     replace_practitioner: redis::Script,
     disable_endpoint: redis::Script,
+    replace_endpoint: redis::Script,
     hand_over: redis::Script,
     retry_now: redis::Script,
 }
@@ -239,6 +243,7 @@ impl RedisStore {
             revoke: redis::Script::new(REVOKE_SCRIPT),
             replace_practitioner: redis::Script::new(REPLACE_PRACTITIONER_SCRIPT),
             disable_endpoint: redis::Script::new(DISABLE_ENDPOINT_SCRIPT),
+            replace_endpoint: redis::Script::new(REPLACE_ENDPOINT_SCRIPT),
             hand_over: redis::Script::new(HAND_OVER_SCRIPT),
             retry_now: redis::Script::new(RETRY_NOW_SCRIPT),
         }
@@ -810,6 +815,27 @@ impl Store for RedisStore {
             endpoint,
         )
         .await
+    }
+
+    async fn replace_endpoint(
+        &self,
+        endpoint: &EndpointRecord,
+        expected_version: u64,
+    ) -> Result<Replaced, StoreError> {
+        let done: i64 = self
+            .replace_endpoint
+            .key(keys::endpoints(&endpoint.practitioner_id))
+            .arg(endpoint.id.as_str())
+            .arg(expected_version)
+            .arg(serde_json::to_string(endpoint)?)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match done {
+            1 => Replaced::Written,
+            0 => Replaced::Stale,
+            _ => Replaced::Missing,
+        })
     }
 
     async fn endpoint(

@@ -672,11 +672,14 @@ async fn a_slow_410_does_not_undo_a_secret_rotation_made_meanwhile() {
         .expect("read")
         .expect("kept");
     // The URL that answered 410 is still the endpoint's: it is disabled, and that is all
-    // that changed: the new secret, the key and the previous secret's window stay.
+    // that changed (and its version moved on): the new secret, the key and the previous
+    // secret's window stay.
     assert!(!now.enabled);
+    assert_eq!(now.version, after_rotation.version + 1);
     assert_eq!(
         EndpointRecord {
             enabled: true,
+            version: after_rotation.version,
             ..now
         },
         after_rotation

@@ -244,3 +244,50 @@ async fn changing_an_endpoint_to_a_privately_resolving_host_is_refused() {
         .as_str()
         .is_some_and(|p| p.contains("public address")));
 }
+
+#[tokio::test]
+async fn concurrent_url_changes_and_rotations_never_undo_each_other() {
+    use gaprelay::domain::ids::{EndpointId, PractitionerId};
+    let app = spawn_app().await;
+    let p = app.create_practitioner("endpoint-cas").await;
+    let ep = app
+        .create_endpoint(&p.api_key, "http://127.0.0.1:9/in", "jwe")
+        .await;
+    let pid = PractitionerId::parse(&p.id).expect("id");
+    let eid = EndpointId::parse(&ep.id).expect("id");
+    let read = || async {
+        app.store
+            .endpoint(&pid, &eid)
+            .await
+            .expect("read")
+            .expect("there")
+    };
+    let mut undone = Vec::new();
+    for round in 0..60 {
+        let before = read().await;
+        let url = format!("http://127.0.0.1:9/in/{round}");
+        let patch = app
+            .client
+            .patch(app.url(&format!("/v1/endpoints/{}", ep.id)))
+            .bearer_auth(&p.api_key)
+            .json(&json!({ "url": url }))
+            .send();
+        let rotate = app
+            .client
+            .post(app.url(&format!("/v1/endpoints/{}/rotate", ep.id)))
+            .bearer_auth(&p.api_key)
+            .send();
+        let (patched, rotated) = tokio::join!(patch, rotate);
+        assert_eq!(patched.expect("patch").status(), 200);
+        assert_eq!(rotated.expect("rotate").status(), 200);
+        let after = read().await;
+        // Both changes must be there: the new URL and a new secret.
+        if after.url != url || after.sealed_secret == before.sealed_secret {
+            undone.push(round);
+        }
+    }
+    assert!(
+        undone.is_empty(),
+        "a change undone by a concurrent one in rounds {undone:?}"
+    );
+}

@@ -254,6 +254,7 @@ async fn endpoints_are_scoped_to_their_practitioner(store: Arc<dyn Store>) {
         sealed_key: vec![4, 5, 6],
         previous_sealed_secret: Some(vec![7, 8]),
         previous_secret_until: Some(OffsetDateTime::UNIX_EPOCH),
+        version: 1,
     };
     let (a, b) = (rec(2), rec(1));
     store.put_endpoint(&a).await.expect("put");
@@ -953,6 +954,7 @@ async fn disabling_an_endpoint_changes_its_enabled_field_alone(store: Arc<dyn St
         sealed_key: vec![4, 5, 6],
         previous_sealed_secret: Some(vec![7, 8]),
         previous_secret_until: Some(OffsetDateTime::from_unix_timestamp(1_700_086_400).expect("t")),
+        version: 1,
     };
     store.put_endpoint(&rec).await.expect("put");
     // Another URL answered: nothing changes.
@@ -979,6 +981,7 @@ async fn disabling_an_endpoint_changes_its_enabled_field_alone(store: Arc<dyn St
         store.endpoint(&p, &rec.id).await.expect("get"),
         Some(EndpointRecord {
             enabled: false,
+            version: rotated.version + 1,
             ..rotated.clone()
         })
     );
@@ -995,6 +998,95 @@ async fn disabling_an_endpoint_changes_its_enabled_field_alone(store: Arc<dyn St
         .expect("disable"));
     assert_eq!(store.endpoint(&p, &rec.id).await.expect("get"), None);
     assert!(store.endpoints(&p).await.expect("list").is_empty());
+}
+
+/// A change to an endpoint is written only over the version it was read at: a rotation
+/// or a 410's disabling made meanwhile makes an older read stale, and a deleted endpoint
+/// is not brought back.
+async fn an_endpoint_is_replaced_only_from_the_version_it_was_read_at(store: Arc<dyn Store>) {
+    let p = PractitionerId::generate(&mut rand::rngs::OsRng);
+    let url = "https://crm.example.com/in";
+    let rec = EndpointRecord {
+        id: EndpointId::generate(&mut rand::rngs::OsRng),
+        practitioner_id: p.clone(),
+        url: url.into(),
+        format: Format::GaprelayV1,
+        encryption: Encryption::Jwe,
+        description: None,
+        enabled: true,
+        created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("t"),
+        sealed_secret: vec![1, 2, 3],
+        sealed_key: vec![4, 5, 6],
+        previous_sealed_secret: None,
+        previous_secret_until: None,
+        version: 1,
+    };
+    store.put_endpoint(&rec).await.expect("put");
+    // A rotation, read at version 1, is written.
+    let rotated = EndpointRecord {
+        sealed_secret: vec![9, 9, 9],
+        previous_sealed_secret: Some(vec![1, 2, 3]),
+        version: 2,
+        ..rec.clone()
+    };
+    assert_eq!(
+        store.replace_endpoint(&rotated, 1).await.expect("replace"),
+        Replaced::Written
+    );
+    // A URL change also read at version 1 is stale: it would undo the rotation.
+    let moved = EndpointRecord {
+        url: "https://new-crm.example.com/in".into(),
+        version: 2,
+        ..rec.clone()
+    };
+    assert_eq!(
+        store.replace_endpoint(&moved, 1).await.expect("replace"),
+        Replaced::Stale
+    );
+    assert_eq!(
+        store.endpoint(&p, &rec.id).await.expect("get"),
+        Some(rotated.clone())
+    );
+    // A 410's disabling moves the version on too: a change read before it is stale.
+    assert!(store
+        .disable_endpoint(&p, &rec.id, url)
+        .await
+        .expect("disable"));
+    let re_enabled = EndpointRecord {
+        enabled: true,
+        version: 3,
+        ..rotated.clone()
+    };
+    assert_eq!(
+        store
+            .replace_endpoint(&re_enabled, 2)
+            .await
+            .expect("replace"),
+        Replaced::Stale
+    );
+    let disabled = store
+        .endpoint(&p, &rec.id)
+        .await
+        .expect("get")
+        .expect("there");
+    assert!(!disabled.enabled);
+    assert_eq!(disabled.version, 3);
+    // Deleted: nothing is written back.
+    assert!(store.delete_endpoint(&p, &rec.id).await.expect("del"));
+    assert_eq!(
+        store
+            .replace_endpoint(
+                &EndpointRecord {
+                    version: 4,
+                    ..disabled
+                },
+                3
+            )
+            .await
+            .expect("replace"),
+        Replaced::Missing
+    );
+    assert_eq!(store.endpoint(&p, &rec.id).await.expect("get"), None);
 }
 
 async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_flight(
@@ -1205,6 +1297,7 @@ where
     claims_respect_the_limit(make().await).await;
     settling_moves_the_queue_and_the_log_together(make().await).await;
     disabling_an_endpoint_changes_its_enabled_field_alone(make().await).await;
+    an_endpoint_is_replaced_only_from_the_version_it_was_read_at(make().await).await;
     retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_flight(make().await).await;
     consent_versions_keep_their_first_record_page_newest_first_and_are_erased(make().await).await;
     a_practitioner_record_is_replaced_only_from_the_version_read(make().await).await;
