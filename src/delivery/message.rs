@@ -39,7 +39,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// The `type` string, as delivered and as the delivery log records it.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             EventKind::IntakeSubmitted => "intake.submitted",
             EventKind::EndpointTest => "endpoint.test",

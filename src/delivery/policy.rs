@@ -1,6 +1,7 @@
 //! Delivery policy, pure: what an attempt's outcome means (delivered, retry when, or
 //! disable the endpoint) and when the next attempt is due.
 
+use super::message::EventKind;
 use crate::domain::delivery::DeliveryStatus;
 use crate::store::{DeliveryUpdate, Settlement};
 use std::time::Duration;
@@ -33,6 +34,18 @@ pub enum Decision {
     RetryAfter(Duration),
     /// The receiver says the endpoint is gone (410): disable it and drop the message.
     DisableEndpoint,
+}
+
+/// The event types whose expiry, undelivered, is told to the practice's other endpoints
+/// (an `endpoint.delivery_expired` notice): submissions alone, so that notices about
+/// notices (or tests, or alerts) cannot bounce between two failing endpoints. Decided
+/// here only: the worker asks [`expiry_is_noticed`] when an attempt finds a message
+/// expired, and hands this list to the store, whose purge of expired messages follows it.
+pub const NOTICED_ON_EXPIRY: &[&str] = &[EventKind::IntakeSubmitted.as_str()];
+
+/// Whether a message of this kind that expires undelivered leaves a notice.
+pub fn expiry_is_noticed(kind: EventKind) -> bool {
+    NOTICED_ON_EXPIRY.contains(&kind.as_str())
 }
 
 /// Least pause after a 429 without `Retry-After` or a timeout: a receiver that is
@@ -356,6 +369,19 @@ pub trait OutcomeCounter: Send + Sync {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn only_a_submissions_expiry_leaves_a_notice() {
+        assert!(expiry_is_noticed(EventKind::IntakeSubmitted));
+        for kind in [
+            EventKind::EndpointTest,
+            EventKind::DeliveryExpired,
+            EventKind::EndpointFailing,
+        ] {
+            assert!(!expiry_is_noticed(kind), "{kind}");
+        }
+        assert_eq!(NOTICED_ON_EXPIRY, ["intake.submitted"]);
+    }
 
     const S: [Duration; 3] = [
         Duration::from_secs(5),

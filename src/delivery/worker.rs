@@ -3,7 +3,7 @@
 //! crypto and the sender; the decisions themselves live in [`super::policy`].
 
 use super::breaker::{Admission, Breakers, Health};
-use super::message::{self, Event, EventKind, Routing};
+use super::message::{self, Event, Routing};
 use super::payload;
 pub use super::policy::AttemptOutcome;
 use super::policy::{self, AttemptResult, EndpointChange, OutcomeCounter, Response};
@@ -167,7 +167,12 @@ impl Worker {
         let mut claimed = self
             .inner
             .store
-            .claim_due(self.inner.clock.now_ms(), s.lease, s.concurrency)
+            .claim_due(
+                self.inner.clock.now_ms(),
+                s.lease,
+                s.concurrency,
+                policy::NOTICED_ON_EXPIRY,
+            )
             .await?;
         // Claiming purges expired messages; the notices they leave are queued now and,
         // when nothing else was due, claimed at once so that a drain sees them too.
@@ -175,7 +180,12 @@ impl Worker {
             claimed = self
                 .inner
                 .store
-                .claim_due(self.inner.clock.now_ms(), s.lease, s.concurrency)
+                .claim_due(
+                    self.inner.clock.now_ms(),
+                    s.lease,
+                    s.concurrency,
+                    policy::NOTICED_ON_EXPIRY,
+                )
                 .await?;
         }
         let mut set = JoinSet::new();
@@ -219,7 +229,12 @@ impl Worker {
             }
             let free = permits.available_permits() + 1;
             let now = self.inner.clock.now_ms();
-            let idle_wait = match self.inner.store.claim_due(now, s.lease, free).await {
+            let idle_wait = match self
+                .inner
+                .store
+                .claim_due(now, s.lease, free, policy::NOTICED_ON_EXPIRY)
+                .await
+            {
                 Ok(batch) if batch.is_empty() => {
                     backoff = s.poll_interval;
                     Some(s.poll_interval)
@@ -599,7 +614,7 @@ impl Worker {
         // One atomic step: should the store fail here, after the send, the message stays
         // leased and is sent again (same webhook-id) when the lease lapses.
         self.apply(msg, &settled).await?;
-        if outcome == AttemptOutcome::Expired && event.kind == EventKind::IntakeSubmitted {
+        if outcome == AttemptOutcome::Expired && policy::expiry_is_noticed(event.kind) {
             let submission = event.data["submission_id"]
                 .as_str()
                 .and_then(|s| SubmissionId::parse(s).ok());

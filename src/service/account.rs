@@ -1059,7 +1059,8 @@ impl Services {
         for id in &due {
             // The index of erasures may name an account whose erasure was cancelled
             // (or never written): its record decides.
-            if let Some(p) = self.store.practitioner(id).await? {
+            let read = self.store.practitioner(id).await?;
+            if let Some(p) = &read {
                 let due_ms = p
                     .erase_at
                     .map(|at| i64::try_from(at.unix_timestamp_nanos() / 1_000_000));
@@ -1068,14 +1069,23 @@ impl Services {
                     None => {
                         // Not scheduled: drop the stale index entry (an unchanged record
                         // is written back only if it is still unchanged).
-                        self.store.schedule_erasure(&p, p.version, None).await?;
+                        self.store.schedule_erasure(p, p.version, None).await?;
                         continue;
                     }
                     _ => continue,
                 }
             }
+            // Erased only if the record is still the one read: a cancellation written
+            // since then wins (and a record that vanished was erased by whoever
+            // audited it).
+            if !self
+                .store
+                .erase_practitioner(id, read.as_ref().map(|p| p.version))
+                .await?
+            {
+                continue;
+            }
             erased += 1;
-            self.store.erase_practitioner(id).await?;
             self.forms.invalidate(id);
             self.audit(
                 Actor::Operator,

@@ -7,6 +7,7 @@
 use crate::helpers::{canary_intake, spawn_app, spawn_app_with, AppOptions};
 use crate::support::FakeResponse;
 use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
+use gaprelay::delivery::policy::NOTICED_ON_EXPIRY;
 use gaprelay::delivery::worker::AttemptOutcome;
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
 use gaprelay::store::EndpointRecord;
@@ -293,7 +294,7 @@ async fn a_message_whose_worker_died_is_delivered_after_its_lease_lapses() {
     // A worker claims the message and dies before acknowledging it.
     let claimed = app
         .store
-        .claim_due(app.now_ms(), Duration::from_secs(30), 10)
+        .claim_due(app.now_ms(), Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -985,7 +986,7 @@ async fn a_retry_request_leaves_a_message_in_flight_alone() {
     // A worker holds it under its lease.
     let claimed = app
         .store
-        .claim_due(app.now_ms(), Duration::from_secs(30), 10)
+        .claim_due(app.now_ms(), Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);

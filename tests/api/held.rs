@@ -199,7 +199,17 @@ async fn a_held_submission_of_an_erased_practice_is_dropped_not_kept_for_the_day
     let p = app.create_practitioner("held-erased").await;
     app.post_intake(&p.slug, &canary_intake()).await;
     let id = gaprelay::domain::ids::PractitionerId::parse(&p.id).expect("id");
-    app.store.erase_practitioner(&id).await.expect("erase");
+    let read = app
+        .store
+        .practitioner(&id)
+        .await
+        .expect("get")
+        .map(|p| p.version);
+    assert!(app
+        .store
+        .erase_practitioner(&id, read)
+        .await
+        .expect("erase"));
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Dropped]);
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
 }

@@ -3,6 +3,7 @@
 
 use crate::support::TestRedis;
 use gaprelay::crypto::api_key::ApiKey;
+use gaprelay::delivery::policy::NOTICED_ON_EXPIRY;
 use gaprelay::domain::access::Role;
 use gaprelay::domain::catalog::Sex;
 use gaprelay::domain::delivery::DeliveryStatus;
@@ -13,10 +14,11 @@ use gaprelay::domain::practitioner::{
 };
 use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
+use gaprelay::store::prelude::*;
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{
     AlertSubject, ApiKeyRecord, AuditEntry, DeliveryUpdate, EndpointRecord, NewMessage, Replaced,
-    Revocation, Settlement, Store, StoreError,
+    Revocation, Settlement, StoreError,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,7 +189,10 @@ async fn a_practitioner_record_is_replaced_only_from_the_version_read(store: Arc
     assert!(store.erasures_due(NOW).await.expect("due").is_empty());
 
     // An erased record is never brought back by a late write.
-    store.erase_practitioner(&read.id).await.expect("erase");
+    assert!(store
+        .erase_practitioner(&read.id, Some(cancelled.version))
+        .await
+        .expect("erase"));
     assert_eq!(
         store
             .replace_practitioner(&cancelled, cancelled.version)
@@ -287,7 +292,10 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     assert_eq!(store.queue_len().await.expect("len"), 3);
 
     let lease = Duration::from_secs(30);
-    let got = store.claim_due(NOW, lease, 10).await.expect("claim");
+    let got = store
+        .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
+        .await
+        .expect("claim");
     let ids: Vec<_> = got.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
         ids,
@@ -301,7 +309,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     assert_eq!(got[0].expires_at_ms, NOW + 60_000);
     // Leased: not handed out again until the lease lapses.
     assert!(store
-        .claim_due(NOW + 1, lease, 10)
+        .claim_due(NOW + 1, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
         .iter()
@@ -318,7 +326,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .await
         .expect("reschedule");
     let got = store
-        .claim_due(NOW + 10_000, lease, 10)
+        .claim_due(NOW + 10_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     let ids: Vec<_> = got.iter().map(|m| m.id.clone()).collect();
@@ -336,7 +344,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .expect("remove twice is fine");
     // After `later`'s lease lapses it is claimable again, with its attempt count.
     let got = store
-        .claim_due(NOW + 10_000 + 30_001, lease, 10)
+        .claim_due(NOW + 10_000 + 30_001, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     assert_eq!(
@@ -347,7 +355,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     );
     // Past its expiry nothing is returned and the queue empties.
     assert!(store
-        .claim_due(NOW + 61_000, lease, 10)
+        .claim_due(NOW + 61_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
         .is_empty());
@@ -374,7 +382,7 @@ async fn claims_respect_the_limit(store: Arc<dyn Store>) {
     store.enqueue(&msgs).await.expect("enqueue");
     assert_eq!(
         store
-            .claim_due(NOW + 10, Duration::from_secs(30), 2)
+            .claim_due(NOW + 10, Duration::from_secs(30), 2, NOTICED_ON_EXPIRY)
             .await
             .expect("claim")
             .len(),
@@ -382,7 +390,7 @@ async fn claims_respect_the_limit(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .claim_due(NOW + 10, Duration::from_secs(30), 10)
+            .claim_due(NOW + 10, Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
             .await
             .expect("claim")
             .len(),
@@ -577,7 +585,10 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
         .append_audit(Some(&p.id), &entry(1), NOW, 0)
         .await
         .expect("audit");
-    store.erase_practitioner(&p.id).await.expect("erase");
+    assert!(store
+        .erase_practitioner(&p.id, Some(p.version))
+        .await
+        .expect("erase"));
     assert!(store.practitioner(&p.id).await.expect("get").is_none());
     assert!(store
         .practitioner_by_slug("conf-p1")
@@ -689,7 +700,10 @@ async fn consent_versions_keep_their_first_record_page_newest_first_and_are_eras
         .put_consent_version(&other.id, &version(1, "Other wording"))
         .await
         .expect("put");
-    store.erase_practitioner(&p.id).await.expect("erase");
+    assert!(store
+        .erase_practitioner(&p.id, Some(p.version))
+        .await
+        .expect("erase"));
     assert!(store
         .consent_versions(&p.id, None, 10)
         .await
@@ -742,7 +756,7 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         .expect("settle");
     // `b` expires unsent: the purge marks it.
     store
-        .claim_due(NOW + 3_000, Duration::from_secs(30), 10)
+        .claim_due(NOW + 3_000, Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     let page = store
@@ -827,7 +841,7 @@ async fn settling_moves_the_queue_and_the_log_together(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             store
-                .claim_due(at, lease, 10)
+                .claim_due(at, lease, 10, NOTICED_ON_EXPIRY)
                 .await
                 .expect("claim")
                 .into_iter()
@@ -1109,7 +1123,10 @@ async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_fligh
         .await
         .expect("enqueue");
     let lease = Duration::from_secs(30);
-    let got = store.claim_due(NOW, lease, 10).await.expect("claim");
+    let got = store
+        .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
+        .await
+        .expect("claim");
     assert_eq!(got.len(), 2);
     // One attempt failed and backs off for a minute; the other is still being sent.
     store
@@ -1125,7 +1142,7 @@ async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_fligh
     let now = NOW + 1_000;
     assert_eq!(store.retry_now(&ep, now).await.expect("retry"), 2);
     let due: Vec<MessageId> = store
-        .claim_due(now, lease, 10)
+        .claim_due(now, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
         .into_iter()
@@ -1174,7 +1191,11 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
         .all(|d| d.status == "awaiting_endpoint" && d.endpoint_id == held));
     let lease = Duration::from_secs(30);
     assert_eq!(
-        store.claim_due(NOW, lease, 10).await.expect("claim").len(),
+        store
+            .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
+            .await
+            .expect("claim")
+            .len(),
         2
     );
     let resealed = vec![9, 8, 7];
@@ -1205,12 +1226,12 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
     // back for its new endpoint with its new ciphertext, and the held one that expired
     // meanwhile is purged and marked.
     assert!(store
-        .claim_due(NOW + 1_000, lease, 10)
+        .claim_due(NOW + 1_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
         .is_empty());
     let again = store
-        .claim_due(NOW + 31_000, lease, 10)
+        .claim_due(NOW + 31_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
     assert_eq!(again.len(), 1);
@@ -1280,6 +1301,148 @@ async fn an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(
         .expect("claim"));
 }
 
+/// An erasure goes ahead only from the record it read: a cancellation written after
+/// the eraser read the record wins, whatever the eraser decided from its read.
+async fn an_erasure_read_before_its_cancellation_erases_nothing(store: Arc<dyn Store>) {
+    let p = practitioner("conf-erase-race");
+    let (key, k) = key_for(&p);
+    store.create_practitioner(&p, &k).await.expect("create");
+    let mut scheduled = p.clone();
+    scheduled.erase_at = Some(OffsetDateTime::from_unix_timestamp(NOW / 1000).expect("t"));
+    scheduled.version = p.version + 1;
+    assert_eq!(
+        store
+            .schedule_erasure(&scheduled, p.version, Some(NOW))
+            .await
+            .expect("schedule"),
+        Replaced::Written
+    );
+    store
+        .append_audit(Some(&p.id), &entry(1), NOW, 0)
+        .await
+        .expect("audit");
+
+    // The eraser reads the record and finds it due ...
+    let read = store
+        .practitioner(&p.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        store.erasures_due(NOW).await.expect("due"),
+        vec![p.id.clone()]
+    );
+    // ... the practice cancels meanwhile ...
+    let mut cancelled = read.clone();
+    cancelled.erase_at = None;
+    cancelled.version = read.version + 1;
+    assert_eq!(
+        store
+            .schedule_erasure(&cancelled, read.version, None)
+            .await
+            .expect("cancel"),
+        Replaced::Written
+    );
+    // ... and the erasure, from the version read, erases nothing.
+    assert!(
+        !store
+            .erase_practitioner(&p.id, Some(read.version))
+            .await
+            .expect("erase"),
+        "an erasure read before its cancellation must not go ahead"
+    );
+    assert_eq!(
+        store.practitioner(&p.id).await.expect("get"),
+        Some(cancelled.clone())
+    );
+    assert_eq!(
+        store
+            .practitioner_by_slug("conf-erase-race")
+            .await
+            .expect("get")
+            .map(|x| x.id),
+        Some(p.id.clone())
+    );
+    assert_eq!(
+        store.api_key_by_hash(&key.hash()).await.expect("key"),
+        Some(k.clone())
+    );
+    assert_eq!(
+        store
+            .audit_log(Some(&p.id), None, 10)
+            .await
+            .expect("audit")
+            .items,
+        vec![entry(1)]
+    );
+    // Nor does an eraser that read no record erase one that exists.
+    assert!(!store.erase_practitioner(&p.id, None).await.expect("erase"));
+    assert!(store.practitioner(&p.id).await.expect("get").is_some());
+
+    // From the version stored it erases, once.
+    assert!(store
+        .erase_practitioner(&p.id, Some(cancelled.version))
+        .await
+        .expect("erase"));
+    assert_eq!(store.practitioner(&p.id).await.expect("get"), None);
+    assert_eq!(store.api_key_by_hash(&key.hash()).await.expect("key"), None);
+    assert!(!store
+        .erase_practitioner(&p.id, Some(cancelled.version))
+        .await
+        .expect("erase again"));
+    // Whatever is left of a practitioner without a record can still be cleared.
+    assert!(store
+        .erase_practitioner(&p.id, None)
+        .await
+        .expect("leftovers"));
+}
+
+/// A message that expires undelivered leaves a notice only when its event type is one
+/// the caller names: the delivery policy decides which, the store carries it out.
+async fn only_the_event_types_named_leave_a_notice_when_they_expire(store: Arc<dyn Store>) {
+    let p = practitioner("conf-notice");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let submission = message(&p, &ep, NOW, NOW + 1_000);
+    let mut test = message(&p, &ep, NOW, NOW + 1_000);
+    test.event = "endpoint.test".into();
+    store
+        .enqueue(&[submission.clone(), test.clone()])
+        .await
+        .expect("enqueue");
+    store
+        .claim_due(
+            NOW + 2_000,
+            Duration::from_secs(30),
+            10,
+            &["intake.submitted"],
+        )
+        .await
+        .expect("claim");
+    let notices = store.drain_expired(10).await.expect("drain");
+    assert_eq!(
+        notices
+            .iter()
+            .map(|n| n.message_id.clone())
+            .collect::<Vec<_>>(),
+        vec![submission.id.clone()]
+    );
+    let log = store
+        .deliveries(&p.id, None, 10, NOW + 2_000)
+        .await
+        .expect("log");
+    assert_eq!(log.items.len(), 2);
+    assert!(log.items.iter().all(|d| d.status == "expired"));
+
+    // Naming no type, no expiry leaves a notice.
+    let late = message(&p, &ep, NOW + 3_000, NOW + 4_000);
+    store.enqueue(&[late]).await.expect("enqueue");
+    store
+        .claim_due(NOW + 5_000, Duration::from_secs(30), 10, &[])
+        .await
+        .expect("claim");
+    assert!(store.drain_expired(10).await.expect("drain").is_empty());
+}
+
 /// Runs every scenario, each on a fresh, empty store from `make`.
 pub async fn run_suite<F, Fut>(mut make: F)
 where
@@ -1303,6 +1466,8 @@ where
     a_practitioner_record_is_replaced_only_from_the_version_read(make().await).await;
     a_held_message_is_handed_over_once_and_keeps_its_claim(make().await).await;
     an_alert_is_claimed_once_per_endpoint_per_hour_on_the_callers_clock(make().await).await;
+    an_erasure_read_before_its_cancellation_erases_nothing(make().await).await;
+    only_the_event_types_named_leave_a_notice_when_they_expire(make().await).await;
 }
 
 #[tokio::test]

@@ -202,6 +202,138 @@ fn the_front_end_files_say_what_they_are_for_and_never_store_or_leak_anything() 
 }
 
 // ---------------------------------------------------------------------------------------
+// Every Lua script of the store lives in a file of its own under src/store/lua/, opens
+// with a comment saying what it does, its KEYS and its ARGV, and is loaded with
+// `include_str!`: no script hides in a Rust string.
+// ---------------------------------------------------------------------------------------
+
+/// The inline Lua in a store source file (its code without comment lines): a string
+/// that calls Redis from Lua, or a script built from anything but a constant loaded
+/// with `include_str!` from a `.lua` file.
+fn inline_lua_offences(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for call in ["redis.call", "redis.pcall"] {
+        if code.contains(call) {
+            out.push(format!("a string calling {call}"));
+        }
+    }
+    let loaded_from_a_file = |name: &str| {
+        let is_const_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let definition = format!("const {name}: &str = include_str!(\"");
+        is_const_name
+            && code.split(&definition).skip(1).any(|after| {
+                after
+                    .split_once("\")")
+                    .is_some_and(|(path, _)| path.ends_with(".lua"))
+            })
+    };
+    for (_, after) in code
+        .match_indices("Script::new(")
+        .map(|(i, _)| code.split_at(i))
+    {
+        let arg = after["Script::new(".len()..]
+            .split(')')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(',')
+            .trim();
+        if !loaded_from_a_file(arg) {
+            out.push(format!("Script::new({arg})"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_inline_lua_check_sees_a_planted_script() {
+    // The old way: the script in a raw string, built from that constant.
+    let planted = "const CLAIM_SCRIPT: &str = r\"\nreturn redis.call('GET', KEYS[1])\n\";\n\
+                   fn f() { let s = redis::Script::new(CLAIM_SCRIPT); }";
+    assert_eq!(
+        inline_lua_offences(planted),
+        ["a string calling redis.call", "Script::new(CLAIM_SCRIPT)"]
+    );
+    // A script built from a literal, or from a constant not loaded from a .lua file.
+    assert_eq!(
+        inline_lua_offences("fn f() { redis::Script::new(\"return 1\"); }"),
+        ["Script::new(\"return 1\")"]
+    );
+    assert_eq!(
+        inline_lua_offences(
+            "const S: &str = include_str!(\"s.txt\");\nfn f() { redis::Script::new(\n    S,\n); }"
+        ),
+        ["Script::new(S)"]
+    );
+    // The right way.
+    assert!(inline_lua_offences(
+        "const S: &str = include_str!(\"../lua/s.lua\");\nfn f() { redis::Script::new(S); }"
+    )
+    .is_empty());
+}
+
+#[test]
+fn every_lua_script_is_a_file_that_says_what_it_does_and_is_loaded_from_it() {
+    let store: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter(|(file, _)| file.starts_with("store/"))
+        .collect();
+    for (file, code) in &store {
+        let offences = inline_lua_offences(code);
+        assert!(
+            offences.is_empty(),
+            "src/{file} holds inline Lua ({offences:?}); put it in src/store/lua/ and load it \
+             with include_str!"
+        );
+    }
+    let dir = src().join("store/lua");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no scripts in {}", dir.display());
+    for path in scripts {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.ends_with(".lua"),
+            "src/store/lua/{name} is not a Lua script"
+        );
+        let text = std::fs::read_to_string(&path).expect("read");
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("--")).collect();
+        assert!(
+            header.len() >= 2,
+            "src/store/lua/{name} must open with a comment saying what it does"
+        );
+        let body = text
+            .lines()
+            .skip(header.len())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for names in ["KEYS", "ARGV"] {
+            if body.contains(names) {
+                assert!(
+                    header.iter().any(|l| l.contains(&format!("{names}["))),
+                    "src/store/lua/{name} uses {names} without saying what they are"
+                );
+            }
+        }
+        let loaded = format!("lua/{name}\")");
+        assert!(
+            store.iter().any(|(_, code)| code.contains(&loaded)),
+            "src/store/lua/{name} is loaded by no store file"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // No import cycles between modules.
 //
 // The graph is read from the source text: every `crate::…`, `super::…` and `self::…`

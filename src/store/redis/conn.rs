@@ -2,8 +2,8 @@
 //! reconnecting [`ConnectionManager`]) or a Redis Cluster (through the cluster-aware
 //! client, which follows slot moves and reconnects to nodes on its own).
 //!
-//! Every key the store writes together carries one hash tag (see [`super::keys`]), so
-//! transactions and scripts never span slots. Plain (non-transactional) pipelines may
+//! Every key the store writes together carries one hash tag (see
+//! [`crate::store::keys`]), so transactions and scripts never span slots. Plain (non-transactional) pipelines may
 //! touch several practitioners' keys at once, e.g. the practitioner list; the cluster
 //! client refuses such a pipeline, so [`RedisConn`] splits it into runs of consecutive
 //! commands on one hash tag and sends each run to its node, in order. Results come back

@@ -1,0 +1,36 @@
+-- Settles a claimed message and records the attempt in its delivery-log record, in one
+-- atomic step (the record shares the queue's hash slot).
+-- KEYS[1]: the due schedule, KEYS[2]: the message hash, KEYS[3]: the expiry index,
+-- KEYS[4]: the delivery-log record.
+-- ARGV[1]: mode (`remove`, `reschedule` or `release`); ARGV[2]: the message id;
+-- ARGV[3]: when it is due again, Unix ms; ARGV[4]: whether to log (`1`/`0`); then the
+-- record's ARGV[5] status, ARGV[6] attempts, ARGV[7] next attempt, ARGV[8] last HTTP
+-- status, ARGV[9] last error and ARGV[10] time.
+-- A message that is gone is not re-queued and its record not touched: the claim
+-- script's purge marks it (expired) or another worker settled it after this one's
+-- lease lapsed. Only a delivery is logged regardless: a delivery is a delivery,
+-- whoever settled first. Returns 0 when the message was gone and nothing was logged, 1
+-- otherwise.
+local mode = ARGV[1]
+local exists = redis.call('EXISTS', KEYS[2]) == 1
+if mode == 'remove' then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  if not exists and ARGV[5] ~= 'delivered' then
+    return 0
+  end
+elseif not exists then
+  return 0
+else
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[2])
+  redis.call('HDEL', KEYS[2], 'leased_until')
+  if mode == 'release' then
+    redis.call('HINCRBY', KEYS[2], 'attempt', -1)
+  end
+end
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[4], 'status', ARGV[5], 'attempts', ARGV[6], 'next_attempt_ms', ARGV[7],
+    'last_http_status', ARGV[8], 'last_error', ARGV[9], 'updated_ms', ARGV[10])
+end
+return 1
