@@ -1,6 +1,6 @@
 # Developer and CI entry points. CI runs `bash .ci/run`, which is `make test`; on a fresh
 # machine `make test` installs what the tests need (redis-server, the interop venv, Debian's
-# Chromium and the browser tests' npm packages) itself.
+# Chromium, the browser tests' and the FHIR validators' npm packages) itself.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -16,6 +16,10 @@ INTEROP_REQUIREMENTS := tests/interop/requirements.txt
 CHROMIUM := /usr/bin/chromium
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.stamp
+# The FHIR validators (tests/api/fhir.rs runs tests/interop/fhir/validate.mjs): npm's
+# `fhir` (R4 structure definitions) and `@lhncbc/ucum-lhc` (UCUM codes).
+FHIR_DIR := tests/interop/fhir
+FHIR_STAMP := $(FHIR_DIR)/node_modules/.stamp
 
 # The integration tests start their own redis-server (on free ports, never the machine's
 # Redis) and check webhooks with the Python interop libraries; these tell them where to
@@ -28,7 +32,7 @@ define section
 @printf '\n==> %s\n' "$(1)"
 endef
 
-.PHONY: help run test lint fmt venv redis browser bench fuzz clean
+.PHONY: help run test lint fmt venv redis browser fhir-validators bench fuzz clean
 
 help:
 	@echo "make run    run the relay on 127.0.0.1:8080 with the in-memory store and a demo practitioner"
@@ -38,14 +42,15 @@ help:
 	@echo "make venv   the Python venv with the webhook interop libraries ($(VENV))"
 	@echo "make redis  install redis-server if it is not on PATH (starts no service)"
 	@echo "make browser  install Debian's chromium if missing and the browser tests' npm packages"
+	@echo "make fhir-validators  the npm packages that validate FHIR Bundles in the tests ($(FHIR_DIR))"
 	@echo "make bench  criterion benchmarks, a load test of the intake route and the form's budgets (results: docs/performance.md)"
 	@echo "make fuzz   run each cargo-fuzz target for FUZZ_SECONDS (default 60) s; not part of make test (docs/fuzzing.md)"
-	@echo "make clean  cargo clean and remove $(VENV) and the browser tests' node_modules"
+	@echo "make clean  cargo clean and remove $(VENV) and the tests' node_modules"
 
 run:
 	cargo run -- serve --demo
 
-test: redis venv browser
+test: redis venv browser fhir-validators
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
@@ -109,6 +114,15 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
 
+fhir-validators: $(FHIR_STAMP)
+
+# Like the browser tests': `npm ci` runs again only when the package files change, and
+# installs exactly what the lock file pins.
+$(FHIR_STAMP): $(FHIR_DIR)/package.json $(FHIR_DIR)/package-lock.json
+	$(call section,npm packages for the FHIR validators)
+	cd $(FHIR_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
 bench:
 	$(call section,criterion: CPU cost of the hot paths)
 	cargo bench --bench intake
@@ -157,4 +171,4 @@ fuzz:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) fuzz/target $(BROWSER_DIR)/node_modules
+	rm -rf $(VENV) fuzz/target $(BROWSER_DIR)/node_modules $(FHIR_DIR)/node_modules

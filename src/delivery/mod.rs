@@ -1,9 +1,10 @@
-//! Delivery: the retry policy, the circuit breaker and payload rendering (all pure),
-//! the outbound HTTP sender, the worker that ties them to the queue, and the alerts to
-//! a practice whose endpoint keeps failing.
+//! Delivery: the retry policy, the circuit breaker, payload rendering and the FHIR R4
+//! rendering (all pure), the outbound HTTP sender, the worker that ties them to the
+//! queue, and the alerts to a practice whose endpoint keeps failing.
 
 pub mod alerts;
 pub mod breaker;
+pub mod fhir;
 pub mod message;
 pub mod payload;
 pub mod policy;

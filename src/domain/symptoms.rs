@@ -15,6 +15,11 @@ pub struct Symptom {
     pub id: &'static str,
     /// Human name.
     pub name: &'static str,
+    /// The SNOMED CT concept id (a clinical finding or disorder) where one standard
+    /// concept means what the form asks; `None` where none does. FHIR renderings code
+    /// the symptom with it (docs/clinical-model.md lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snomed: Option<&'static str>,
     /// Body systems it bears on.
     pub systems: &'static [BodySystem],
     /// Catalog ids of the markers that bear on it.
@@ -26,6 +31,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "fatigue",
         name: "Fatigue",
+        snomed: Some("84229001"),
         systems: &[Thyroid, Iron, BloodSugar, Adrenal],
         markers: &[
             "tsh",
@@ -39,12 +45,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "tired_on_waking",
         name: "Tired on waking, even after a full night",
+        snomed: None,
         systems: &[Adrenal, Thyroid, Iron],
         markers: &["cortisol_am", "tsh", "free_t4", "ferritin"],
     },
     Symptom {
         id: "afternoon_energy_crash",
         name: "Energy crash in the afternoon",
+        snomed: None,
         systems: &[BloodSugar, Adrenal],
         markers: &["glucose_fasting", "insulin_fasting", "hba1c", "cortisol_am"],
     },
@@ -52,18 +60,21 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "cold_intolerance",
         name: "Often feeling cold",
+        snomed: None,
         systems: &[Thyroid, Iron],
         markers: &["tsh", "free_t4", "free_t3", "ferritin", "hemoglobin"],
     },
     Symptom {
         id: "heat_intolerance",
         name: "Often feeling hot",
+        snomed: None,
         systems: &[Thyroid],
         markers: &["tsh", "free_t4", "free_t3"],
     },
     Symptom {
         id: "excessive_sweating",
         name: "Sweating more than usual",
+        snomed: Some("52613005"),
         systems: &[Thyroid, BloodSugar, SexHormones],
         markers: &["tsh", "free_t4", "free_t3", "glucose_fasting", "estradiol"],
     },
@@ -71,6 +82,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "brain_fog",
         name: "Brain fog",
+        snomed: None,
         systems: &[Thyroid, BloodSugar, Nutrients, Neuro],
         markers: &[
             "tsh",
@@ -84,6 +96,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "poor_memory",
         name: "Poor memory",
+        snomed: Some("386807006"),
         systems: &[Nutrients, Thyroid, Neuro],
         markers: &[
             "vitamin_b12",
@@ -97,6 +110,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "hair_loss",
         name: "Thinning hair or hair loss",
+        snomed: Some("56317004"),
         systems: &[Thyroid, Iron, SexHormones, Nutrients],
         markers: &[
             "tsh",
@@ -110,18 +124,21 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "dry_skin",
         name: "Dry skin",
+        snomed: Some("16386004"),
         systems: &[Thyroid, Nutrients],
         markers: &["tsh", "free_t4", "zinc"],
     },
     Symptom {
         id: "brittle_nails",
         name: "Brittle nails",
+        snomed: None,
         systems: &[Iron, Thyroid, Nutrients],
         markers: &["ferritin", "hemoglobin", "tsh", "zinc"],
     },
     Symptom {
         id: "pale_skin",
         name: "Pale skin",
+        snomed: None,
         systems: &[Iron, Blood, Nutrients],
         markers: &[
             "hemoglobin",
@@ -135,6 +152,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "easy_bruising",
         name: "Bruising easily",
+        snomed: None,
         systems: &[Blood, Liver],
         markers: &["platelets", "hemoglobin", "wbc", "alt", "ast", "ggt"],
     },
@@ -143,12 +161,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "itchy_skin",
         name: "Itchy skin without a rash",
+        snomed: Some("418290006"),
         systems: &[Liver, Kidney, Iron, Thyroid],
         markers: &["alt", "ggt", "creatinine", "egfr", "ferritin", "tsh"],
     },
     Symptom {
         id: "acne",
         name: "Acne",
+        snomed: Some("11381005"),
         systems: &[SexHormones, BloodSugar, Adrenal],
         markers: &[
             "testosterone_total",
@@ -161,12 +181,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "puffiness",
         name: "Puffy face, hands or ankles",
+        snomed: Some("267038008"),
         systems: &[Thyroid, Kidney],
         markers: &["tsh", "free_t4", "creatinine", "egfr", "bun"],
     },
     Symptom {
         id: "mouth_ulcers",
         name: "Mouth ulcers or a sore tongue",
+        snomed: None,
         systems: &[Nutrients, Iron, Gut],
         markers: &[
             "vitamin_b12",
@@ -180,24 +202,28 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "constipation",
         name: "Constipation",
+        snomed: Some("14760008"),
         systems: &[Gut, Thyroid],
         markers: &["tsh", "free_t4"],
     },
     Symptom {
         id: "diarrhoea",
         name: "Diarrhoea or loose stools",
+        snomed: Some("62315008"),
         systems: &[Gut, Nutrients, Thyroid, Inflammation],
         markers: &["ferritin", "vitamin_b12", "folate_serum", "tsh", "hs_crp"],
     },
     Symptom {
         id: "bloating",
         name: "Bloating",
+        snomed: Some("116289008"),
         systems: &[Gut],
         markers: &[],
     },
     Symptom {
         id: "gas",
         name: "Excess gas",
+        snomed: None,
         systems: &[Gut],
         markers: &[],
     },
@@ -206,6 +232,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "acid_reflux",
         name: "Acid reflux or heartburn",
+        snomed: Some("16331000"),
         systems: &[Gut, Nutrients],
         markers: &["vitamin_b12", "magnesium_serum"],
     },
@@ -213,12 +240,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "food_sensitivities",
         name: "Reacting badly to certain foods",
+        snomed: None,
         systems: &[Gut, Immune],
         markers: &[],
     },
     Symptom {
         id: "nausea",
         name: "Nausea",
+        snomed: Some("422587007"),
         systems: &[Gut, Liver, Kidney],
         markers: &["alt", "ast", "ggt", "creatinine", "bun"],
     },
@@ -226,12 +255,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "poor_sleep",
         name: "Poor sleep",
+        snomed: None,
         systems: &[Adrenal, Neuro, Thyroid, Nutrients],
         markers: &["cortisol_am", "tsh", "free_t4", "magnesium_rbc"],
     },
     Symptom {
         id: "waking_at_night",
         name: "Waking in the night",
+        snomed: None,
         systems: &[BloodSugar, Adrenal, Neuro],
         markers: &["glucose_fasting", "insulin_fasting", "hba1c", "cortisol_am"],
     },
@@ -239,6 +270,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "sugar_cravings",
         name: "Sugar cravings",
+        snomed: None,
         systems: &[BloodSugar, Adrenal],
         markers: &["glucose_fasting", "insulin_fasting", "hba1c"],
     },
@@ -247,24 +279,28 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "salt_cravings",
         name: "Salt cravings",
+        snomed: None,
         systems: &[Adrenal],
         markers: &["cortisol_am", "dhea_s"],
     },
     Symptom {
         id: "shaky_when_meals_missed",
         name: "Shaky or irritable when a meal is missed",
+        snomed: None,
         systems: &[BloodSugar, Adrenal],
         markers: &["glucose_fasting", "insulin_fasting", "hba1c", "cortisol_am"],
     },
     Symptom {
         id: "weight_gain",
         name: "Unexplained weight gain",
+        snomed: Some("8943002"),
         systems: &[Thyroid, BloodSugar, Adrenal],
         markers: &["tsh", "free_t4", "insulin_fasting", "hba1c", "cortisol_am"],
     },
     Symptom {
         id: "difficulty_losing_weight",
         name: "Difficulty losing weight",
+        snomed: None,
         systems: &[BloodSugar, Thyroid, Adrenal],
         markers: &[
             "insulin_fasting",
@@ -278,6 +314,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "unexplained_weight_loss",
         name: "Unexplained weight loss",
+        snomed: Some("89362005"),
         systems: &[Thyroid, BloodSugar, Gut, Inflammation],
         markers: &["tsh", "free_t4", "glucose_fasting", "hba1c", "hs_crp"],
     },
@@ -286,12 +323,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "excessive_thirst",
         name: "Very thirsty",
+        snomed: Some("17173007"),
         systems: &[BloodSugar, Kidney],
         markers: &["glucose_fasting", "hba1c", "creatinine", "bun"],
     },
     Symptom {
         id: "frequent_urination",
         name: "Needing to urinate often",
+        snomed: Some("162116003"),
         systems: &[BloodSugar, Kidney],
         markers: &["glucose_fasting", "hba1c", "creatinine", "egfr"],
     },
@@ -299,12 +338,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "anxiety",
         name: "Anxiety",
+        snomed: Some("48694002"),
         systems: &[Adrenal, Thyroid, Neuro],
         markers: &["tsh", "free_t4", "free_t3", "cortisol_am"],
     },
     Symptom {
         id: "low_mood",
         name: "Low mood",
+        snomed: Some("366979004"),
         systems: &[Neuro, Thyroid, Nutrients],
         markers: &[
             "tsh",
@@ -317,18 +358,21 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "irritability",
         name: "Irritability",
+        snomed: None,
         systems: &[Neuro, BloodSugar, Thyroid, Adrenal],
         markers: &["glucose_fasting", "tsh", "free_t4", "cortisol_am"],
     },
     Symptom {
         id: "headaches",
         name: "Headaches",
+        snomed: Some("25064002"),
         systems: &[Neuro, Nutrients, BloodSugar],
         markers: &["magnesium_serum", "magnesium_rbc", "glucose_fasting"],
     },
     Symptom {
         id: "numbness_tingling",
         name: "Numbness or tingling in hands or feet",
+        snomed: Some("91019004"),
         systems: &[Nutrients, BloodSugar, Neuro, Thyroid],
         markers: &[
             "vitamin_b12",
@@ -343,12 +387,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "restless_legs",
         name: "Restless legs",
+        snomed: Some("32914008"),
         systems: &[Iron, Neuro, Kidney],
         markers: &["ferritin", "iron_serum", "tibc", "creatinine", "egfr"],
     },
     Symptom {
         id: "dizziness_on_standing",
         name: "Dizzy or light-headed on standing up",
+        snomed: Some("404640003"),
         systems: &[Iron, Blood, Adrenal],
         markers: &["hemoglobin", "hematocrit", "ferritin", "cortisol_am"],
     },
@@ -356,6 +402,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "palpitations",
         name: "Heart palpitations",
+        snomed: Some("80313002"),
         systems: &[Thyroid, Iron, Blood, Nutrients],
         markers: &[
             "tsh",
@@ -369,6 +416,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "short_of_breath",
         name: "Short of breath on exertion",
+        snomed: Some("267036007"),
         systems: &[Iron, Blood, Thyroid],
         markers: &["hemoglobin", "hematocrit", "ferritin", "tsh"],
     },
@@ -376,6 +424,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "low_libido",
         name: "Low libido",
+        snomed: None,
         systems: &[SexHormones, Thyroid, Adrenal],
         markers: &[
             "testosterone_total",
@@ -389,6 +438,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "erectile_dysfunction",
         name: "Erectile dysfunction",
+        snomed: None,
         systems: &[SexHormones, BloodSugar, Lipids],
         markers: &[
             "testosterone_total",
@@ -402,6 +452,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "irregular_periods",
         name: "Irregular periods",
+        snomed: None,
         systems: &[SexHormones, Thyroid, BloodSugar, Adrenal],
         markers: &[
             "tsh",
@@ -415,18 +466,21 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "heavy_periods",
         name: "Heavy periods",
+        snomed: Some("386692008"),
         systems: &[SexHormones, Iron, Thyroid, Blood],
         markers: &["ferritin", "hemoglobin", "platelets", "tsh", "estradiol"],
     },
     Symptom {
         id: "pms",
         name: "Premenstrual symptoms (PMS)",
+        snomed: None,
         systems: &[SexHormones, Nutrients, Neuro],
         markers: &["estradiol", "magnesium_rbc"],
     },
     Symptom {
         id: "hot_flashes",
         name: "Hot flashes or night sweats",
+        snomed: None,
         systems: &[SexHormones, Thyroid],
         markers: &["estradiol", "tsh", "free_t4"],
     },
@@ -436,12 +490,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "joint_pain",
         name: "Joint pain",
+        snomed: Some("57676002"),
         systems: &[Inflammation, Iron],
         markers: &["hs_crp", "uric_acid", "ferritin"],
     },
     Symptom {
         id: "muscle_aches",
         name: "Muscle aches",
+        snomed: Some("68962001"),
         systems: &[Nutrients, Thyroid, Inflammation],
         markers: &[
             "vitamin_d_25oh",
@@ -454,6 +510,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "muscle_cramps",
         name: "Muscle cramps",
+        snomed: Some("55300003"),
         systems: &[Nutrients, Kidney, Thyroid],
         markers: &[
             "magnesium_serum",
@@ -467,6 +524,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "muscle_weakness",
         name: "Muscle weakness",
+        snomed: Some("26544005"),
         systems: &[Thyroid, Nutrients, Adrenal],
         markers: &[
             "tsh",
@@ -480,12 +538,14 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "frequent_infections",
         name: "Frequent infections",
+        snomed: None,
         systems: &[Immune, Nutrients, Blood, BloodSugar],
         markers: &["wbc", "vitamin_d_25oh", "zinc", "hba1c", "glucose_fasting"],
     },
     Symptom {
         id: "slow_wound_healing",
         name: "Slow wound healing",
+        snomed: None,
         systems: &[BloodSugar, Nutrients, Immune],
         markers: &["hba1c", "glucose_fasting", "zinc"],
     },
@@ -493,6 +553,7 @@ static SYMPTOMS: &[Symptom] = &[
     Symptom {
         id: "seasonal_allergies",
         name: "Hay fever or seasonal allergies",
+        snomed: Some("21719001"),
         systems: &[Immune, Inflammation],
         markers: &[],
     },
@@ -692,5 +753,67 @@ mod tests {
         for s in symptoms() {
             assert_eq!(find(s.id), Some(s));
         }
+    }
+
+    /// The Verhoeff check digit that ends every SNOMED CT identifier holds.
+    fn verhoeff_ok(digits: &str) -> bool {
+        const D: [[u8; 10]; 10] = [
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+            [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+            [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+            [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+            [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+            [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+            [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+            [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+            [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+        ];
+        const P: [[u8; 10]; 8] = [
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+            [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+            [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+            [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+            [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+            [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+            [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+        ];
+        let mut c = 0u8;
+        for (i, b) in digits.bytes().rev().enumerate() {
+            c = D[usize::from(c)][usize::from(P[i % 8][usize::from(b - b'0')])];
+        }
+        c == 0
+    }
+
+    #[test]
+    fn snomed_codes_are_well_formed_international_concept_ids() {
+        // A concept id of the international release: digits, no leading zero, its
+        // partition identifier `00` (a concept, short format) before the check digit,
+        // and a valid Verhoeff check digit. This catches a mistyped code, not a wrong
+        // concept: docs/clinical-model.md lists each code with its concept's name.
+        let coded: Vec<&Symptom> = symptoms().iter().filter(|s| s.snomed.is_some()).collect();
+        assert!(coded.len() >= 20, "only {} symptoms are coded", coded.len());
+        let mut seen = HashSet::new();
+        for s in coded {
+            let code = s.snomed.unwrap_or_default();
+            assert!(
+                (6..=18).contains(&code.len())
+                    && code.bytes().all(|b| b.is_ascii_digit())
+                    && !code.starts_with('0'),
+                "{}: {code}",
+                s.id
+            );
+            assert_eq!(
+                &code[code.len() - 3..code.len() - 1],
+                "00",
+                "{}: partition",
+                s.id
+            );
+            assert!(verhoeff_ok(code), "{}: {code} fails its check digit", s.id);
+            assert!(seen.insert(code), "{}: {code} is used twice", s.id);
+        }
+        assert_eq!(find("fatigue").and_then(|s| s.snomed), Some("84229001"));
+        assert_eq!(find("brain_fog").and_then(|s| s.snomed), None);
     }
 }

@@ -15,6 +15,7 @@ mod cors;
 mod delivery;
 mod endpoints;
 mod fault_injection;
+mod fhir;
 mod form_page;
 mod held;
 mod intake;
