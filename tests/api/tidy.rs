@@ -810,3 +810,154 @@ fn there_are_no_import_cycles_between_modules() {
     }
     assert!(cycles.is_empty(), "import cycles between modules:{report}");
 }
+
+/// The spans written `like this` in a Markdown text, without surrounding punctuation.
+fn backticked(text: &str) -> BTreeSet<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The ways a source file (relative to src/) may be named in the docs: any tail of its
+/// path, with or without `.rs`; a `mod.rs` is named by its directory (`store/redis/`,
+/// `redis/`, `redis`).
+fn names_of(file: &str) -> Vec<String> {
+    let parts: Vec<&str> = file.split('/').collect();
+    let (parts, dir) = match parts.split_last() {
+        Some((&"mod.rs", dirs)) => (dirs.to_vec(), true),
+        _ => (parts, false),
+    };
+    let mut names = Vec::new();
+    for start in 0..parts.len() {
+        let tail = parts[start..].join("/");
+        if dir {
+            names.push(format!("{tail}/"));
+        } else if let Some(stem) = tail.strip_suffix(".rs") {
+            names.push(stem.to_owned());
+        }
+        names.push(tail);
+    }
+    // The whole path from the repository's root names it too.
+    let whole = format!("src/{}", names[usize::from(!dir)]);
+    names.push(whole);
+    // And its module path (`store::form_cache`).
+    let module = parts.join("::");
+    names.push(module.strip_suffix(".rs").unwrap_or(&module).to_owned());
+    names
+}
+
+/// What a code map gets wrong about a tree: the source files and directories (relative
+/// to src/) it never names, and the paths it names (`….rs`, `…/`) that no file or
+/// directory of `paths` (relative to the repository) ends with.
+fn code_map_mismatches(
+    doc: &str,
+    map: &str,
+    src_files: &[String],
+    src_dirs: &[String],
+    paths: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let named = backticked(doc);
+    let mut unnamed: Vec<String> = src_files
+        .iter()
+        .filter(|f| !matches!(f.as_str(), "main.rs" | "lib.rs"))
+        .filter(|f| !names_of(f).iter().any(|n| named.contains(n)))
+        .cloned()
+        .collect();
+    unnamed.extend(
+        src_dirs
+            .iter()
+            .filter(|d| {
+                let parts: Vec<&str> = d.split('/').collect();
+                !(0..parts.len()).any(|i| named.contains(&format!("{}/", parts[i..].join("/"))))
+                    && !named.contains(&format!("src/{d}/"))
+            })
+            .map(|d| format!("{d}/")),
+    );
+    let missing = backticked(map)
+        .into_iter()
+        .filter(|s| !s.contains(' ') && (s.ends_with(".rs") || s.ends_with('/')))
+        .filter(|s| {
+            !paths
+                .iter()
+                .any(|p| p == s || p.ends_with(&format!("/{s}")))
+        })
+        .collect();
+    (unnamed, missing)
+}
+
+/// Every file and directory under `dir`, relative to `root`; directories end with `/`.
+fn tree(root: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        let rel = path
+            .strip_prefix(root)
+            .expect("under root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if path.is_dir() {
+            out.push(format!("{rel}/"));
+            out.extend(tree(root, &path));
+        } else {
+            out.push(rel);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_code_map_check_sees_an_unnamed_file_and_a_named_file_that_is_gone() {
+    let doc = "- `domain/`: `ranges` and `store/redis/`.\n- `gone.rs`, `old/`";
+    let files = vec![
+        "domain/ranges.rs".to_owned(),
+        "domain/new_thing.rs".to_owned(),
+        "store/redis/mod.rs".to_owned(),
+    ];
+    let dirs = vec![
+        "domain".to_owned(),
+        "store".to_owned(),
+        "store/redis".to_owned(),
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| format!("src/{f}"))
+        .chain(dirs.iter().map(|d| format!("src/{d}/")))
+        .collect();
+    let (unnamed, missing) = code_map_mismatches(doc, doc, &files, &dirs, &paths);
+    assert_eq!(unnamed, vec!["domain/new_thing.rs", "store/"]);
+    assert_eq!(missing, vec!["gone.rs", "old/"]);
+}
+
+#[test]
+fn the_code_map_in_architecture_md_matches_the_tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).expect("read");
+    let start = doc.find("## Code map").expect("a code map section");
+    let rest = &doc[start + 3..];
+    let map = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let src_tree = tree(&src(), &src());
+    let src_files: Vec<String> = src_tree
+        .iter()
+        .filter(|p| p.ends_with(".rs"))
+        .cloned()
+        .collect();
+    let src_dirs: Vec<String> = src_tree
+        .iter()
+        .filter_map(|p| p.strip_suffix('/').map(str::to_owned))
+        .collect();
+    let mut paths = Vec::new();
+    for top in ["src", "tests", "docs", "benches", "fuzz", "deploy"] {
+        if root.join(top).is_dir() {
+            paths.push(format!("{top}/"));
+            paths.extend(tree(root, &root.join(top)));
+        }
+    }
+    let (unnamed, missing) = code_map_mismatches(&doc, map, &src_files, &src_dirs, &paths);
+    assert!(
+        unnamed.is_empty() && missing.is_empty(),
+        "docs/ARCHITECTURE.md does not match src/: never named: {unnamed:?}; named but not there: {missing:?}"
+    );
+}
