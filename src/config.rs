@@ -29,6 +29,9 @@ pub const CONFIG_VAR: &str = "GAPRELAY_CONFIG";
 pub struct Settings {
     /// Listen address (`bind`).
     pub bind: SocketAddr,
+    /// The relay's public address (`public_url`), named in FHIR canonical URLs; when
+    /// unset, `http://<bind>`.
+    pub public_url: crate::delivery::fhir::RelayBase,
     /// Redis URL (`redis_url`); `None` selects the embedded in-memory store.
     pub redis_url: Option<String>,
     /// Whether `redis_url` names a Redis Cluster (`redis_cluster`); the URL may then list
@@ -261,6 +264,11 @@ settings! {
         parse: socket_addr,
         doc: "listen address",
     },
+    public_url: Option<crate::delivery::fhir::RelayBase> {
+        var: "GAPRELAY_PUBLIC_URL", toml: Text, default: unset_if_blank,
+        parse: relay_base,
+        doc: "the relay's public address (https://relay.example.com), named in FHIR canonical URLs; unset: http://<bind>",
+    },
     redis_url: Option<String> {
         var: "GAPRELAY_REDIS_URL", toml: Text, default: unset_if_blank,
         parse: text,
@@ -477,6 +485,10 @@ fn text(s: &str) -> Result<String, String> {
 
 fn path(s: &str) -> Result<PathBuf, String> {
     Ok(s.trim().into())
+}
+
+fn relay_base(s: &str) -> Result<crate::delivery::fhir::RelayBase, String> {
+    crate::delivery::fhir::RelayBase::parse(s).map_err(|e| e.to_string())
 }
 
 fn socket_addr(s: &str) -> Result<SocketAddr, String> {
@@ -772,8 +784,14 @@ impl Values {
             }
         };
 
+        let public_url = match self.public_url {
+            Some(url) => url,
+            None => crate::delivery::fhir::RelayBase::parse(&format!("http://{}", self.bind))
+                .map_err(|e| invalid("GAPRELAY_BIND", e.to_string()))?,
+        };
         Ok(Settings {
             bind: self.bind,
+            public_url,
             redis_url: self.redis_url,
             redis_cluster: self.redis_cluster,
             admin_token: self.admin_token,
