@@ -9,9 +9,9 @@ use gaprelay::crypto::webhook::WebhookSecret;
 use gaprelay::delivery::{message, payload};
 use gaprelay::domain::endpoint::Encryption;
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
-use gaprelay::domain::practitioner::{NewPractitionerRequest, Practitioner};
+use gaprelay::domain::practitioner::{NewPractitioner, Practitioner};
 use gaprelay::domain::report;
-use gaprelay::domain::submission::{IntakeRequest, Submission};
+use gaprelay::domain::submission::{IntakeDraft, Submission};
 use std::hint::black_box;
 use time::OffsetDateTime;
 
@@ -25,7 +25,7 @@ const INTAKE: &str = r#"{"contact": {"name": "Sam Sample", "email": "sam@example
 
 fn practitioner() -> Practitioner {
     Practitioner::create(
-        NewPractitionerRequest {
+        NewPractitioner {
             practice_name: "Bench Clinic".into(),
             doctor_name: "Dr Bench".into(),
             email: "b@example.com".into(),
@@ -54,14 +54,14 @@ fn bench(c: &mut Criterion) {
         "intake: parse + validate + report (3 labs, 4 symptoms)",
         |b| {
             b.iter(|| {
-                let req: IntakeRequest = serde_json::from_str(black_box(INTAKE)).expect("json");
+                let req: IntakeDraft = serde_json::from_str(black_box(INTAKE)).expect("json");
                 let sub = Submission::parse(req, &p.settings, &[]).expect("valid");
                 black_box(report::build(&sub, &[]))
             })
         },
     );
 
-    let req: IntakeRequest = serde_json::from_str(INTAKE).expect("json");
+    let req: IntakeDraft = serde_json::from_str(INTAKE).expect("json");
     let sub = Submission::parse(req, &p.settings, &[]).expect("valid");
     let rep = report::build(&sub, &[]);
     let sid = SubmissionId::generate(&mut rng);

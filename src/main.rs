@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 use gaprelay::config::Settings;
 use gaprelay::crypto::api_key::AdminToken;
 use gaprelay::crypto::seal::MasterKey;
-use gaprelay::domain::practitioner::NewPractitionerRequest;
+use gaprelay::domain::practitioner::NewPractitioner;
+use gaprelay::http::wire::practitioner::PractitionerPatchRequest;
+use gaprelay::http::wire::ranges::RangeRequest;
 use gaprelay::startup::{self, Application, Options};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -148,18 +150,19 @@ async fn dress_demo(app: &Application, key: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("the demo key does not authenticate")?;
-    let range = serde_json::from_str(SAMPLE_RANGE).context("the sample range parses")?;
+    let range: RangeRequest =
+        serde_json::from_str(SAMPLE_RANGE).context("the sample range parses")?;
     services
-        .put_range(&who, "tsh", range)
+        .put_range(&who, "tsh", range.into())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot set the demo TSH range")?;
-    let patch = serde_json::from_value(serde_json::json!({
+    let patch: PractitionerPatchRequest = serde_json::from_value(serde_json::json!({
         "call_to_action": {"label": "Book a free discovery call", "url": "https://demo.example.com/book"}
     }))
     .context("the demo settings parse")?;
     services
-        .patch_practitioner(&who, None, patch)
+        .patch_practitioner(&who, None, patch.into())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot set up the demo practice")?;
@@ -170,7 +173,7 @@ async fn dress_demo(app: &Application, key: &str) -> anyhow::Result<()> {
 async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()> {
     let (p, key, _) = app
         .services()
-        .create_practitioner(NewPractitionerRequest {
+        .create_practitioner(NewPractitioner {
             practice_name: "Demo Functional Medicine".into(),
             doctor_name: "Dr. Demo".into(),
             email: "demo@example.com".into(),

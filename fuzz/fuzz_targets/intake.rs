@@ -13,10 +13,10 @@ use gaprelay::delivery::payload;
 use gaprelay::domain::ids::SubmissionId;
 use gaprelay::domain::report;
 use gaprelay::domain::screening::{self, Token};
-use gaprelay::domain::submission::{IntakeRequest, Submission};
+use gaprelay::domain::submission::{IntakeDraft, Submission};
 use gaprelay::http::error::ApiError;
 use gaprelay::http::extract::{parse_intake, MAX_BODY_BYTES};
-use gaprelay::http::views::IntakeAccepted;
+use gaprelay::http::wire::intake::IntakeAccepted;
 use gaprelay::service::ServiceError;
 use gaprelay_fuzz::{assert_client_error, Form, FORMS};
 use libfuzzer_sys::fuzz_target;
@@ -37,7 +37,7 @@ fuzz_target!(|body: &[u8]| {
     if body.len() > MAX_BODY_BYTES {
         return;
     }
-    let req: IntakeRequest = match parse_intake(body) {
+    let req: IntakeDraft = match parse_intake(body) {
         Ok(req) => req,
         Err(err) => return assert_client_error(&err),
     };
@@ -46,7 +46,7 @@ fuzz_target!(|body: &[u8]| {
     }
 });
 
-fn submit(form: &Form, req: IntakeRequest) {
+fn submit(form: &Form, req: IntakeDraft) {
     let practitioner = &form.practitioner;
     // As the service does: a bot is answered like anyone else, so screening decides
     // nothing the caller sees; it must only cope with any token and honeypot.

@@ -18,7 +18,7 @@ use gaprelay::domain::practitioner::FieldMode;
 use gaprelay::domain::problems::Redacted;
 use gaprelay::domain::report;
 use gaprelay::domain::submission::{
-    Contact, ContactRequest, Engagement, IntakeRequest, LabRequest, Submission, MAX_LABS,
+    Contact, ContactDraft, Engagement, IntakeDraft, LabDraft, Submission, MAX_LABS,
     MAX_SYMPTOMS,
 };
 use gaprelay::domain::symptoms;
@@ -80,7 +80,7 @@ fn time_of((secs, nanos): (u64, u32)) -> OffsetDateTime {
 
 /// A lab whose value validation accepts: the fuzzed value when it is plausible for the
 /// marker in the chosen unit, else a point of the plausible range chosen by `fraction`.
-fn lab_request(lab: &Lab) -> LabRequest {
+fn lab_request(lab: &Lab) -> LabDraft {
     let markers = catalog::markers();
     let m = &markers[usize::from(lab.marker) % markers.len()];
     let unit = &m.units[usize::from(lab.unit) % m.units.len()];
@@ -98,15 +98,15 @@ fn lab_request(lab: &Lab) -> LabRequest {
         let t = f64::from(lab.fraction) / f64::from(u32::MAX);
         unit.conversion.from_range_unit(low + (high - low) * t)
     };
-    LabRequest {
+    LabDraft {
         marker: Some(m.id.to_owned()),
         value: Some(value.into()),
         unit: Some(unit.display.to_owned()),
     }
 }
 
-fn request(input: &Input) -> IntakeRequest {
-    let mut labs: Vec<LabRequest> = Vec::new();
+fn request(input: &Input) -> IntakeDraft {
+    let mut labs: Vec<LabDraft> = Vec::new();
     for lab in input.labs.iter().map(lab_request) {
         if labs.len() < MAX_LABS && !labs.iter().any(|l| l.marker == lab.marker) {
             labs.push(lab);
@@ -120,8 +120,8 @@ fn request(input: &Input) -> IntakeRequest {
             chosen.push(id);
         }
     }
-    IntakeRequest {
-        contact: ContactRequest::default(),
+    IntakeDraft {
+        contact: ContactDraft::default(),
         sex: input
             .female
             .map(|f| if f { "female" } else { "male" }.to_owned()),

@@ -5,11 +5,13 @@
 use actix_web::body::MessageBody;
 use actix_web::ResponseError;
 use gaprelay::domain::catalog;
-use gaprelay::domain::custom::{CustomMarker, CustomMarkerRequest, SymptomSettings};
+use gaprelay::domain::custom::{CustomMarker, SymptomSettings};
 use gaprelay::domain::ids::PractitionerId;
-use gaprelay::domain::practitioner::{FieldMode, NewPractitionerRequest, Practitioner};
-use gaprelay::domain::ranges::{RangeOverride, RangeRequest};
+use gaprelay::domain::practitioner::{FieldMode, NewPractitioner, Practitioner};
+use gaprelay::domain::ranges::RangeOverride;
 use gaprelay::http::error::ApiError;
+use gaprelay::http::wire::markers::{CustomMarkerRequest, SymptomSettingsRequest};
+use gaprelay::http::wire::ranges::RangeRequest;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -35,7 +37,7 @@ fn practitioner(slug: &str, phone_region: Option<&str>) -> Practitioner {
     // crash, sees the same practice.
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     Practitioner::create(
-        NewPractitionerRequest {
+        NewPractitioner {
             practice_name: "Fuzz Clinic".into(),
             doctor_name: "Dr Fuzz".into(),
             email: "fuzz@example.com".into(),
@@ -73,14 +75,18 @@ pub fn configured_practice() -> Form {
     settings.consent_required = false;
     settings.consent_version = 3;
     settings.symptoms = Some(
-        SymptomSettings::parse(from_json(json!({
-            "offered": ["fatigue", "brain_fog", "cold_intolerance", "tinnitus"],
-            "custom": [{"id": "tinnitus", "name": "Ringing ears", "systems": ["neuro"]}]
-        })))
+        SymptomSettings::parse(
+            from_json::<SymptomSettingsRequest>(json!({
+                "offered": ["fatigue", "brain_fog", "cold_intolerance", "tinnitus"],
+                "custom": [{"id": "tinnitus", "name": "Ringing ears", "systems": ["neuro"]}]
+            }))
+            .into(),
+        )
         .expect("valid symptom settings"),
     );
     let marker = |id: &str, req: Value| {
-        CustomMarker::parse(id, from_json::<CustomMarkerRequest>(req)).expect("a valid marker")
+        CustomMarker::parse(id, from_json::<CustomMarkerRequest>(req).into())
+            .expect("a valid marker")
     };
     let custom_markers = vec![
         marker(
@@ -98,7 +104,7 @@ pub fn configured_practice() -> Form {
     ];
     let range = |id: &str, req: Value| {
         let m = catalog::find(id).expect("a catalog marker");
-        RangeOverride::parse(m, from_json::<RangeRequest>(req)).expect("a valid range")
+        RangeOverride::parse(m, from_json::<RangeRequest>(req).into()).expect("a valid range")
     };
     let ranges = vec![
         range(

@@ -228,11 +228,11 @@ mod tests {
     #[test]
     fn the_consent_block_names_the_version_and_the_hash_of_the_text_agreed_to() {
         use crate::domain::ids::PractitionerId;
-        use crate::domain::practitioner::NewPractitionerRequest;
-        use crate::domain::submission::IntakeRequest;
+        use crate::domain::practitioner::NewPractitioner;
+        use crate::domain::submission::IntakeDraft;
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut p = Practitioner::create(
-            NewPractitionerRequest {
+            NewPractitioner {
                 practice_name: "Lee Clinic".into(),
                 doctor_name: "Dr Lee".into(),
                 email: "lee@example.com".into(),
@@ -247,7 +247,7 @@ mod tests {
         p.settings.consent_text = "I agree to share my results with Dr Lee.".into();
         p.settings.consent_version = 3;
         let event = |consent: bool| {
-            let req = IntakeRequest::from_json(json!({
+            let req = IntakeDraft::from_json(json!({
                 "contact": {"name": "A", "email": "a@b.co"}, "symptoms": ["fatigue"],
                 "consent": consent
             }))

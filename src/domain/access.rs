@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The role of a practitioner's API key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including keys and deletion.

@@ -1,4 +1,5 @@
-//! Bounds: an interval of finite numbers with either end open, and its wire form. A leaf
+//! Bounds: an interval of finite numbers with either end open, and the unchecked form
+//! a practitioner's request gives. A leaf
 //! module (it names nothing else of the domain), so that the catalog and the ranges can
 //! both use it without depending on each other.
 
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// An interval of finite numbers, `low ≤ high`, either end of which may be open
 /// (`None`: no bound on that side, e.g. folate has no upper reference limit). At least
 /// one end is set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Bounds {
     low: Option<f64>,
     high: Option<f64>,
@@ -69,21 +70,28 @@ impl Bounds {
 
 impl<'de> Deserialize<'de> for Bounds {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let dto = BoundsDto::deserialize(d)?;
-        Bounds::open(dto.low, dto.high).ok_or_else(|| {
+        // The stored form: `low`, `high`, or both (a missing or null end is open).
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            #[serde(default)]
+            low: Option<f64>,
+            #[serde(default)]
+            high: Option<f64>,
+        }
+        let stored = Stored::deserialize(d)?;
+        Bounds::open(stored.low, stored.high).ok_or_else(|| {
             serde::de::Error::custom("bounds must be finite, ordered, and at least one set")
         })
     }
 }
 
-/// Wire form of a range: `low`, `high`, or both (a missing or null end is open).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BoundsDto {
+/// A range as a practitioner asked for it, before it is checked: `low`, `high`, or
+/// both (`None`: open), perhaps not finite or not in order.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BoundsDraft {
     /// Lower bound.
-    #[serde(default)]
     pub low: Option<f64>,
     /// Upper bound.
-    #[serde(default)]
     pub high: Option<f64>,
 }

@@ -5,7 +5,7 @@
 use super::catalog::{self, BodySystem};
 use super::problems::{FieldProblem, Problems};
 use super::ranges::{Bounds, EffectiveRange, RangeSource};
-use super::ranges::{BoundsDto, RangeMessages, MAX_MESSAGE_LEN};
+use super::ranges::{BoundsDraft, RangeMessages, MAX_MESSAGE_LEN};
 use super::symptoms;
 use serde::{Deserialize, Serialize};
 
@@ -35,39 +35,33 @@ fn check_name(problems: &mut Problems, field: &str, name: &str, max: usize) -> S
     name.to_owned()
 }
 
-/// Body of `PUT /v1/markers/{id}`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomMarkerRequest {
+/// A custom marker as a practitioner defined it (`PUT /v1/markers/{id}`), before it
+/// is checked by [`CustomMarker::parse`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomMarkerDraft {
     /// Human name.
     pub name: String,
     /// The one unit values are typed and judged in.
     pub unit: String,
     /// LOINC code, if the test has one.
-    #[serde(default)]
     pub loinc: Option<String>,
     /// Optimal range.
-    pub optimal: BoundsDto,
+    pub optimal: BoundsDraft,
     /// Standard (reference) range, if any.
-    #[serde(default)]
-    pub standard: Option<BoundsDto>,
+    pub standard: Option<BoundsDraft>,
     /// Values outside these bounds are refused as typos.
-    #[serde(default)]
-    pub plausible: Option<BoundsDto>,
+    pub plausible: Option<BoundsDraft>,
     /// The practitioner's wording.
-    #[serde(default)]
     pub messages: Option<RangeMessages>,
     /// Body systems the marker bears on.
-    #[serde(default)]
     pub systems: Vec<BodySystem>,
     /// One plain-language line telling patients what the test measures (at most 140
     /// characters).
-    #[serde(default)]
     pub about: Option<String>,
 }
 
 /// A practitioner's own marker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomMarker {
     /// Id (unique among the catalog's ids and LOINC codes and the practitioner's own).
     pub id: String,
@@ -92,7 +86,7 @@ pub struct CustomMarker {
     pub about: Option<String>,
 }
 
-fn bounds(problems: &mut Problems, field: &str, dto: BoundsDto) -> Option<Bounds> {
+fn bounds(problems: &mut Problems, field: &str, dto: BoundsDraft) -> Option<Bounds> {
     let before = problems.len();
     for (name, v) in [("low", dto.low), ("high", dto.high)] {
         if v.is_some_and(|v| !v.is_finite()) {
@@ -126,7 +120,7 @@ fn is_loinc(s: &str) -> bool {
 
 impl CustomMarker {
     /// Validates a definition for the marker `id`.
-    pub fn parse(id: &str, req: CustomMarkerRequest) -> Result<CustomMarker, Vec<FieldProblem>> {
+    pub fn parse(id: &str, req: CustomMarkerDraft) -> Result<CustomMarker, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         if !is_valid_custom_id(id) {
             problems.add("id", "must start with a lowercase letter and have 2 to 48 lowercase letters, digits or underscores");
@@ -217,7 +211,7 @@ impl CustomMarker {
 }
 
 /// A practitioner's own symptom.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomSymptom {
     /// Id (unique among catalog and own symptoms).
@@ -229,29 +223,46 @@ pub struct CustomSymptom {
     pub systems: Vec<BodySystem>,
 }
 
-/// Body of `PUT /v1/symptoms`: which symptoms the form offers, and the practitioner's own.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SymptomSettingsRequest {
+/// Which symptoms the form should offer, and the practitioner's own (`PUT
+/// /v1/symptoms`), before they are checked by [`SymptomSettings::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SymptomSettingsDraft {
     /// Ids offered on the form, in display order (catalog or own).
     pub offered: Vec<String>,
     /// The practitioner's own symptoms.
-    #[serde(default)]
     pub custom: Vec<CustomSymptom>,
 }
 
 /// Validated symptom settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymptomSettings {
-    /// Ids offered, in display order.
-    pub offered: Vec<String>,
-    /// Own symptoms.
-    pub custom: Vec<CustomSymptom>,
+    offered: Vec<String>,
+    custom: Vec<CustomSymptom>,
+}
+
+impl From<SymptomSettings> for SymptomSettingsDraft {
+    /// The settings as a request that would make them, to check them again (an import).
+    fn from(s: SymptomSettings) -> Self {
+        SymptomSettingsDraft {
+            offered: s.offered,
+            custom: s.custom,
+        }
+    }
 }
 
 impl SymptomSettings {
+    /// Ids offered, in display order.
+    pub fn offered(&self) -> &[String] {
+        &self.offered
+    }
+
+    /// Own symptoms.
+    pub fn custom(&self) -> &[CustomSymptom] {
+        &self.custom
+    }
+
     /// Validates a request.
-    pub fn parse(req: SymptomSettingsRequest) -> Result<SymptomSettings, Vec<FieldProblem>> {
+    pub fn parse(req: SymptomSettingsDraft) -> Result<SymptomSettings, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         if req.custom.len() > MAX_CUSTOM_SYMPTOMS {
             problems.add(
@@ -308,7 +319,7 @@ impl SymptomSettings {
 }
 
 /// One symptom as listed to a practitioner or shown on the form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SymptomView {
     /// Id.
     pub id: String,
@@ -368,8 +379,9 @@ mod tests {
     use serde_json::json;
 
     fn marker(id: &str, body: serde_json::Value) -> Result<CustomMarker, Vec<FieldProblem>> {
-        let req: CustomMarkerRequest =
-            serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
+        let req: CustomMarkerDraft =
+            crate::http::wire::read::<crate::http::wire::markers::CustomMarkerRequest, _>(body)
+                .unwrap_or_else(|e| panic!("{e}"));
         CustomMarker::parse(id, req)
     }
 
@@ -435,7 +447,10 @@ mod tests {
 
     #[test]
     fn symptom_settings_offer_catalog_and_own_symptoms_once_each() {
-        let req: SymptomSettingsRequest = serde_json::from_value(json!({
+        let req: SymptomSettingsDraft = crate::http::wire::read::<
+            crate::http::wire::markers::SymptomSettingsRequest,
+            _,
+        >(json!({
             "offered": ["fatigue", "tinnitus"],
             "custom": [{"id": "tinnitus", "name": "Ringing in the ears", "systems": ["neuro"]}]
         }))
@@ -454,7 +469,10 @@ mod tests {
         assert_eq!(listing.len(), symptoms::symptoms().len() + 1);
         assert!(symptom_listing(None).iter().all(|v| v.offered && !v.custom));
 
-        let req: SymptomSettingsRequest = serde_json::from_value(json!({
+        let req: SymptomSettingsDraft = crate::http::wire::read::<
+            crate::http::wire::markers::SymptomSettingsRequest,
+            _,
+        >(json!({
             "offered": ["fatigue", "fatigue", "levitation"],
             "custom": [{"id": "fatigue", "name": "x"}, {"id": "ok_one", "name": " "}]
         }))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Payload format delivered to an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Format {
     /// gaprelay's own JSON payload.
     #[serde(rename = "gaprelay.v1")]
@@ -17,7 +17,7 @@ pub enum Format {
 }
 
 /// Whether `data` is encrypted as a JWE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
     /// Flattened JWE, `dir` + `A256GCM`.
@@ -26,34 +26,27 @@ pub enum Encryption {
     None,
 }
 
-/// Body of `POST /v1/endpoints`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewEndpointRequest {
+/// An endpoint as a practitioner asked for it (`POST /v1/endpoints`), before it is
+/// checked by [`EndpointSpec::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointDraft {
     /// Target URL.
     pub url: String,
     /// Payload format; `gaprelay.v1` when absent.
-    #[serde(default)]
     pub format: Option<Format>,
     /// Encryption; `jwe` when absent.
-    #[serde(default)]
     pub encryption: Option<Encryption>,
     /// Free text for the practitioner.
-    #[serde(default)]
     pub description: Option<String>,
 }
 
 /// A validated endpoint definition (secrets are minted by the caller).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointSpec {
-    /// Target URL.
-    pub url: url::Url,
-    /// Payload format.
-    pub format: Format,
-    /// Encryption.
-    pub encryption: Encryption,
-    /// Description.
-    pub description: Option<String>,
+    url: url::Url,
+    format: Format,
+    encryption: Encryption,
+    description: Option<String>,
 }
 
 /// Longest endpoint URL accepted.
@@ -129,11 +122,31 @@ fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
 }
 
 impl EndpointSpec {
+    /// Target URL.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// Payload format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Encryption.
+    pub fn encryption(&self) -> Encryption {
+        self.encryption
+    }
+
+    /// Description, trimmed; `None` when empty.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
     /// Validates a creation request. Unless `allow_private_targets`, the URL must be
     /// `https`, and a host written as an IP address must be public; host names are
     /// checked again on the resolved address when connecting.
     pub fn parse(
-        req: NewEndpointRequest,
+        req: EndpointDraft,
         allow_private_targets: bool,
     ) -> Result<EndpointSpec, Vec<FieldProblem>> {
         let mut problems = Problems::new();
@@ -220,8 +233,8 @@ fn check_url(problems: &mut Problems, u: url::Url, allow_private: bool) -> Optio
 mod tests {
     use super::*;
 
-    fn req(url: &str) -> NewEndpointRequest {
-        NewEndpointRequest {
+    fn req(url: &str) -> EndpointDraft {
+        EndpointDraft {
             url: url.into(),
             format: None,
             encryption: None,
@@ -233,8 +246,8 @@ mod tests {
     fn https_public_urls_are_accepted_with_jwe_by_default() {
         let s = EndpointSpec::parse(req("https://crm.example.com/hooks/gaprelay"), false)
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(s.encryption, Encryption::Jwe);
-        assert_eq!(s.format, Format::GaprelayV1);
+        assert_eq!(s.encryption(), Encryption::Jwe);
+        assert_eq!(s.format(), Format::GaprelayV1);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const STARTER_PANEL: &[&str] = &[
 ];
 
 /// One marker as the form offers it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FormMarker {
     /// Id (catalog or the practitioner's own).
     pub id: String,
@@ -44,7 +44,7 @@ pub struct FormMarker {
 }
 
 /// Symptoms of one body system, in the practice's order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SymptomGroup {
     /// The body system.
     pub system: BodySystem,
@@ -55,7 +55,7 @@ pub struct SymptomGroup {
 }
 
 /// One symptom on the checklist.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FormSymptom {
     /// Id.
     pub id: String,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// Which side of a detection limit a censored result lies on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Qualifier {
     /// Below the limit (`<0.5`, also `<=`/`≤`, which a report prints for the same thing).
     #[serde(rename = "<")]

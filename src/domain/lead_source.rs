@@ -13,54 +13,45 @@ pub const MAX_PAGE_URL_LEN: usize = 2048;
 pub const MAX_UTM_LEN: usize = 200;
 
 /// `source` in the intake body, as submitted. `Debug` never shows it.
-#[derive(Clone, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SourceRequest {
+#[derive(Clone, Default)]
+pub struct SourceDraft {
     /// The absolute `http`/`https` URL of the page the form was on (at most 2048
     /// characters); its query and fragment are dropped.
-    #[serde(default)]
     pub page_url: Option<String>,
     /// The page's UTM parameters.
-    #[serde(default)]
-    pub utm: Option<UtmRequest>,
+    pub utm: Option<UtmDraft>,
 }
 
-impl fmt::Debug for SourceRequest {
+impl fmt::Debug for SourceDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SourceRequest([redacted])")
+        f.write_str("SourceDraft([redacted])")
     }
 }
 
 /// UTM parameters as submitted, without their `utm_` prefix; each at most 200
 /// characters. `Debug` never shows them.
-#[derive(Clone, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UtmRequest {
+#[derive(Clone, Default)]
+pub struct UtmDraft {
     /// `utm_source`.
-    #[serde(default)]
     pub source: Option<String>,
     /// `utm_medium`.
-    #[serde(default)]
     pub medium: Option<String>,
     /// `utm_campaign`.
-    #[serde(default)]
     pub campaign: Option<String>,
     /// `utm_term`.
-    #[serde(default)]
     pub term: Option<String>,
     /// `utm_content`.
-    #[serde(default)]
     pub content: Option<String>,
 }
 
-impl UtmRequest {
+impl UtmDraft {
     /// The UTM keys the body accepts, in their order.
     pub const KEYS: [&'static str; 5] = ["source", "medium", "campaign", "term", "content"];
 }
 
-impl fmt::Debug for UtmRequest {
+impl fmt::Debug for UtmDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("UtmRequest([redacted])")
+        f.write_str("UtmDraft([redacted])")
     }
 }
 
@@ -140,7 +131,7 @@ impl LeadSource {
         self.page_url.as_deref()
     }
 
-    /// UTM parameter `key` (one of [`UtmRequest::KEYS`]), when given.
+    /// UTM parameter `key` (one of [`UtmDraft::KEYS`]), when given.
     pub fn utm(&self, key: &str) -> Option<&str> {
         let u = &self.utm;
         match key {
@@ -154,7 +145,7 @@ impl LeadSource {
     }
 
     /// Validates `source` from the intake body. `Ok(None)` when nothing was given.
-    pub fn parse(req: SourceRequest) -> Result<Option<LeadSource>, Vec<FieldProblem>> {
+    pub fn parse(req: SourceDraft) -> Result<Option<LeadSource>, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         let page_url = text_field(
             &mut problems,
@@ -205,12 +196,12 @@ impl LeadSource {
 mod tests {
     use super::*;
 
-    fn source(page_url: Option<&str>, campaign: Option<&str>) -> SourceRequest {
-        SourceRequest {
+    fn source(page_url: Option<&str>, campaign: Option<&str>) -> SourceDraft {
+        SourceDraft {
             page_url: page_url.map(str::to_owned),
-            utm: Some(UtmRequest {
+            utm: Some(UtmDraft {
                 campaign: campaign.map(str::to_owned),
-                ..UtmRequest::default()
+                ..UtmDraft::default()
             }),
         }
     }
@@ -239,7 +230,7 @@ mod tests {
 
     #[test]
     fn nothing_given_is_no_source() {
-        assert_eq!(LeadSource::parse(SourceRequest::default()), Ok(None));
+        assert_eq!(LeadSource::parse(SourceDraft::default()), Ok(None));
         assert_eq!(LeadSource::parse(source(Some("  "), Some(""))), Ok(None));
     }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// A URL-safe, unique practice handle used by the public form (`/v1/forms/{slug}`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Slug(String);
 
@@ -65,7 +65,7 @@ impl<'de> Deserialize<'de> for Slug {
 }
 
 /// Whether the form asks for a contact field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldMode {
     /// The patient must fill it in.
@@ -77,7 +77,7 @@ pub enum FieldMode {
 }
 
 /// Which contact fields the form asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactFields {
     /// Patient's name.
@@ -99,7 +99,7 @@ impl Default for ContactFields {
 }
 
 /// The practice's branding on the form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     /// Logo image URL (`https://…`).
@@ -114,7 +114,7 @@ pub struct Branding {
 }
 
 /// The button the form shows after the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallToAction {
     /// Button label ("Book a consultation").
@@ -124,7 +124,7 @@ pub struct CallToAction {
 }
 
 /// Whether an account may be used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// In use.
@@ -140,7 +140,7 @@ pub const DEFAULT_CONSENT_TEXT: &str = "I agree that the information I enter is 
 /// One version of a practice's consent wording. Every version is kept for as long as
 /// the practice is, so the practice can show what a patient agreed to: each webhook
 /// names the version and the SHA-256 of its text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentVersion {
     /// The version (`consent_version` while this wording was current).
@@ -150,7 +150,6 @@ pub struct ConsentVersion {
     /// When this wording became current (for wording older than the record of
     /// versions: when it was first recorded).
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
@@ -179,7 +178,7 @@ pub fn consent_text_sha256(text: &str) -> String {
 pub const DEFAULT_DISCLAIMER: &str = "This report is for information only and is not a diagnosis. Talk to your practitioner before changing anything.";
 
 /// What the public form shows and requires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormSettings {
     /// Contact fields asked for.
     pub contact_fields: ContactFields,
@@ -222,7 +221,7 @@ pub struct FormSettings {
 }
 
 /// A practice's account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Practitioner {
     /// Id.
     pub id: PractitionerId,
@@ -274,10 +273,10 @@ impl Practitioner {
     }
 }
 
-/// Body of `POST /v1/practitioners`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPractitionerRequest {
+/// A practice as the operator asked for it (`POST /v1/practitioners`), before it is
+/// checked by [`Practitioner::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPractitioner {
     /// Practice name.
     pub practice_name: String,
     /// Doctor's name.
@@ -287,10 +286,8 @@ pub struct NewPractitionerRequest {
     /// Practice website (`https://…`).
     pub website_url: String,
     /// Desired slug; derived from the practice name when absent.
-    #[serde(default)]
     pub slug: Option<String>,
     /// Default region for patients' phone numbers (`US`, `GB`, …).
-    #[serde(default)]
     pub phone_region: Option<String>,
 }
 
@@ -308,7 +305,7 @@ fn check_text(problems: &mut Problems, field: &str, value: &str) {
 impl Practitioner {
     /// Validates a creation request into a new account record.
     pub fn create(
-        req: NewPractitionerRequest,
+        req: NewPractitioner,
         id: PractitionerId,
         now: OffsetDateTime,
     ) -> Result<Practitioner, Vec<FieldProblem>> {
@@ -407,7 +404,7 @@ mod tests {
 
     #[test]
     fn creation_reports_every_bad_field() {
-        let req = NewPractitionerRequest {
+        let req = NewPractitioner {
             practice_name: " ".into(),
             doctor_name: "Dr Who".into(),
             email: "nope".into(),

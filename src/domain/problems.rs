@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 /// One thing wrong with one field of a request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
     /// Path of the field in the request body, e.g. `labs[1].unit`.
     pub field: String,

@@ -1,13 +1,13 @@
 //! Ranges and zones: a practitioner's overrides, the effective range for a patient,
 //! and the five-zone judgement with the distance to optimal.
 
-pub use super::bounds::{Bounds, BoundsDto};
+pub use super::bounds::{Bounds, BoundsDraft};
 use super::catalog::{Marker, Sex};
 use super::problems::{FieldProblem, Problems};
 use serde::{Deserialize, Serialize};
 
 /// A practitioner's own wording for each side of the optimal range.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeMessages {
     /// Shown when the value is below optimal.
@@ -24,27 +24,24 @@ pub struct RangeMessages {
 /// Longest practitioner message accepted.
 pub const MAX_MESSAGE_LEN: usize = 1000;
 
-/// Body of `PUT /v1/ranges/{marker}`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RangeRequest {
+/// A range override as a practitioner asked for it (`PUT /v1/ranges/{marker}`), before
+/// it is checked by [`RangeOverride::parse`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeDraft {
     /// Unit the bounds are given in; any unit the marker accepts.
     pub unit: String,
     /// Optimal range.
-    pub optimal: BoundsDto,
+    pub optimal: BoundsDraft,
     /// Standard (reference) range; the catalog default when absent.
-    #[serde(default)]
-    pub standard: Option<BoundsDto>,
+    pub standard: Option<BoundsDraft>,
     /// Only for patients of this sex; everyone when absent.
-    #[serde(default)]
     pub sex: Option<Sex>,
     /// The practitioner's wording.
-    #[serde(default)]
     pub messages: Option<RangeMessages>,
 }
 
 /// A practitioner's override of one marker's ranges, stored in the range unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RangeOverride {
     /// Catalog id of the marker.
     pub marker: String,
@@ -61,7 +58,7 @@ pub struct RangeOverride {
 fn check_bounds(
     problems: &mut Problems,
     field: &str,
-    dto: BoundsDto,
+    dto: BoundsDraft,
     convert: impl Fn(f64) -> f64,
 ) -> Option<Bounds> {
     let mut ok = true;
@@ -91,7 +88,7 @@ fn check_bounds(
 
 impl RangeOverride {
     /// Validates a range request for `marker`, converting the bounds to the range unit.
-    pub fn parse(marker: &Marker, req: RangeRequest) -> Result<RangeOverride, Vec<FieldProblem>> {
+    pub fn parse(marker: &Marker, req: RangeDraft) -> Result<RangeOverride, Vec<FieldProblem>> {
         let mut problems = Problems::new();
         let unit = marker.unit(&req.unit);
         if unit.is_none() {
@@ -165,7 +162,7 @@ impl RangeOverride {
 }
 
 /// Where an effective range came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RangeSource {
     /// The catalog's default.
@@ -175,7 +172,7 @@ pub enum RangeSource {
 }
 
 /// The ranges a value is judged against, in the marker's range unit.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EffectiveRange {
     /// Range unit.
     pub unit: String,
@@ -234,19 +231,7 @@ pub fn effective_range(
 }
 
 /// Where a value sits.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     /// Strictly below the standard range's low bound.
@@ -412,18 +397,24 @@ mod tests {
         let Some(m) = catalog::find("glucose_fasting") else {
             panic!("catalog")
         };
-        let req: RangeRequest = serde_json::from_value(serde_json::json!({
-            "unit": "mmol/L", "optimal": {"low": 75.0, "high": 86.0}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let req: RangeDraft =
+            crate::http::wire::read::<crate::http::wire::ranges::RangeRequest, _>(
+                serde_json::json!({
+                    "unit": "mmol/L", "optimal": {"low": 75.0, "high": 86.0}
+                }),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let err = RangeOverride::parse(m, req).err().unwrap_or_default();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].field, "optimal");
         // Open ends are not implausible.
-        let req: RangeRequest = serde_json::from_value(serde_json::json!({
-            "unit": "mg/dL", "optimal": {"low": 75.0}, "standard": {"high": 99.0}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let req: RangeDraft =
+            crate::http::wire::read::<crate::http::wire::ranges::RangeRequest, _>(
+                serde_json::json!({
+                    "unit": "mg/dL", "optimal": {"low": 75.0}, "standard": {"high": 99.0}
+                }),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(RangeOverride::parse(m, req).is_ok());
     }
 
@@ -433,7 +424,9 @@ mod tests {
             panic!("catalog")
         };
         let parse = |body: serde_json::Value| {
-            let req: RangeRequest = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
+            let req: RangeDraft =
+                crate::http::wire::read::<crate::http::wire::ranges::RangeRequest, _>(body)
+                    .unwrap_or_else(|e| panic!("{e}"));
             RangeOverride::parse(m, req)
         };
         // LabCorp prints `0-149 mg/dL`; the catalog's plausible floor is above 0.
@@ -471,10 +464,13 @@ mod tests {
     fn practitioner_ranges_are_converted_to_the_range_unit() {
         let m = catalog::find("glucose_fasting").cloned();
         let Some(m) = m else { panic!("catalog") };
-        let req: RangeRequest = serde_json::from_value(serde_json::json!({
-            "unit": "mmol/L", "optimal": {"low": 4.2, "high": 4.8}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let req: RangeDraft =
+            crate::http::wire::read::<crate::http::wire::ranges::RangeRequest, _>(
+                serde_json::json!({
+                    "unit": "mmol/L", "optimal": {"low": 4.2, "high": 4.8}
+                }),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let o = RangeOverride::parse(&m, req).unwrap_or_else(|e| panic!("{e:?}"));
         assert!((o.optimal.low().unwrap_or_default() - 75.6655).abs() < 0.01);
         let eff = effective_range(&m, None, &[o]);
@@ -487,11 +483,14 @@ mod tests {
         let Some(m) = catalog::find("tsh") else {
             panic!("catalog")
         };
-        let req: RangeRequest = serde_json::from_value(serde_json::json!({
-            "unit": "furlongs", "optimal": {"low": 3.0, "high": 1.0},
-            "standard": {"low": 5.0, "high": 0.1}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let req: RangeDraft =
+            crate::http::wire::read::<crate::http::wire::ranges::RangeRequest, _>(
+                serde_json::json!({
+                    "unit": "furlongs", "optimal": {"low": 3.0, "high": 1.0},
+                    "standard": {"low": 5.0, "high": 0.1}
+                }),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let err = RangeOverride::parse(m, req).err().unwrap_or_default();
         let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["unit", "optimal.low", "standard.low"]);

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The value as the patient typed it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Input {
     /// Value as typed (a decimal comma read as a point); for a censored result such as
     /// `<0.5`, its bound.
@@ -25,7 +25,7 @@ pub struct Input {
 }
 
 /// One judged lab.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabResult {
     /// Marker id (catalog or the practitioner's own).
     pub marker: String,
@@ -53,7 +53,7 @@ pub struct LabResult {
 }
 
 /// One selected symptom.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SymptomResult {
     /// Symptom id.
     pub id: String,
@@ -64,7 +64,7 @@ pub struct SymptomResult {
 }
 
 /// What points to one body system.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SystemSummary {
     /// The body system.
     pub system: BodySystem,
@@ -78,7 +78,7 @@ pub struct SystemSummary {
 }
 
 /// Counts and per-system attention.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// Number of labs.
     pub labs: usize,
@@ -92,7 +92,7 @@ pub struct Summary {
 }
 
 /// The report shown to the patient and forwarded to the practitioner.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// One entry per lab, in submission order.
     pub labs: Vec<LabResult>,
@@ -201,7 +201,7 @@ mod tests {
     use super::*;
     use crate::domain::practitioner::{Branding, ContactFields, FormSettings};
     use crate::domain::ranges::{RangeMessages, RangeOverride};
-    use crate::domain::submission::{IntakeRequest, Submission};
+    use crate::domain::submission::{IntakeDraft, Submission};
     use serde_json::json;
 
     fn submission(labs: serde_json::Value) -> Submission {
@@ -220,7 +220,7 @@ mod tests {
             marker_notes: Default::default(),
             disclaimer: None,
         };
-        let req = IntakeRequest::from_json(json!({
+        let req = IntakeDraft::from_json(json!({
             "contact": {"name": "A", "email": "a@b.co"}, "labs": labs, "symptoms": ["fatigue"]
         }))
         .unwrap_or_else(|e| panic!("{e:?}"));

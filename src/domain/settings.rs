@@ -7,7 +7,6 @@ use super::contact::{is_phone_region, Email};
 use super::custom::CustomMarker;
 use super::practitioner::{Branding, CallToAction, ContactFields, Practitioner};
 use super::problems::{FieldProblem, Problems};
-use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
 /// Most origins a form may be embedded on.
@@ -19,64 +18,41 @@ pub const MAX_FORM_MARKERS: usize = 100;
 /// Longest disclaimer shown with the report.
 pub const MAX_DISCLAIMER_LEN: usize = 1000;
 
-/// Lets a field tell "absent" (`None`) from "set to null" (`Some(None)`).
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// Body of `PATCH /v1/practitioner`: every field optional; absent fields are unchanged.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A partial update of the profile and form settings (`PATCH /v1/practitioner`):
+/// `None` leaves a field unchanged; `Some(None)` clears a field that may be cleared.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PractitionerPatch {
     /// Practice name.
-    #[serde(default)]
     pub practice_name: Option<String>,
     /// Doctor's name.
-    #[serde(default)]
     pub doctor_name: Option<String>,
     /// Practice contact email.
-    #[serde(default)]
     pub email: Option<String>,
     /// Practice website.
-    #[serde(default)]
     pub website_url: Option<String>,
     /// Branding (replaced as a whole).
-    #[serde(default)]
     pub branding: Option<Branding>,
     /// Contact fields (replaced as a whole).
-    #[serde(default)]
     pub contact_fields: Option<ContactFields>,
     /// Whether consent is required.
-    #[serde(default)]
     pub consent_required: Option<bool>,
     /// Consent wording (a change raises the consent version).
-    #[serde(default)]
     pub consent_text: Option<String>,
     /// Call to action; `null` removes it.
-    #[serde(default, deserialize_with = "nullable")]
     pub call_to_action: Option<Option<CallToAction>>,
     /// Origins allowed to embed the form (replaced as a whole).
-    #[serde(default)]
     pub allowed_origins: Option<Vec<String>>,
     /// Default phone region; `null` removes it.
-    #[serde(default, deserialize_with = "nullable")]
     pub phone_region: Option<Option<String>>,
     /// Restriction: `false` pauses the form (nothing is accepted or queued).
-    #[serde(default)]
     pub accepting_submissions: Option<bool>,
     /// Markers the form lists, in order: catalog ids, LOINC codes or the practice's own
     /// marker ids (stored as ids). `null` restores the default list.
-    #[serde(default, deserialize_with = "nullable")]
     pub form_markers: Option<Option<Vec<String>>>,
     /// The practice's own one-line explanation of markers, by marker (replaced as a
     /// whole; `null` or `{}` removes them all).
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub marker_notes: Option<Option<BTreeMap<String, String>>>,
     /// The note shown with every report; `null` restores the default.
-    #[serde(default, deserialize_with = "nullable")]
     pub disclaimer: Option<Option<String>>,
 }
 
@@ -356,12 +332,12 @@ impl Practitioner {
 mod tests {
     use super::*;
     use crate::domain::ids::PractitionerId;
-    use crate::domain::practitioner::NewPractitionerRequest;
+    use crate::domain::practitioner::NewPractitioner;
     use serde_json::json;
 
     fn practitioner() -> Practitioner {
         Practitioner::create(
-            NewPractitionerRequest {
+            NewPractitioner {
                 practice_name: "P".into(),
                 doctor_name: "D".into(),
                 email: "p@example.com".into(),
@@ -376,7 +352,8 @@ mod tests {
     }
 
     fn patch(v: serde_json::Value) -> PractitionerPatch {
-        serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
+        crate::http::wire::read::<crate::http::wire::practitioner::PractitionerPatchRequest, _>(v)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -439,8 +416,10 @@ mod tests {
     }
 
     fn own_marker() -> CustomMarker {
-        let req = serde_json::from_value(json!({"name": "Omega-3 index", "unit": "%",
-                                                "optimal": {"low": 8.0}, "loinc": "12345-6"}))
+        let req = crate::http::wire::read::<crate::http::wire::markers::CustomMarkerRequest, _>(
+            json!({"name": "Omega-3 index", "unit": "%",
+                                                "optimal": {"low": 8.0}, "loinc": "12345-6"}),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
         CustomMarker::parse("omega3_index", req).unwrap_or_else(|e| panic!("{e:?}"))
     }

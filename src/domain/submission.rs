@@ -1,4 +1,4 @@
-//! A patient's submission: the wire request, and its validation into a [`Submission`]
+//! A patient's submission: the body as read, and its validation into a [`Submission`]
 //! that downstream code never re-checks. Every problem is reported at once, each with
 //! its field path, and no problem text repeats what the patient typed.
 
@@ -7,7 +7,7 @@ use super::contact::{Email, Phone};
 use super::custom::CustomMarker;
 use super::json_body::{covers, item_path, JsonBody, Reader};
 use super::lab_value::{LabValue, LabValueError};
-use super::lead_source::{LeadSource, SourceRequest, UtmRequest};
+use super::lead_source::{LeadSource, SourceDraft, UtmDraft};
 use super::practitioner::{FieldMode, FormSettings};
 use super::problems::{FieldProblem, Problems, Redacted};
 use super::ranges::round_sig;
@@ -25,58 +25,46 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Oldest age accepted.
 pub const MAX_AGE: i64 = 130;
 
-/// Body of `POST /v1/intake/{slug}`. Every problem is reported at once, fields of the
-/// wrong JSON type included (422, one detail per field); a field not listed here is
-/// refused (400, naming each).
+/// The body of `POST /v1/intake/{slug}` as read, before it is checked. Every problem is
+/// reported at once, fields of the wrong JSON type included (422, one detail per field);
+/// a field not listed here is refused (400, naming each).
 //
-// Read with `IntakeRequest::from_json` (which its `Deserialize` uses too): a field of
+// Read with `IntakeDraft::from_json` (which its `Deserialize` uses too): a field of
 // the wrong JSON type is left out and its problem kept in `problems`, for
 // `Submission::parse` to report with its own.
-#[derive(Clone, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IntakeRequest {
+#[derive(Clone, Default)]
+pub struct IntakeDraft {
     /// Contact details.
-    #[serde(default)]
-    pub contact: ContactRequest,
+    pub contact: ContactDraft,
     /// `female` or `male`.
-    #[serde(default)]
     pub sex: Option<String>,
     /// Age in whole years.
-    #[serde(default)]
     pub age: Option<i64>,
     /// Lab values as printed by the lab.
-    #[serde(default)]
-    pub labs: Vec<LabRequest>,
+    pub labs: Vec<LabDraft>,
     /// Selected symptom ids.
-    #[serde(default)]
     pub symptoms: Vec<String>,
     /// Whether the patient consented.
-    #[serde(default)]
     pub consent: Option<bool>,
     /// How the patient used the form.
-    #[serde(default)]
     pub engagement: Option<Engagement>,
     /// Where the form was filled in: the page it was embedded on and the page's UTM
     /// parameters. Forwarded to the practice's endpoints, never logged.
-    #[serde(default)]
-    pub source: Option<SourceRequest>,
+    pub source: Option<SourceDraft>,
     /// The token from `GET /v1/forms/{slug}` (`form_token`), which dates when the form
     /// was loaded; forms send it back unchanged.
-    #[serde(default)]
     pub form_token: Option<String>,
     /// A honeypot: the form renders it as an input people never see (hidden, no
     /// autofill) and sends whatever it holds. Must be absent or empty.
-    #[serde(default)]
     pub honeypot: Option<String>,
     /// Fields of the wrong JSON type, found while reading the body (not part of it).
-    #[serde(skip)]
     pub problems: Vec<FieldProblem>,
 }
 
 /// Shows how much was submitted and what was wrong with its shape, never a value.
-impl fmt::Debug for IntakeRequest {
+impl fmt::Debug for IntakeDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntakeRequest")
+        f.debug_struct("IntakeDraft")
             .field("labs", &self.labs.len())
             .field("symptoms", &self.symptoms.len())
             .field("problems", &self.problems)
@@ -85,31 +73,26 @@ impl fmt::Debug for IntakeRequest {
 }
 
 /// Contact details as submitted. `Debug` never shows them.
-#[derive(Clone, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactRequest {
+#[derive(Clone, Default)]
+pub struct ContactDraft {
     /// Name.
-    #[serde(default)]
     pub name: Option<String>,
     /// Email.
-    #[serde(default)]
     pub email: Option<String>,
     /// Phone.
-    #[serde(default)]
     pub phone: Option<String>,
 }
 
-impl fmt::Debug for ContactRequest {
+impl fmt::Debug for ContactDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ContactRequest([redacted])")
+        f.write_str("ContactDraft([redacted])")
     }
 }
 
 /// A lab value as submitted: a JSON number, or the text printed on the lab report
 /// (`"5,2"`, `" 5.2 "`, `"<0.5"`, `">1000"`).
-#[derive(Clone, PartialEq, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum LabValueRequest {
+#[derive(Clone, PartialEq)]
+pub enum LabValueDraft {
     /// A number.
     Number(f64),
     /// Text as printed: a decimal point or comma, spaces around it, and `<`, `>`, `<=`,
@@ -117,46 +100,42 @@ pub enum LabValueRequest {
     Text(String),
 }
 
-impl fmt::Debug for LabValueRequest {
+impl fmt::Debug for LabValueDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LabValueRequest([redacted])")
+        f.write_str("LabValueDraft([redacted])")
     }
 }
 
-impl From<f64> for LabValueRequest {
+impl From<f64> for LabValueDraft {
     fn from(value: f64) -> Self {
-        LabValueRequest::Number(value)
+        LabValueDraft::Number(value)
     }
 }
 
-impl LabValueRequest {
+impl LabValueDraft {
     /// Parses the value (see [`LabValue::parse`] for the text it accepts).
     pub fn parse(&self) -> Result<LabValue, LabValueError> {
         match self {
-            LabValueRequest::Number(v) => LabValue::exact(*v),
-            LabValueRequest::Text(t) => LabValue::parse(t),
+            LabValueDraft::Number(v) => LabValue::exact(*v),
+            LabValueDraft::Text(t) => LabValue::parse(t),
         }
     }
 }
 
 /// One lab as submitted; all three fields are required. `Debug` never shows the value.
-#[derive(Clone, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabRequest {
+#[derive(Clone, Default)]
+pub struct LabDraft {
     /// Catalog id or LOINC code.
-    #[schema(required, value_type = String)]
     pub marker: Option<String>,
     /// The value as printed: a number, or text such as `"5,2"` or `"<0.5"`.
-    #[schema(required, value_type = LabValueRequest)]
-    pub value: Option<LabValueRequest>,
+    pub value: Option<LabValueDraft>,
     /// The unit as printed.
-    #[schema(required, value_type = String)]
     pub unit: Option<String>,
 }
 
-impl fmt::Debug for LabRequest {
+impl fmt::Debug for LabDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LabRequest")
+        f.debug_struct("LabDraft")
             .field("marker", &self.marker)
             .finish_non_exhaustive()
     }
@@ -251,7 +230,7 @@ fn merge_problems(read: Vec<FieldProblem>, found: Vec<FieldProblem>) -> Vec<Fiel
     all
 }
 
-impl IntakeRequest {
+impl IntakeDraft {
     /// The body's top-level fields.
     pub const FIELDS: [&'static str; 10] = [
         "contact",
@@ -270,16 +249,16 @@ impl IntakeRequest {
     /// wrong JSON type is recorded in `problems` and read as absent, so that the rest is
     /// still validated; `null` means absent. `Err` names every field the body does not
     /// have (at any depth), which makes it a body this route does not take.
-    pub fn from_json(body: Value) -> Result<IntakeRequest, Vec<FieldProblem>> {
+    pub fn from_json(body: Value) -> Result<IntakeDraft, Vec<FieldProblem>> {
         use expected as e;
         let mut r = Reader::new();
-        let mut req = IntakeRequest::default();
+        let mut req = IntakeDraft::default();
         if let Some(mut f) = r.object("", Some(body), &Self::FIELDS, e::BODY) {
             let contact = f.take("contact");
             if let Some(mut c) =
                 r.object("contact", contact, &["name", "email", "phone"], e::CONTACT)
             {
-                req.contact = ContactRequest {
+                req.contact = ContactDraft {
                     name: r.string(&c.path("name"), c.take("name"), e::TEXT),
                     email: r.string(&c.path("email"), c.take("email"), e::TEXT),
                     phone: r.string(&c.path("phone"), c.take("phone"), e::TEXT),
@@ -316,10 +295,10 @@ impl IntakeRequest {
                 let page_url = r.string(&s.path("page_url"), s.take("page_url"), e::TEXT);
                 let utm_path = s.path("utm");
                 let utm = r
-                    .object(&utm_path, s.take("utm"), &UtmRequest::KEYS, e::UTM)
+                    .object(&utm_path, s.take("utm"), &UtmDraft::KEYS, e::UTM)
                     .map(|mut u| {
                         let mut text = |key: &str| r.string(&u.path(key), u.take(key), e::TEXT);
-                        UtmRequest {
+                        UtmDraft {
                             source: text("source"),
                             medium: text("medium"),
                             campaign: text("campaign"),
@@ -327,7 +306,7 @@ impl IntakeRequest {
                             content: text("content"),
                         }
                     });
-                req.source = Some(SourceRequest { page_url, utm });
+                req.source = Some(SourceDraft { page_url, utm });
             }
             req.form_token = r.string("form_token", f.take("form_token"), e::TEXT);
             req.honeypot = r.string("honeypot", f.take("honeypot"), e::TEXT);
@@ -339,36 +318,36 @@ impl IntakeRequest {
 
 /// Reads one item of `labs`. A lab that is not an object keeps its place, empty, so
 /// that the labs after it keep their index; its problem is recorded.
-fn read_lab(r: &mut Reader, path: &str, item: Value) -> LabRequest {
+fn read_lab(r: &mut Reader, path: &str, item: Value) -> LabDraft {
     use expected as e;
     let Some(mut l) = r.object(path, Some(item), &["marker", "value", "unit"], e::LAB) else {
-        return LabRequest::default();
+        return LabDraft::default();
     };
     let marker = r.string(&l.path("marker"), l.take("marker"), e::MARKER);
     let value = match l.take("value") {
         None => None,
-        Some(Value::Number(n)) => n.as_f64().map(LabValueRequest::Number),
-        Some(Value::String(t)) => Some(LabValueRequest::Text(t)),
+        Some(Value::Number(n)) => n.as_f64().map(LabValueDraft::Number),
+        Some(Value::String(t)) => Some(LabValueDraft::Text(t)),
         Some(_) => {
             r.wrong(&l.path("value"), e::VALUE);
             None
         }
     };
     let unit = r.string(&l.path("unit"), l.take("unit"), e::TEXT);
-    LabRequest {
+    LabDraft {
         marker,
         value,
         unit,
     }
 }
 
-/// The same reading as [`IntakeRequest::from_json`], for code that deserializes the body
+/// The same reading as [`IntakeDraft::from_json`], for code that deserializes the body
 /// with serde: a key given twice or an unknown field fails (naming the first unknown
 /// field), a wrong type does not.
-impl<'de> Deserialize<'de> for IntakeRequest {
+impl<'de> Deserialize<'de> for IntakeDraft {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let JsonBody(body) = JsonBody::deserialize(deserializer)?;
-        IntakeRequest::from_json(body).map_err(|unknown| {
+        IntakeDraft::from_json(body).map_err(|unknown| {
             let field = unknown
                 .first()
                 .map(|p| p.field.as_str())
@@ -379,7 +358,7 @@ impl<'de> Deserialize<'de> for IntakeRequest {
 }
 
 /// Engagement signals from the form.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Engagement {
     /// Seconds the patient spent on the form.
@@ -537,7 +516,7 @@ fn contact_field(
 impl Submission {
     /// Validates a request against the form's settings and the catalog.
     pub fn parse(
-        req: IntakeRequest,
+        req: IntakeDraft,
         form: &FormSettings,
         custom_markers: &[CustomMarker],
     ) -> Result<Submission, Vec<FieldProblem>> {
@@ -637,7 +616,7 @@ impl Submission {
                     }
                 },
             };
-            let value = match lab.value.as_ref().map(LabValueRequest::parse) {
+            let value = match lab.value.as_ref().map(LabValueDraft::parse) {
                 None => {
                     problems.add(field("value"), "is required");
                     None
@@ -730,7 +709,7 @@ impl Submission {
         let settings = form.symptoms.as_ref();
         let mut chosen: Vec<ChosenSymptom> = Vec::new();
         for (i, id) in req.symptoms.iter().enumerate().take(MAX_SYMPTOMS) {
-            let offered = settings.is_none_or(|s| s.offered.iter().any(|o| o == id));
+            let offered = settings.is_none_or(|s| s.offered().iter().any(|o| o == id));
             let found = symptoms::find(id)
                 .map(|s| ChosenSymptom {
                     id: s.id.to_owned(),
@@ -739,7 +718,7 @@ impl Submission {
                 })
                 .or_else(|| {
                     settings?
-                        .custom
+                        .custom()
                         .iter()
                         .find(|c| &c.id == id)
                         .map(|c| ChosenSymptom {
@@ -828,7 +807,7 @@ mod tests {
     }
 
     fn parse(v: serde_json::Value) -> Result<Submission, Vec<FieldProblem>> {
-        let req = IntakeRequest::from_json(v).unwrap_or_else(|e| panic!("{e:?}"));
+        let req = IntakeDraft::from_json(v).unwrap_or_else(|e| panic!("{e:?}"));
         Submission::parse(req, &form(), &[])
     }
 
@@ -1036,7 +1015,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_each_named_at_any_depth() {
-        let unknown = IntakeRequest::from_json(json!({
+        let unknown = IntakeDraft::from_json(json!({
             "sneaky": 1, "age": "x",
             "contact": {"ssn": "1"},
             "labs": [{"marker": "tsh", "value": 1, "unit": "mIU/L", "note": ""}],
@@ -1063,21 +1042,21 @@ mod tests {
     fn deserializing_with_serde_reads_the_same_way() {
         let body =
             json!({"age": "x", "labs": [{"marker": "tsh", "value": "5,2", "unit": "mIU/L"}]});
-        let via_serde: IntakeRequest =
+        let via_serde: IntakeDraft =
             serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let read = IntakeRequest::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
+        let read = IntakeDraft::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(via_serde.problems, read.problems);
         assert_eq!(fields(&read.problems), ["age"]);
         assert_eq!(
             read.labs[0].value,
-            Some(LabValueRequest::Text("5,2".to_owned()))
+            Some(LabValueDraft::Text("5,2".to_owned()))
         );
-        let err = serde_json::from_str::<IntakeRequest>(r#"{"labs": [{"x": 1}]}"#)
+        let err = serde_json::from_str::<IntakeDraft>(r#"{"labs": [{"x": 1}]}"#)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.starts_with("unknown field `labs[0].x`"), "{err}");
-        let err = serde_json::from_str::<IntakeRequest>(r#"{"age": 1, "age": 2}"#)
+        let err = serde_json::from_str::<IntakeDraft>(r#"{"age": 1, "age": 2}"#)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -1086,7 +1065,7 @@ mod tests {
 
     #[test]
     fn a_request_debug_prints_no_value() {
-        let req = IntakeRequest::from_json(json!({
+        let req = IntakeDraft::from_json(json!({
             "contact": {"name": "CANARY"}, "sex": "CANARY", "age": 4242,
             "labs": [{"marker": "tsh", "value": "CANARY", "unit": "CANARY"}],
             "symptoms": ["CANARY"], "honeypot": "CANARY", "form_token": "CANARY",

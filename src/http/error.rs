@@ -2,7 +2,7 @@
 //! contract's shape `{"error": {"code", "message", "details"?}}` with the right status.
 //! Server errors are logged here, once, and answered opaquely.
 
-use super::views::{ErrorBody, ErrorDetail};
+use super::wire::common::{ErrorBody, ErrorDetail};
 use crate::domain::problems::FieldProblem;
 use crate::service::ServiceError;
 use actix_web::http::{header, StatusCode};

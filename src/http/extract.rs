@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::json_body::JsonBody;
 use crate::domain::problems::FieldProblem;
-use crate::domain::submission::IntakeRequest;
+use crate::domain::submission::IntakeDraft;
 use crate::service::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -208,12 +208,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Parses the body of `POST /v1/intake/{slug}` so that every problem can be reported at
 /// once. Its syntax is checked as [`parse_json`] checks any body (400 when malformed or
 /// when a key is given twice, 422 when it is not an object); then it is read field by
-/// field ([`IntakeRequest::from_json`]): fields it does not know, at any depth, are a
+/// field ([`IntakeDraft::from_json`]): fields it does not know, at any depth, are a
 /// 400 naming each of them; fields of the wrong type stay in the request, for
 /// `Submission::parse` to report together with every other problem (422).
-pub fn parse_intake(bytes: &[u8]) -> Result<IntakeRequest, ApiError> {
+pub fn parse_intake(bytes: &[u8]) -> Result<IntakeDraft, ApiError> {
     let JsonBody(body) = parse_json(bytes)?;
-    IntakeRequest::from_json(body).map_err(|unknown| {
+    IntakeDraft::from_json(body).map_err(|unknown| {
         ApiError::bad_request("the body has a field this route does not accept")
             .with_details(unknown)
     })
@@ -280,7 +280,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
 /// The body of `POST /v1/intake/{slug}`, read by [`parse_intake`].
 #[derive(Debug)]
-pub struct IntakeJson(pub IntakeRequest);
+pub struct IntakeJson(pub IntakeDraft);
 
 impl FromRequest for IntakeJson {
     type Error = ApiError;

@@ -12,7 +12,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod slow_clients;
-pub mod views;
+pub mod wire;
 
 use crate::crypto::api_key::AdminToken;
 use crate::service::Services;

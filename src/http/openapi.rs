@@ -4,7 +4,7 @@
 use super::routes::{
     account, assets, config, docs, endpoints, form_page, health, operator, public,
 };
-use super::views::ErrorBody;
+use super::wire::common::ErrorBody;
 use serde_json::Value;
 use std::sync::OnceLock;
 use utoipa::openapi::path::{Operation, ParameterIn};

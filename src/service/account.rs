@@ -11,15 +11,13 @@ use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
 use crate::domain::catalog;
 use crate::domain::custom::{
-    CustomMarker, CustomMarkerRequest, SymptomSettings, SymptomSettingsRequest, MAX_CUSTOM_MARKERS,
+    CustomMarker, CustomMarkerDraft, SymptomSettings, SymptomSettingsDraft, MAX_CUSTOM_MARKERS,
 };
-use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
+use crate::domain::endpoint::{EndpointDraft, EndpointSpec};
 use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
-use crate::domain::practitioner::{
-    AccountStatus, ConsentVersion, NewPractitionerRequest, Practitioner,
-};
+use crate::domain::practitioner::{AccountStatus, ConsentVersion, NewPractitioner, Practitioner};
 use crate::domain::problems::FieldProblem;
-use crate::domain::ranges::{Bounds, BoundsDto, RangeOverride, RangeRequest};
+use crate::domain::ranges::{Bounds, BoundsDraft, RangeDraft, RangeOverride};
 use crate::domain::settings::PractitionerPatch;
 use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, Page, Replaced, Revocation};
 use serde::{Deserialize, Serialize};
@@ -64,34 +62,29 @@ pub enum Actor<'a> {
     Operator,
 }
 
-/// Body of `POST /v1/api-keys`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewApiKeyRequest {
+/// An API key as a practitioner asked for it (`POST /v1/api-keys`); the label is checked
+/// by [`Services::create_api_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
     /// Role.
     pub role: Role,
     /// Label.
-    #[serde(default)]
     pub label: Option<String>,
 }
 
-/// Body of `PATCH /v1/endpoints/{id}`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointPatch {
+/// A change to an endpoint (`PATCH /v1/endpoints/{id}`); `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointEdit {
     /// Enable or disable deliveries.
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// Description.
-    #[serde(default)]
     pub description: Option<String>,
     /// Target URL.
-    #[serde(default)]
     pub url: Option<String>,
 }
 
 /// An endpoint in an export: no secrets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedEndpoint {
     /// Id.
     pub id: EndpointId,
@@ -108,7 +101,7 @@ pub struct ExportedEndpoint {
 }
 
 /// A key in an export: metadata only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedKey {
     /// Id.
     pub id: ApiKeyId,
@@ -125,7 +118,7 @@ pub struct ExportedKey {
 
 /// Everything held about a practice, without secrets: `GET /v1/practitioner/export`,
 /// accepted by `POST /v1/practitioner/import` on another instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportDocument {
     /// Always `gaprelay.export.v1`.
@@ -144,7 +137,6 @@ pub struct ExportDocument {
     pub api_keys: Vec<ExportedKey>,
     /// The audit log, newest first (entries as in `GET /v1/audit-log`). For the
     /// practice's own records: an import does not take it in.
-    #[schema(value_type = Vec<Object>)]
     pub audit_log: Vec<AuditEntry>,
     /// Every recorded version of the consent wording, newest first (absent from
     /// exports made before versions were recorded).
@@ -444,7 +436,7 @@ impl Services {
     pub async fn create_api_key(
         &self,
         who: &Principal,
-        req: NewApiKeyRequest,
+        req: NewApiKey,
     ) -> Result<(ApiKeyRecord, ApiKey), ServiceError> {
         self.allow(who, Access::Administer, "api_key.created", "")
             .await?;
@@ -567,7 +559,7 @@ impl Services {
         &self,
         who: &Principal,
         id: &str,
-        patch: EndpointPatch,
+        patch: EndpointEdit,
     ) -> Result<EndpointRecord, ServiceError> {
         self.allow(who, Access::Configure, "endpoint.updated", id)
             .await?;
@@ -577,7 +569,7 @@ impl Services {
         // are reported at once.
         let mut problems = Vec::new();
         let url = patch.url.and_then(|url| {
-            let req = NewEndpointRequest {
+            let req = EndpointDraft {
                 url,
                 format: Some(record.format),
                 encryption: Some(record.encryption),
@@ -601,7 +593,7 @@ impl Services {
             return Err(ServiceError::Validation(problems));
         }
         if let Some(spec) = &url {
-            self.check_endpoint_host(&spec.url, "url").await?;
+            self.check_endpoint_host(spec.url(), "url").await?;
             changed.push("url".to_owned());
         }
         if description.is_some() {
@@ -615,7 +607,7 @@ impl Services {
         let record = self
             .edit_endpoint(&record.practitioner_id, &record.id, |record| {
                 if let Some(spec) = &url {
-                    record.url = spec.url.to_string();
+                    record.url = spec.url().to_string();
                 }
                 if let Some(d) = &description {
                     record.description = (!d.is_empty()).then(|| d.clone());
@@ -860,7 +852,7 @@ impl Services {
         let p = import_practitioner(doc.practitioner, &custom_markers, &mut problems);
         let mut endpoints = Vec::new();
         for (i, e) in doc.endpoints.into_iter().enumerate() {
-            let req = NewEndpointRequest {
+            let req = EndpointDraft {
                 url: e.url,
                 format: Some(e.format),
                 encryption: Some(e.encryption),
@@ -902,7 +894,7 @@ impl Services {
         if problems.is_empty() {
             for (i, (_, _, spec)) in endpoints.iter().enumerate() {
                 if let Err(ServiceError::Validation(errs)) = self
-                    .check_endpoint_host(&spec.url, &format!("endpoints[{i}].url"))
+                    .check_endpoint_host(spec.url(), &format!("endpoints[{i}].url"))
                     .await
                 {
                     problems.extend(errs);
@@ -947,10 +939,10 @@ impl Services {
             let record = EndpointRecord {
                 id,
                 practitioner_id: p.id.clone(),
-                url: spec.url.to_string(),
-                format: spec.format,
-                encryption: spec.encryption,
-                description: spec.description,
+                url: spec.url().to_string(),
+                format: spec.format(),
+                encryption: spec.encryption(),
+                description: spec.description().map(str::to_owned),
                 enabled,
                 created_at: self.clock.now(),
                 sealed_secret,
@@ -1158,8 +1150,8 @@ fn problems_under(
 }
 
 /// The wire form of stored bounds, to parse them again as a request would.
-fn bounds_dto(b: Bounds) -> BoundsDto {
-    BoundsDto {
+fn bounds_dto(b: Bounds) -> BoundsDraft {
+    BoundsDraft {
         low: b.low(),
         high: b.high(),
     }
@@ -1180,7 +1172,7 @@ fn import_custom_markers(
     let mut parsed: Vec<CustomMarker> = Vec::new();
     for (i, m) in exported.into_iter().enumerate().take(MAX_CUSTOM_MARKERS) {
         let path = format!("custom_markers[{i}]");
-        let req = CustomMarkerRequest {
+        let req = CustomMarkerDraft {
             name: m.name,
             unit: m.unit,
             loinc: m.loinc,
@@ -1227,7 +1219,7 @@ fn import_ranges(
             ));
             continue;
         };
-        let req = RangeRequest {
+        let req = RangeDraft {
             unit: marker.range_unit().display.to_owned(),
             optimal: bounds_dto(r.optimal),
             standard: r.standard.map(bounds_dto),
@@ -1254,7 +1246,7 @@ fn import_practitioner(
 ) -> Option<Practitioner> {
     let before = problems.len();
     // A valid skeleton with the exported slug, which the patch then fills in.
-    let skeleton = NewPractitionerRequest {
+    let skeleton = NewPractitioner {
         practice_name: "imported".to_owned(),
         doctor_name: "imported".to_owned(),
         email: "imported@example.com".to_owned(),
@@ -1300,11 +1292,7 @@ fn import_practitioner(
         }));
     }
     if let Some(symptoms) = s.symptoms {
-        let req = SymptomSettingsRequest {
-            offered: symptoms.offered,
-            custom: symptoms.custom,
-        };
-        match SymptomSettings::parse(req) {
+        match SymptomSettings::parse(SymptomSettingsDraft::from(symptoms)) {
             Ok(symptoms) => p.settings.symptoms = Some(symptoms),
             Err(errs) => problems.extend(problems_under("practitioner.settings.symptoms", errs)),
         }

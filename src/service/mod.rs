@@ -13,16 +13,16 @@ use crate::delivery::payload;
 use crate::domain::access::{Access, Role};
 use crate::domain::catalog::{self, Sex};
 use crate::domain::custom::{
-    CustomMarker, CustomMarkerRequest, SymptomSettings, SymptomSettingsRequest, MAX_CUSTOM_MARKERS,
+    CustomMarker, CustomMarkerDraft, SymptomSettings, SymptomSettingsDraft, MAX_CUSTOM_MARKERS,
 };
-use crate::domain::endpoint::{EndpointSpec, NewEndpointRequest};
+use crate::domain::endpoint::{EndpointDraft, EndpointSpec};
 use crate::domain::ids::{ApiKeyId, EndpointId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::{AccountStatus, NewPractitionerRequest, Practitioner};
+use crate::domain::practitioner::{AccountStatus, NewPractitioner, Practitioner};
 use crate::domain::problems::FieldProblem;
-use crate::domain::ranges::{RangeOverride, RangeRequest};
+use crate::domain::ranges::{RangeDraft, RangeOverride};
 use crate::domain::report::{self, Report};
 use crate::domain::screening;
-use crate::domain::submission::{IntakeRequest, Submission};
+use crate::domain::submission::{IntakeDraft, Submission};
 use crate::metrics::IntakeOutcome;
 use crate::store::{ApiKeyRecord, EndpointRecord, Store, StoreError};
 use std::sync::Arc;
@@ -150,7 +150,7 @@ impl Services {
     /// Creates a practitioner and its first owner key (returned once, never stored).
     pub async fn create_practitioner(
         &self,
-        req: NewPractitionerRequest,
+        req: NewPractitioner,
     ) -> Result<(Practitioner, ApiKey, ApiKeyRecord), ServiceError> {
         let mut rng = rand::rngs::OsRng;
         let p = Practitioner::create(req, PractitionerId::generate(&mut rng), self.clock.now())
@@ -221,7 +221,7 @@ impl Services {
         &self,
         who: &Principal,
         marker: &str,
-        req: RangeRequest,
+        req: RangeDraft,
     ) -> Result<RangeOverride, ServiceError> {
         self.allow(who, Access::Configure, "range.set", marker)
             .await?;
@@ -273,7 +273,7 @@ impl Services {
         &self,
         who: &Principal,
         id: &str,
-        req: CustomMarkerRequest,
+        req: CustomMarkerDraft,
     ) -> Result<CustomMarker, ServiceError> {
         self.allow(who, Access::Configure, "marker.set", id).await?;
         let marker = CustomMarker::parse(id, req).map_err(ServiceError::Validation)?;
@@ -335,7 +335,7 @@ impl Services {
     pub async fn put_symptoms(
         &self,
         who: &Principal,
-        req: SymptomSettingsRequest,
+        req: SymptomSettingsDraft,
     ) -> Result<Practitioner, ServiceError> {
         self.allow(who, Access::Configure, "symptoms.set", "")
             .await?;
@@ -377,13 +377,13 @@ impl Services {
     pub async fn create_endpoint(
         &self,
         who: &Principal,
-        req: NewEndpointRequest,
+        req: EndpointDraft,
     ) -> Result<CreatedEndpoint, ServiceError> {
         self.allow(who, Access::Configure, "endpoint.created", "")
             .await?;
         let spec = EndpointSpec::parse(req, self.allow_private_targets)
             .map_err(ServiceError::Validation)?;
-        self.check_endpoint_host(&spec.url, "url").await?;
+        self.check_endpoint_host(spec.url(), "url").await?;
         let mut rng = rand::rngs::OsRng;
         let id = EndpointId::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
@@ -394,10 +394,10 @@ impl Services {
             sealed_key,
             id,
             practitioner_id: who.practitioner_id.clone(),
-            url: spec.url.to_string(),
-            format: spec.format,
-            encryption: spec.encryption,
-            description: spec.description,
+            url: spec.url().to_string(),
+            format: spec.format(),
+            encryption: spec.encryption(),
+            description: spec.description().map(str::to_owned),
             enabled: true,
             created_at: self.clock.now(),
             previous_sealed_secret: None,
@@ -505,7 +505,7 @@ impl Services {
     pub async fn submit_intake(
         &self,
         slug: &str,
-        req: IntakeRequest,
+        req: IntakeDraft,
     ) -> Result<(SubmissionId, Report), ServiceError> {
         let result = self.take_intake(slug, req).await;
         let outcome = match &result {
@@ -524,7 +524,7 @@ impl Services {
     async fn take_intake(
         &self,
         slug: &str,
-        req: IntakeRequest,
+        req: IntakeDraft,
     ) -> Result<(SubmissionId, Report, Taken), ServiceError> {
         let ctx = self.form(slug).await?;
         let practitioner = &ctx.practitioner;

@@ -10,12 +10,14 @@ use std::process::{Command, Output};
 
 use gaprelay::delivery::fhir::{self, RelayBase};
 use gaprelay::domain::catalog::{self, Marker};
-use gaprelay::domain::custom::{CustomMarker, CustomSymptom, SymptomSettings};
+use gaprelay::domain::custom::{
+    CustomMarker, CustomSymptom, SymptomSettings, SymptomSettingsDraft,
+};
 use gaprelay::domain::ids::{PractitionerId, SubmissionId};
-use gaprelay::domain::practitioner::{FieldMode, NewPractitionerRequest, Practitioner};
+use gaprelay::domain::practitioner::{FieldMode, NewPractitioner, Practitioner};
 use gaprelay::domain::ranges::{Bounds, RangeMessages};
 use gaprelay::domain::report;
-use gaprelay::domain::submission::{IntakeRequest, Submission};
+use gaprelay::domain::submission::{IntakeDraft, Submission};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -86,7 +88,7 @@ fn base() -> RelayBase {
 /// The practice of every Bundle here: its slug, consent wording and contact modes.
 fn practice() -> Practitioner {
     let mut p = Practitioner::create(
-        NewPractitionerRequest {
+        NewPractitioner {
             practice_name: "Lee Health & Wellness".into(),
             doctor_name: "Dr Lee".into(),
             email: "lee@leehealth.example".into(),
@@ -135,7 +137,7 @@ fn custom_markers() -> Vec<CustomMarker> {
 
 /// Parses an intake body against the practice's form, as the intake route does.
 fn submission(p: &Practitioner, body: Value) -> Submission {
-    let req = IntakeRequest::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
+    let req = IntakeDraft::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
     Submission::parse(req, &p.settings, &custom_markers()).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
@@ -198,14 +200,17 @@ fn cases() -> Vec<(&'static str, &'static str, Practitioner, Value)> {
     mixed.settings.contact_fields.email = FieldMode::Optional;
     mixed.settings.contact_fields.phone = FieldMode::Off;
     let mut own_symptoms = practice();
-    own_symptoms.settings.symptoms = Some(SymptomSettings {
-        offered: vec!["fatigue".into(), "nausea".into(), "cold_feet".into()],
-        custom: vec![CustomSymptom {
-            id: "cold_feet".into(),
-            name: "Cold feet".into(),
-            systems: vec![],
-        }],
-    });
+    own_symptoms.settings.symptoms = Some(
+        SymptomSettings::parse(SymptomSettingsDraft {
+            offered: vec!["fatigue".into(), "nausea".into(), "cold_feet".into()],
+            custom: vec![CustomSymptom {
+                id: "cold_feet".into(),
+                name: "Cold feet".into(),
+                systems: vec![],
+            }],
+        })
+        .unwrap_or_else(|e| panic!("{e:?}")),
+    );
     let contact =
         json!({"name": "Ann O'Neil <Test>", "email": "ann@example.com", "phone": "020 7946 0958"});
     vec![
@@ -301,14 +306,17 @@ fn bundles_of_every_kind_of_submission_pass_the_open_validators() {
     // The practice's Questionnaire is checked by the structure validator too, inside a
     // Bundle of its own (the validator takes Bundles).
     let mut own = practice();
-    own.settings.symptoms = Some(SymptomSettings {
-        offered: vec!["fatigue".into(), "cold_feet".into()],
-        custom: vec![CustomSymptom {
-            id: "cold_feet".into(),
-            name: "Cold feet".into(),
-            systems: vec![],
-        }],
-    });
+    own.settings.symptoms = Some(
+        SymptomSettings::parse(SymptomSettingsDraft {
+            offered: vec!["fatigue".into(), "cold_feet".into()],
+            custom: vec![CustomSymptom {
+                id: "cold_feet".into(),
+                name: "Cold feet".into(),
+                systems: vec![],
+            }],
+        })
+        .unwrap_or_else(|e| panic!("{e:?}")),
+    );
     for (name, p) in [
         ("questionnaire-catalog.json", practice()),
         ("questionnaire-own.json", own),

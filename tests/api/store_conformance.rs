@@ -10,7 +10,7 @@ use gaprelay::domain::delivery::DeliveryStatus;
 use gaprelay::domain::endpoint::{Encryption, Format};
 use gaprelay::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use gaprelay::domain::practitioner::{
-    AccountStatus, ConsentVersion, NewPractitionerRequest, Practitioner,
+    AccountStatus, ConsentVersion, NewPractitioner, Practitioner,
 };
 use gaprelay::domain::ranges::{Bounds, RangeMessages, RangeOverride};
 use gaprelay::store::memory::MemoryStore;
@@ -28,7 +28,7 @@ const NOW: i64 = 1_900_000_000_000;
 
 fn practitioner(slug: &str) -> Practitioner {
     Practitioner::create(
-        NewPractitionerRequest {
+        NewPractitioner {
             practice_name: "Conformance".into(),
             doctor_name: "Dr C".into(),
             email: "c@example.com".into(),

@@ -105,6 +105,40 @@ fn only_the_store_speaks_redis_only_http_speaks_actix_and_only_the_sender_builds
     }
 }
 
+/// What in a source file would describe the wire: the OpenAPI derive, its attributes
+/// and its crate, which belong to `src/http/wire` (and the handlers' annotations).
+fn wire_concerns(code: &str) -> Vec<&'static str> {
+    const FORBIDDEN: &[&str] = &["utoipa", "ToSchema", "IntoParams", "#[schema("];
+    FORBIDDEN
+        .iter()
+        .copied()
+        .filter(|word| code.contains(word))
+        .collect()
+}
+
+#[test]
+fn the_wire_check_sees_what_it_looks_for() {
+    let planted = "#[derive(Debug, Serialize, utoipa::ToSchema)]\n\
+                   pub struct Range { #[schema(value_type = String)] unit: Unit }";
+    assert_eq!(wire_concerns(planted), ["utoipa", "ToSchema", "#[schema("]);
+    let imported = "use utoipa::ToSchema;\n#[derive(ToSchema)]\npub struct Range;";
+    assert_eq!(wire_concerns(imported), ["utoipa", "ToSchema"]);
+    assert!(wire_concerns("#[derive(Debug, Serialize)]\npub struct Range;").is_empty());
+}
+
+#[test]
+fn the_domain_and_the_service_know_nothing_of_the_openapi_document() {
+    for (file, code) in sources() {
+        if file.starts_with("domain/") || file.starts_with("service/") {
+            let concerns = wire_concerns(&code);
+            assert!(
+                concerns.is_empty(),
+                "src/{file} uses {concerns:?}: schemas and request bodies belong to src/http/wire"
+            );
+        }
+    }
+}
+
 #[test]
 fn only_notify_smtp_speaks_smtp() {
     for (file, code) in sources() {

@@ -629,14 +629,14 @@ pub fn questionnaire(base: &RelayBase, practitioner: &Practitioner) -> Value {
             .map(|s| (s.id.to_owned(), s.name.to_owned()))
             .collect(),
         Some(settings) => settings
-            .offered
+            .offered()
             .iter()
             .filter_map(|id| {
                 symptoms::find(id)
                     .map(|s| (s.id.to_owned(), s.name.to_owned()))
                     .or_else(|| {
                         settings
-                            .custom
+                            .custom()
                             .iter()
                             .find(|c| &c.id == id)
                             .map(|c| (c.id.clone(), c.name.clone()))

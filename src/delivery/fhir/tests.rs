@@ -2,12 +2,12 @@
 //! open validators (structure, invariants, UCUM) run in tests/api/fhir.rs.
 
 use super::*;
-use crate::domain::custom::{CustomMarker, CustomSymptom, SymptomSettings};
+use crate::domain::custom::{CustomMarker, CustomSymptom, SymptomSettings, SymptomSettingsDraft};
 use crate::domain::ids::PractitionerId;
-use crate::domain::practitioner::{FieldMode, NewPractitionerRequest};
+use crate::domain::practitioner::{FieldMode, NewPractitioner};
 use crate::domain::ranges::RangeMessages;
 use crate::domain::report;
-use crate::domain::submission::IntakeRequest;
+use crate::domain::submission::IntakeDraft;
 use rand::SeedableRng;
 use time::macros::datetime;
 
@@ -18,7 +18,7 @@ fn base() -> RelayBase {
 fn practitioner() -> Practitioner {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let mut p = Practitioner::create(
-        NewPractitionerRequest {
+        NewPractitioner {
             practice_name: "Lee <Clinic>".into(),
             doctor_name: "Dr Lee".into(),
             email: "lee@example.com".into(),
@@ -52,7 +52,7 @@ fn custom_marker(loinc: Option<&str>) -> CustomMarker {
 
 /// Renders the Bundle of a submission given as the intake body.
 fn render_with(p: &Practitioner, custom: &[CustomMarker], body: Value) -> Value {
-    let req = IntakeRequest::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
+    let req = IntakeDraft::from_json(body).unwrap_or_else(|e| panic!("{e:?}"));
     let s = Submission::parse(req, &p.settings, custom).unwrap_or_else(|e| panic!("{e:?}"));
     let r = report::build(&s, &[]);
     let id = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(9));
@@ -360,14 +360,17 @@ fn the_questionnaire_codes_each_symptom_with_snomed_where_it_can() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(fog["code"].as_array().map(Vec::len), Some(1));
-    p.settings.symptoms = Some(SymptomSettings {
-        offered: vec!["nausea".into(), "tingly_toes".into()],
-        custom: vec![CustomSymptom {
-            id: "tingly_toes".into(),
-            name: "Tingly toes".into(),
-            systems: vec![],
-        }],
-    });
+    p.settings.symptoms = Some(
+        SymptomSettings::parse(SymptomSettingsDraft {
+            offered: vec!["nausea".into(), "tingly_toes".into()],
+            custom: vec![CustomSymptom {
+                id: "tingly_toes".into(),
+                name: "Tingly toes".into(),
+                systems: vec![],
+            }],
+        })
+        .unwrap_or_else(|e| panic!("{e:?}")),
+    );
     let q = questionnaire(&base(), &p);
     assert_eq!(
         q["item"][1]["code"][0]["system"],

@@ -2,15 +2,17 @@
 //! log, and the practice's data rights (export, import, deletion and its cancellation).
 
 use super::config::practitioner_view;
-use crate::domain::settings::PractitionerPatch;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OperatorAuth, PractitionerAuth};
-use crate::http::views::{
-    ApiKeyView, AuditEntryView, ConsentVersionView, CreatedApiKey, EndpointSecrets, ErrorBody,
-    ImportedPractitioner, PageView, PractitionerView,
-};
+use crate::http::wire::audit::AuditEntryView;
+use crate::http::wire::common::{ErrorBody, PageView};
+use crate::http::wire::export::{EndpointSecrets, ImportedPractitioner};
+use crate::http::wire::keys::NewApiKeyRequest;
+use crate::http::wire::keys::{ApiKeyView, CreatedApiKey};
+use crate::http::wire::practitioner::PractitionerPatchRequest;
+use crate::http::wire::practitioner::{ConsentVersionView, PractitionerView};
 use crate::http::AppState;
-use crate::service::account::{ExportDocument, NewApiKeyRequest};
+use crate::service::account::ExportDocument;
 use crate::store::Page;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -86,7 +88,7 @@ pub async fn get_practitioner(
 #[utoipa::path(
     patch, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
     params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the settings changed since")),
-    request_body = PractitionerPatch,
+    request_body = PractitionerPatchRequest,
     responses(
         (status = 200, description = "The corrected practitioner, with its new `ETag`", body = PractitionerView,
          headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
@@ -97,7 +99,7 @@ pub async fn patch_practitioner(
     req: HttpRequest,
     auth: PractitionerAuth,
     state: web::Data<AppState>,
-    ApiJson(patch): ApiJson<PractitionerPatch>,
+    ApiJson(patch): ApiJson<PractitionerPatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let if_match = req
         .headers()
@@ -105,7 +107,7 @@ pub async fn patch_practitioner(
         .and_then(|v| v.to_str().ok());
     let p = state
         .services
-        .patch_practitioner(&auth.0, if_match, patch)
+        .patch_practitioner(&auth.0, if_match, patch.into())
         .await?;
     Ok(with_etag(&p))
 }
@@ -241,7 +243,7 @@ pub async fn create_api_key(
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<NewApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (record, key) = state.services.create_api_key(&auth.0, req).await?;
+    let (record, key) = state.services.create_api_key(&auth.0, req.into()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CreatedApiKey {

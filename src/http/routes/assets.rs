@@ -120,7 +120,7 @@ pub async fn embed_js(req: HttpRequest) -> HttpResponse {
 #[utoipa::path(get, path = "/demo", tag = "public",
     responses(
         (status = 200, description = "A demo host page embedding the demo form (demo mode only)", body = String, content_type = "text/html"),
-        (status = 404, description = "Not in demo mode (`not_found`)", body = crate::http::views::ErrorBody),
+        (status = 404, description = "Not in demo mode (`not_found`)", body = crate::http::wire::common::ErrorBody),
     ))]
 pub async fn demo(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some(slug) = &state.demo_form else {

@@ -2,14 +2,19 @@
 
 use crate::domain::access::Access;
 use crate::domain::catalog::{self, Sex};
+use crate::domain::custom::symptom_listing;
 use crate::domain::custom::SymptomView;
-use crate::domain::custom::{symptom_listing, CustomMarkerRequest, SymptomSettingsRequest};
 use crate::domain::practitioner::Practitioner;
 use crate::domain::problems::FieldProblem;
-use crate::domain::ranges::{effective_range, RangeOverride, RangeRequest};
+use crate::domain::ranges::{effective_range, RangeOverride};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
-use crate::http::views::{ListView, MarkerView, PractitionerView, RangeView};
+use crate::http::wire::common::ListView;
+use crate::http::wire::markers::MarkerView;
+use crate::http::wire::markers::{CustomMarkerRequest, SymptomSettingsRequest};
+use crate::http::wire::practitioner::PractitionerView;
+use crate::http::wire::ranges::RangeRequest;
+use crate::http::wire::ranges::RangeView;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -64,7 +69,7 @@ pub async fn put_custom_marker(
 ) -> Result<HttpResponse, ApiError> {
     let marker = state
         .services
-        .put_custom_marker(&auth.0, &path, req)
+        .put_custom_marker(&auth.0, &path, req.into())
         .await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = %marker.id, "custom marker set");
     Ok(HttpResponse::Ok().json(MarkerView::from(&marker)))
@@ -113,7 +118,7 @@ pub async fn put_symptoms(
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<SymptomSettingsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = state.services.put_symptoms(&auth.0, req).await?;
+    let p = state.services.put_symptoms(&auth.0, req.into()).await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, "symptoms set");
     Ok(HttpResponse::Ok().json(ListView {
         data: symptom_listing(p.settings.symptoms.as_ref()),
@@ -133,7 +138,7 @@ pub async fn put_range(
     path: web::Path<String>,
     ApiJson(req): ApiJson<RangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let stored: RangeOverride = state.services.put_range(&auth.0, &path, req).await?;
+    let stored: RangeOverride = state.services.put_range(&auth.0, &path, req.into()).await?;
     let marker = catalog::find(&stored.marker).ok_or_else(|| ApiError::not_found("marker"))?;
     let effective = effective_range(marker, stored.sex, std::slice::from_ref(&stored));
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, marker = marker.id, "range set");
@@ -156,7 +161,7 @@ pub struct SexQuery {
     params(("marker" = String, Path, description = "Catalog id or LOINC code"), SexQuery),
     responses(
         (status = 200, description = "The range now in effect", body = RangeView),
-        (status = 422, description = "`sex` is neither `female` nor `male`", body = crate::http::views::ErrorBody),
+        (status = 422, description = "`sex` is neither `female` nor `male`", body = crate::http::wire::common::ErrorBody),
     )
 )]
 pub async fn delete_range(

@@ -1,14 +1,13 @@
 //! Webhook endpoint routes.
 
-use crate::domain::endpoint::NewEndpointRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
-use crate::http::views::{
-    DeliveryView, EndpointView, EndpointWithSecrets, ErrorBody, PageView, QueuedMessage,
-    RetryScheduled,
+use crate::http::wire::common::{ErrorBody, PageView};
+use crate::http::wire::endpoints::{
+    DeliveryView, EndpointView, EndpointWithSecrets, QueuedMessage, RetryScheduled,
 };
+use crate::http::wire::endpoints::{EndpointPatch, NewEndpointRequest};
 use crate::http::AppState;
-use crate::service::account::EndpointPatch;
 use actix_web::{web, HttpResponse};
 
 /// `POST /v1/endpoints`: answers the secret and key, shown only here.
@@ -23,7 +22,7 @@ pub async fn create(
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<NewEndpointRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = state.services.create_endpoint(&auth.0, req).await?;
+    let created = state.services.create_endpoint(&auth.0, req.into()).await?;
     tracing::info!(practitioner.id = %auth.0.practitioner_id, key.id = %auth.0.key_id, endpoint.id = %created.record.id, "endpoint created");
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -84,7 +83,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let record = state
         .services
-        .update_endpoint(&auth.0, &path, patch)
+        .update_endpoint(&auth.0, &path, patch.into())
         .await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&record)))
 }

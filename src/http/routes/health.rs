@@ -2,7 +2,7 @@
 
 use crate::http::error::ApiError;
 use crate::http::extract::MetricsAuth;
-use crate::http::views::{ErrorBody, Health};
+use crate::http::wire::common::{ErrorBody, Health};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

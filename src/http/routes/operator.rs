@@ -1,12 +1,12 @@
 //! Operator routes (admin token).
 
 use super::config::practitioner_view;
-use crate::domain::practitioner::NewPractitionerRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OperatorAuth};
-use crate::http::views::{
-    AuditEntryView, CreatedPractitioner, ErrorBody, PageView, PractitionerView,
-};
+use crate::http::wire::audit::AuditEntryView;
+use crate::http::wire::common::{ErrorBody, PageView};
+use crate::http::wire::practitioner::NewPractitionerRequest;
+use crate::http::wire::practitioner::{CreatedPractitioner, PractitionerView};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -24,7 +24,7 @@ pub async fn create_practitioner(
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<NewPractitionerRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (p, key, record) = state.services.create_practitioner(req).await?;
+    let (p, key, record) = state.services.create_practitioner(req.into()).await?;
     tracing::info!(practitioner.id = %p.id, key.id = %record.id, "practitioner created");
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

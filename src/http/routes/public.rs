@@ -2,12 +2,12 @@
 
 use crate::domain::custom::symptom_listing;
 use crate::domain::form::FormLayout;
-use crate::domain::submission::IntakeRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::IntakeJson;
-use crate::http::views::{
-    ErrorBody, FormConsent, FormMarker, FormPractice, FormSymptom, FormView, IntakeAccepted,
-};
+use crate::http::wire::common::ErrorBody;
+use crate::http::wire::form::{FormConsent, FormMarker, FormPractice, FormSymptom, FormView};
+use crate::http::wire::intake::IntakeAccepted;
+use crate::http::wire::intake::IntakeRequest;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 
