@@ -299,6 +299,7 @@ fn services(
         forms: Arc::new(FormCache::new(settings.form_cache_ttl)),
         audit_retention: settings.audit_retention,
         min_fill_time: settings.public.min_fill_time,
+        public_url: settings.public_url.clone(),
         metrics: Arc::default(),
         key_touches: Arc::default(),
         breakers: Arc::default(),

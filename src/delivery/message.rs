@@ -10,10 +10,12 @@
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
+use crate::domain::endpoint::Format;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::store::NewMessage;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The version tag of the queue-entry format, bound into every entry's associated data.
 pub const QUEUE_FORMAT: &str = "gaprelay.queue.v1";
@@ -63,8 +65,46 @@ pub struct Event {
     pub kind: EventKind,
     /// When the event happened (RFC 3339, UTC); stable across retries.
     pub timestamp: String,
-    /// The payload.
+    /// The payload, as the message's endpoint's format renders it.
     pub data: serde_json::Value,
+    /// Only in a submission held for an endpoint not there yet: `data` as each other
+    /// payload format renders it, by format name, so that it can be handed over to an
+    /// endpoint of any format. Never delivered: [`Event::for_format`] takes it out.
+    #[serde(
+        default,
+        rename = "held_renderings",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub renderings: BTreeMap<String, serde_json::Value>,
+}
+
+impl Event {
+    /// An event whose `data` is rendered for one format.
+    pub fn new(kind: EventKind, timestamp: String, data: serde_json::Value) -> Event {
+        Event {
+            kind,
+            timestamp,
+            data,
+            renderings: BTreeMap::new(),
+        }
+    }
+
+    /// Also carries `data` as `format` renders it (for a held submission).
+    pub fn with_rendering(mut self, format: Format, data: serde_json::Value) -> Event {
+        self.renderings.insert(format.as_str().to_owned(), data);
+        self
+    }
+
+    /// The event as an endpoint of `format` receives it: its rendering for that format
+    /// when it carries one (else `data` as it is, the `gaprelay.v1` rendering), and no
+    /// other rendering.
+    pub fn for_format(mut self, format: Format) -> Event {
+        if let Some(data) = self.renderings.remove(format.as_str()) {
+            self.data = data;
+        }
+        self.renderings.clear();
+        self
+    }
 }
 
 /// Where and when the messages of one event are queued, apart from their endpoints.
@@ -310,14 +350,37 @@ mod tests {
     }
 
     #[test]
+    fn a_held_event_is_handed_over_in_its_endpoints_rendering_and_nothing_more() {
+        let held = Event::new(
+            EventKind::IntakeSubmitted,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"json": true}),
+        )
+        .with_rendering(Format::FhirR4, json!({"resourceType": "Bundle"}));
+        let sealed_form = serde_json::to_value(&held).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            sealed_form["held_renderings"]["fhir-r4"]["resourceType"],
+            "Bundle"
+        );
+        let fhir = held.clone().for_format(Format::FhirR4);
+        assert_eq!(fhir.data, json!({"resourceType": "Bundle"}));
+        let json_event = held.for_format(Format::GaprelayV1);
+        assert_eq!(json_event.data, json!({"json": true}));
+        for delivered in [fhir, json_event] {
+            let text = serde_json::to_string(&delivered).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!text.contains("held_renderings"), "{text}");
+        }
+    }
+
+    #[test]
     fn a_message_moved_to_another_endpoint_does_not_open() {
         let (master, id, endpoint) = ids(12);
         let (_, _, other) = ids(13);
-        let event = Event {
-            kind: EventKind::IntakeSubmitted,
-            timestamp: "2026-01-01T00:00:00Z".into(),
-            data: json!({}),
-        };
+        let event = Event::new(
+            EventKind::IntakeSubmitted,
+            "2026-01-01T00:00:00Z".into(),
+            json!({}),
+        );
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let sealed = seal_message(&master, &id, &endpoint, &event, &mut rng)
             .unwrap_or_else(|e| panic!("{e}"));

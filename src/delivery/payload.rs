@@ -63,20 +63,16 @@ pub fn intake_event(
     if let (Some(source), Some(fields)) = (&submission.source, data.as_object_mut()) {
         fields.insert("source".to_owned(), json!(source));
     }
-    Event {
-        kind: EventKind::IntakeSubmitted,
-        timestamp: at,
-        data,
-    }
+    Event::new(EventKind::IntakeSubmitted, at, data)
 }
 
 /// Renders the `endpoint.test` event: a fixed sample, no patient data.
 pub fn test_event(practitioner: &PractitionerId, at: OffsetDateTime) -> Event {
-    Event {
-        kind: EventKind::EndpointTest,
-        timestamp: rfc3339(at),
-        data: json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
-    }
+    Event::new(
+        EventKind::EndpointTest,
+        rfc3339(at),
+        json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
+    )
 }
 
 /// Renders the `endpoint.delivery_expired` event: ids only, no patient data.
@@ -87,11 +83,11 @@ pub fn delivery_expired_event(
     at: OffsetDateTime,
 ) -> Event {
     let at = rfc3339(at);
-    Event {
-        kind: EventKind::DeliveryExpired,
-        timestamp: at.clone(),
-        data: json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
-    }
+    Event::new(
+        EventKind::DeliveryExpired,
+        at.clone(),
+        json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
+    )
 }
 
 /// Renders the `endpoint.failing` event for a practice's other endpoints: ids and counts
@@ -109,10 +105,10 @@ pub fn endpoint_failing_event(alert: &crate::notify::FailingAlert) -> Event {
         Trigger::Expiring { expires_at } => (None, Some(rfc3339(*expires_at))),
         Trigger::KeepsFailing => (None, None),
     };
-    Event {
-        kind: EventKind::EndpointFailing,
-        timestamp: at.clone(),
-        data: json!({
+    Event::new(
+        EventKind::EndpointFailing,
+        at.clone(),
+        json!({
             "endpoint_id": alert.endpoint_id,
             "reason": alert.trigger.as_str(),
             "consecutive_failures": alert.consecutive_failures,
@@ -124,7 +120,7 @@ pub fn endpoint_failing_event(alert: &crate::notify::FailingAlert) -> Event {
             "expires_at": expires_at,
             "detected_at": at,
         }),
-    }
+    )
 }
 
 /// A webhook request ready to send.
@@ -182,11 +178,11 @@ mod tests {
         let key = ContentKey::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
         let msg = MessageId::generate(&mut rng);
-        let event = Event {
-            kind: EventKind::IntakeSubmitted,
-            timestamp: "2026-01-01T00:00:00Z".into(),
-            data: json!({"hello": "world"}),
-        };
+        let event = Event::new(
+            EventKind::IntakeSubmitted,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"hello": "world"}),
+        );
         let now = datetime!(2026-01-01 00:00:05 UTC);
         let req = sign_request(
             &event,

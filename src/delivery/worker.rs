@@ -498,7 +498,8 @@ impl Worker {
             return Err(settled.outcome);
         };
         let event = match self.open_message(&msg) {
-            Ok(Ok(event)) => event,
+            // Sealed again as the endpoint's format renders it, and nothing more.
+            Ok(Ok(event)) => event.for_format(target.format),
             Ok(Err(reason)) => {
                 let settled = policy::unreadable(msg.attempt, self.inner.clock.now_ms());
                 if let Err(e) = self.apply(&msg, &settled).await {

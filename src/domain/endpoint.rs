@@ -16,6 +16,16 @@ pub enum Format {
     FhirR4,
 }
 
+impl Format {
+    /// The format's name, as the API and the webhook's `data` know it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::GaprelayV1 => "gaprelay.v1",
+            Format::FhirR4 => "fhir-r4",
+        }
+    }
+}
+
 /// Whether `data` is encrypted as a JWE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -163,12 +173,6 @@ impl EndpointSpec {
             }
         };
         let format = req.format.unwrap_or(Format::GaprelayV1);
-        if format == Format::FhirR4 {
-            problems.add(
-                "format",
-                "fhir-r4 is not available on this server yet; use gaprelay.v1",
-            );
-        }
         let description = req
             .description
             .map(|d| d.trim().to_owned())

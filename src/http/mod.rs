@@ -42,6 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // The patient's form and its files are compressed (they hold no secret, and the
     // budget for what a patient downloads is counted compressed); the API is not.
     cfg.service(
+        web::resource("/fhir/Questionnaire/{slug}").route(web::get().to(public::questionnaire)),
+    )
+    .service(
         web::resource("/f/{slug}")
             .wrap(Compress::default())
             .route(web::get().to(form_page::hosted_form)),

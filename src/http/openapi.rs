@@ -60,6 +60,7 @@ use utoipa::{Modify, OpenApi};
         endpoints::deliveries,
         public::form,
         public::intake,
+        public::questionnaire,
         form_page::hosted_form,
         assets::form_js,
         assets::form_css,

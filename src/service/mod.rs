@@ -15,7 +15,7 @@ use crate::domain::catalog::{self, Sex};
 use crate::domain::custom::{
     CustomMarker, CustomMarkerDraft, SymptomSettings, SymptomSettingsDraft, MAX_CUSTOM_MARKERS,
 };
-use crate::domain::endpoint::{EndpointDraft, EndpointSpec};
+use crate::domain::endpoint::{EndpointDraft, EndpointSpec, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{AccountStatus, NewPractitioner, Practitioner};
 use crate::domain::problems::FieldProblem;
@@ -141,6 +141,8 @@ pub struct Services {
     /// This process's circuit breakers, shared with its delivery workers (a practice's
     /// "retry now" closes its endpoint's circuit).
     pub breakers: Arc<crate::delivery::breaker::Breakers>,
+    /// The relay's public address, named in FHIR payloads (`GAPRELAY_PUBLIC_URL`).
+    pub public_url: crate::delivery::fhir::RelayBase,
 }
 
 /// How often a key's "last used" time is written.
@@ -486,6 +488,17 @@ impl Services {
         Ok(ctx)
     }
 
+    /// The FHIR R4 Questionnaire of the practice's form `slug`: the canonical that each
+    /// `fhir-r4` delivery's QuestionnaireResponse names, with the symptoms it offers
+    /// and their codes. No patient data.
+    pub async fn questionnaire(&self, slug: &str) -> Result<serde_json::Value, ServiceError> {
+        let ctx = self.form(slug).await?;
+        Ok(crate::delivery::fhir::questionnaire(
+            &self.public_url,
+            &ctx.practitioner,
+        ))
+    }
+
     /// A token dating the form `slug` as loaded now, for `GET /v1/forms/{slug}`.
     pub fn form_token(&self, slug: &str) -> String {
         form_token::issue(&self.form_token_key(), slug, self.clock.now_ms())
@@ -561,28 +574,60 @@ impl Services {
         let now_ms = self.clock.now_ms();
         let expires_at_ms =
             now_ms.saturating_add(i64::try_from(self.message_ttl.as_millis()).unwrap_or(i64::MAX));
-        let event = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
-        let mut targets: Vec<EndpointId> = ctx
-            .endpoints
-            .iter()
-            .filter(|e| e.enabled)
-            .map(|e| e.id.clone())
-            .collect();
+        let enabled: Vec<&EndpointRecord> = ctx.endpoints.iter().filter(|e| e.enabled).collect();
         // No endpoint enabled (yet): the submission is held, sealed, for the first one
-        // enabled within its 24 hours, rather than lost (the worker hands it over).
-        let held = targets.is_empty();
-        if held {
-            targets.push(EndpointId::awaiting());
-        }
+        // enabled within its 24 hours, rather than lost (the worker hands it over, in the
+        // rendering of that endpoint's format, so a held message carries every one).
+        let held = enabled.is_empty();
+        let wants = |format: Format| held || enabled.iter().any(|e| e.format == format);
+        let json = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
+        let fhir = wants(Format::FhirR4).then(|| {
+            crate::delivery::fhir::intake_event(
+                &self.public_url,
+                &submission_id,
+                now,
+                practitioner,
+                &submission,
+                &report,
+            )
+        });
         let routing = Routing {
             practitioner_id: practitioner.id.clone(),
             due_at_ms: now_ms,
             expires_at_ms,
             submission_id: Some(submission_id.clone()),
         };
-        let messages = message::queue_for(&self.master_key, &event, targets, &routing, &mut rng)
+        let mut messages = Vec::with_capacity(enabled.len().max(1));
+        if held {
+            let mut event = json;
+            if let Some(fhir) = fhir {
+                event = event.with_rendering(Format::FhirR4, fhir.data);
+            }
+            messages = message::queue_for(
+                &self.master_key,
+                &event,
+                [EndpointId::awaiting()],
+                &routing,
+                &mut rng,
+            )
             .map_err(anyhow::Error::new)?;
-        drop(event);
+        } else {
+            // One rendering per format, each sealed for the endpoints of that format.
+            for (format, event) in [
+                (Format::GaprelayV1, Some(&json)),
+                (Format::FhirR4, fhir.as_ref()),
+            ] {
+                let Some(event) = event else { continue };
+                let targets = enabled
+                    .iter()
+                    .filter(|e| e.format == format)
+                    .map(|e| e.id.clone());
+                messages.extend(
+                    message::queue_for(&self.master_key, event, targets, &routing, &mut rng)
+                        .map_err(anyhow::Error::new)?,
+                );
+            }
+        }
         self.store
             .enqueue(&messages)
             .await

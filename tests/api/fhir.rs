@@ -4,6 +4,10 @@
 //! `fhirpathpy`). Bundles are rendered with the pure `delivery::fhir::bundle` for many
 //! kinds of submission; a deliberately broken Bundle proves each validator can fail; the
 //! example in docs/fhir.md is checked to be exactly what the relay renders, and valid.
+//! Then through the real relay: one submission delivered to a `gaprelay.v1` and a
+//! `fhir-r4` endpoint of one practice, a held one handed over to a FHIR endpoint, every
+//! marker in both unit systems, and the Questionnaire the responses name, validated as
+//! they arrived.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,7 +25,10 @@ use gaprelay::domain::submission::{IntakeDraft, Submission};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
-use crate::support::interop_python;
+use crate::helpers::{canary_intake, spawn_app, TestApp, TestEndpoint, PUBLIC_URL};
+use crate::support::{interop_python, FakeCrm, RecordedRequest};
+use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
+use gaprelay::delivery::worker::AttemptOutcome;
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -402,4 +409,189 @@ fn the_example_in_the_docs_is_what_the_relay_renders_and_it_validates() {
     let path = dir.path().join("docs-example.json");
     std::fs::write(&path, example.to_string()).expect("write the example");
     assert_valid(&[path]);
+}
+
+/// Creates a `fhir-r4` endpoint for `url` through the API.
+async fn create_fhir_endpoint(
+    app: &TestApp,
+    key: &str,
+    url: &str,
+    encryption: &str,
+) -> TestEndpoint {
+    let res = app
+        .client
+        .post(app.url("/v1/endpoints"))
+        .bearer_auth(key)
+        .json(&json!({"url": url, "format": "fhir-r4", "encryption": encryption}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["format"], "fhir-r4");
+    TestEndpoint {
+        id: body["id"].as_str().expect("id").to_owned(),
+        secret: body["secret"].as_str().expect("secret").to_owned(),
+        jwk: body["encryption_key"].clone(),
+    }
+}
+
+/// The `data` of a delivered webhook, decrypted when it came as a JWE; checks that the
+/// endpoint's secret signed it.
+fn delivered_data(request: &RecordedRequest, endpoint: &TestEndpoint) -> Value {
+    assert!(
+        request.is_signed_by(&endpoint.secret),
+        "not signed by the endpoint's secret"
+    );
+    let body = request.json();
+    assert_eq!(body["type"], "intake.submitted");
+    assert!(
+        body.get("held_renderings").is_none(),
+        "a held message's other renderings are never delivered"
+    );
+    match serde_json::from_value::<FlattenedJwe>(body["data"].clone()) {
+        Ok(sealed) if body["data"].get("ciphertext").is_some() => {
+            let key = ContentKey::from_jwk(&endpoint.jwk).expect("jwk");
+            serde_json::from_slice(&jwe::decrypt(&key, &sealed).expect("decrypts")).expect("json")
+        }
+        _ => body["data"].clone(),
+    }
+}
+
+/// Writes each Bundle to a file of `dir` and runs both validators on them.
+fn assert_all_valid(dir: &Path, documents: &[Value]) {
+    let files: Vec<PathBuf> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let path = dir.join(format!("delivered-{i}.json"));
+            std::fs::write(&path, serde_json::to_vec_pretty(doc).expect("json")).expect("write");
+            path
+        })
+        .collect();
+    assert_valid(&files);
+}
+
+#[tokio::test]
+async fn one_submission_reaches_a_json_crm_and_a_fhir_ehr_at_once() {
+    let app = spawn_app().await;
+    let (p, json_ep, crm) = app.practitioner_with_crm("fhir-and-json", "none").await;
+    let ehr = FakeCrm::start().await;
+    let fhir_ep = create_fhir_endpoint(&app, &p.api_key, &ehr.url(), "jwe").await;
+    let res = app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(res.status(), 202);
+    let accepted: Value = res.json().await.expect("json");
+    let outcomes = app.deliver_pending().await;
+    assert_eq!(outcomes, vec![AttemptOutcome::Delivered; 2]);
+
+    // The CRM gets gaprelay's own JSON, as before.
+    let crm_requests = crm.requests();
+    assert_eq!(crm_requests.len(), 1);
+    let data = delivered_data(&crm_requests[0], &json_ep);
+    assert_eq!(data["submission_id"], accepted["submission_id"]);
+    assert_eq!(data["report"], accepted["report"]);
+
+    // The EHR gets the same submission as a FHIR R4 transaction Bundle, encrypted.
+    let ehr_requests = ehr.requests();
+    assert_eq!(ehr_requests.len(), 1);
+    assert!(!ehr_requests[0].body_str().contains("Canaryname"));
+    let bundle = delivered_data(&ehr_requests[0], &fhir_ep);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "transaction");
+    let resources: Vec<&Value> = bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let patient = resources
+        .iter()
+        .find(|r| r["resourceType"] == "Patient")
+        .expect("a Patient");
+    assert_eq!(patient["name"][0]["text"], "Zelda Canaryname");
+    assert_eq!(
+        lab_observations(&bundle).len(),
+        accepted["report"]["labs"].as_array().expect("labs").len()
+    );
+    let canonical = format!("{PUBLIC_URL}/fhir/Questionnaire/fhir-and-json");
+    let response = resources
+        .iter()
+        .find(|r| r["resourceType"] == "QuestionnaireResponse")
+        .expect("the symptoms");
+    assert_eq!(response["questionnaire"], canonical.as_str());
+
+    // The Questionnaire it names is served at that path, and validates as well.
+    let res = app.get("/fhir/Questionnaire/fhir-and-json", None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/fhir+json")
+    );
+    let questionnaire: Value = res.json().await.expect("json");
+    assert_eq!(questionnaire["resourceType"], "Questionnaire");
+    assert_eq!(questionnaire["url"], canonical.as_str());
+    assert_eq!(
+        app.get("/fhir/Questionnaire/no-such-practice", None)
+            .await
+            .status(),
+        404
+    );
+    // The validator takes Bundles: the Questionnaire goes in one of its own.
+    let wrapped = json!({"resourceType": "Bundle", "type": "collection",
+                         "entry": [{"fullUrl": canonical, "resource": questionnaire}]});
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    assert_all_valid(dir.path(), &[bundle, wrapped]);
+}
+
+#[tokio::test]
+async fn a_submission_held_before_any_endpoint_reaches_a_fhir_endpoint_as_a_bundle() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("fhir-held").await;
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::AwaitingEndpoint]
+    );
+    let ehr = FakeCrm::start().await;
+    let fhir_ep = create_fhir_endpoint(&app, &p.api_key, &ehr.url(), "none").await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    let requests = ehr.requests();
+    assert_eq!(requests.len(), 1);
+    let bundle = delivered_data(&requests[0], &fhir_ep);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    assert_all_valid(dir.path(), &[bundle]);
+}
+
+#[tokio::test]
+async fn every_marker_in_both_unit_systems_arrives_as_a_valid_bundle() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("fhir-all-markers").await;
+    let ehr = FakeCrm::start().await;
+    let fhir_ep = create_fhir_endpoint(&app, &p.api_key, &ehr.url(), "jwe").await;
+    for alternate in [false, true] {
+        let mut body = canary_intake();
+        body["labs"] = Value::Array(all_markers(alternate));
+        let res = app.post_intake(&p.slug, &body).await;
+        assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    }
+    assert_eq!(
+        app.deliver_pending().await,
+        vec![AttemptOutcome::Delivered; 2]
+    );
+    let bundles: Vec<Value> = ehr
+        .requests()
+        .iter()
+        .map(|r| delivered_data(r, &fhir_ep))
+        .collect();
+    for bundle in &bundles {
+        assert_eq!(lab_observations(bundle).len(), 40);
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    assert_all_valid(dir.path(), &bundles);
 }

@@ -127,6 +127,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .unwrap_or_else(|| MasterKey::generate(&mut rng));
     let mut settings = Settings::for_tests(master_key.clone());
     settings.bind = "127.0.0.1:0".parse().expect("address");
+    settings.public_url =
+        gaprelay::delivery::fhir::RelayBase::parse(PUBLIC_URL).expect("a public URL");
     settings.admin_token = Some(AdminToken::new(ADMIN_TOKEN.to_owned()));
     if !options.no_metrics_token {
         settings.metrics_token = Some(AdminToken::new(METRICS_TOKEN.to_owned()));
@@ -203,6 +205,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         worker,
     }
 }
+
+/// `GAPRELAY_PUBLIC_URL` of every test app: what FHIR payloads name as the relay.
+pub const PUBLIC_URL: &str = "https://relay.test";
 
 /// A canary intake: every patient field carries a value no log, key or error may show.
 pub fn canary_intake() -> Value {

@@ -548,6 +548,31 @@ fn provenance(base: &RelayBase, at: &str, patient: &str, targets: &[String]) -> 
     })
 }
 
+/// Renders the `intake.submitted` event for a `fhir-r4` endpoint: the envelope every
+/// endpoint gets, with the submission's [`bundle`] as `data`.
+pub fn intake_event(
+    base: &RelayBase,
+    submission_id: &SubmissionId,
+    submitted_at: OffsetDateTime,
+    practitioner: &Practitioner,
+    submission: &Submission,
+    report: &Report,
+) -> crate::delivery::message::Event {
+    let data = bundle(
+        base,
+        submission_id,
+        submitted_at,
+        practitioner,
+        submission,
+        report,
+    );
+    crate::delivery::message::Event::new(
+        crate::delivery::message::EventKind::IntakeSubmitted,
+        rfc3339(submitted_at),
+        data,
+    )
+}
+
 /// Renders a submission as a FHIR R4 `transaction` Bundle, from the same inputs as the
 /// `gaprelay.v1` event plus the relay's public base URL. Every entry has a `urn:uuid`
 /// full URL derived from the submission id and a `POST` request of its type; entries

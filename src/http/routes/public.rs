@@ -94,3 +94,26 @@ pub async fn intake(
             report,
         }))
 }
+
+/// `GET /fhir/Questionnaire/{slug}`: the practice's symptom questionnaire as a FHIR R4
+/// `Questionnaire`, the canonical URL that `fhir-r4` deliveries' QuestionnaireResponses
+/// name (`<GAPRELAY_PUBLIC_URL>/fhir/Questionnaire/<slug>`). No credentials, no patient
+/// data; served as `application/fhir+json`.
+#[utoipa::path(
+    get, path = "/fhir/Questionnaire/{slug}", tag = "public",
+    params(("slug" = String, Path, description = "The practice's form handle")),
+    responses(
+        (status = 200, description = "A FHIR R4 Questionnaire (docs/fhir.md)", content_type = "application/fhir+json", body = Object),
+        (status = 404, description = "No such form (`not_found`)", body = ErrorBody),
+    )
+)]
+pub async fn questionnaire(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let q = state.services.questionnaire(&path).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/fhir+json")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(q))
+}
