@@ -10,7 +10,8 @@
 
 use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
 use gaprelay::crypto::webhook::{self, WebhookSecret};
-use gaprelay::delivery::payload::{self, Event};
+use gaprelay::delivery::message::{Event, EventKind};
+use gaprelay::delivery::payload;
 use gaprelay::domain::catalog;
 use gaprelay::domain::endpoint::Encryption;
 use gaprelay::domain::ids::{MessageId, SubmissionId};
@@ -235,7 +236,7 @@ fn check(input: &Input) {
         &submission,
         &report,
     );
-    assert_eq!(event.kind, payload::INTAKE_SUBMITTED);
+    assert_eq!(event.kind, EventKind::IntakeSubmitted);
     let stamped = OffsetDateTime::parse(&event.timestamp, &Rfc3339).expect("an RFC 3339 timestamp");
     assert_eq!(stamped, submitted_at.replace_nanosecond(0).expect("0 ns"));
     assert_eq!(
