@@ -314,3 +314,23 @@ async fn the_docs_page_is_html_rendered_from_the_document_and_lists_every_path()
         );
     }
 }
+
+#[tokio::test]
+async fn a_form_marker_is_documented_with_whether_the_form_lists_it() {
+    // The form's marker (`FormView.markers`) and the layout's marker it flattens once
+    // shared one component name, so one silently replaced the other and `listed` went
+    // undocumented.
+    let app = memory_app().await;
+    let doc = served_document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let form_marker = schemas["FormMarker"].to_string();
+    assert!(form_marker.contains("\"listed\""), "{form_marker}");
+    assert!(
+        form_marker.contains("#/components/schemas/LayoutMarker"),
+        "{form_marker}"
+    );
+    let layout = &schemas["LayoutMarker"]["properties"];
+    for field in ["id", "loinc", "name", "units", "unit", "about"] {
+        assert!(layout.get(field).is_some(), "LayoutMarker.{field}");
+    }
+}

@@ -80,7 +80,7 @@ pub struct FormView {
 
 /// One marker as the form offers it.
 #[derive(ToSchema)]
-#[schema(as = FormMarker)]
+#[schema(as = LayoutMarker)]
 pub struct LayoutMarker {
     /// Id (catalog or the practitioner's own).
     pub id: String,
