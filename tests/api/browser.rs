@@ -24,6 +24,30 @@ const HOST_QUERY: &str = "utm_source=newsletter&utm_medium=email&utm_campaign=sp
 /// The whole browser run takes well under a minute; this only stops a hung one.
 const NODE_TIMEOUT: Duration = Duration::from_secs(240);
 
+/// What a child's stream has printed so far, read in the background as it comes, and
+/// the reader (done once the stream closes).
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+
+fn drain<R>(stream: Option<R>) -> (Seen, tokio::task::JoinHandle<()>)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    let seen = Seen::default();
+    let sink = seen.clone();
+    let reader = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let Some(mut stream) = stream else { return };
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+        }
+    });
+    (seen, reader)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_completes_the_embedded_form_in_chromium_and_the_crm_receives_the_lead() {
     let chromium = chromium_bin();
@@ -64,17 +88,35 @@ async fn a_patient_completes_the_embedded_form_in_chromium_and_the_crm_receives_
         .env("SCREENSHOT_DIR", &screenshots)
         .env("RESULT_FILE", &result_file)
         .kill_on_drop(true)
-        .output();
-    // The relay and both host sites keep serving on this runtime while node runs.
-    let output = tokio::time::timeout(NODE_TIMEOUT, run)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} did not finish within {NODE_TIMEOUT:?}",
-                script.display()
-            )
-        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("run node {}: {e} (is Node.js installed?)", script.display()));
+    // Both streams are read as they come, so that a run that does not finish still
+    // shows how far it got.
+    let mut run = run;
+    let (out_seen, out_reader) = drain(run.stdout.take());
+    let (err_seen, err_reader) = drain(run.stderr.take());
+    // The relay and both host sites keep serving on this runtime while node runs.
+    let status = match tokio::time::timeout(NODE_TIMEOUT, run.wait()).await {
+        Ok(status) => status.unwrap_or_else(|e| panic!("wait for node: {e}")),
+        Err(_) => {
+            let _ = run.kill().await;
+            panic!(
+                "{} did not finish within {NODE_TIMEOUT:?}; what it printed so far:\n{}{}",
+                script.display(),
+                String::from_utf8_lossy(&out_seen.lock().expect("lock")),
+                String::from_utf8_lossy(&err_seen.lock().expect("lock")),
+            )
+        }
+    };
+    // The readers take the last bytes once the streams close.
+    let _ = tokio::join!(out_reader, err_reader);
+    let output = std::process::Output {
+        status,
+        stdout: out_seen.lock().expect("lock").clone(),
+        stderr: err_seen.lock().expect("lock").clone(),
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // node:test's report (and what the browser saw, on stderr): shown with --nocapture
