@@ -20,6 +20,10 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.stamp
 # `fhir` (R4 structure definitions) and `@lhncbc/ucum-lhc` (UCUM codes).
 FHIR_DIR := tests/interop/fhir
 FHIR_STAMP := $(FHIR_DIR)/node_modules/.stamp
+# panva's `jose` (tests/api/receiver_keys.rs runs tests/interop/jose/decrypt.mjs), which
+# decrypts what the relay encrypts to receiver-held keys.
+JOSE_DIR := tests/interop/jose
+JOSE_STAMP := $(JOSE_DIR)/node_modules/.stamp
 
 # The integration tests start their own redis-server (on free ports, never the machine's
 # Redis) and check webhooks with the Python interop libraries; these tell them where to
@@ -32,7 +36,7 @@ define section
 @printf '\n==> %s\n' "$(1)"
 endef
 
-.PHONY: help run test lint fmt venv redis browser fhir-validators bench fuzz clean
+.PHONY: help run test lint fmt venv redis browser fhir-validators jose bench fuzz clean
 
 help:
 	@echo "make run    run the relay on 127.0.0.1:8080 with the in-memory store and a demo practitioner"
@@ -43,6 +47,7 @@ help:
 	@echo "make redis  install redis-server if it is not on PATH (starts no service)"
 	@echo "make browser  install Debian's chromium if missing and the browser tests' npm packages"
 	@echo "make fhir-validators  the npm packages that validate FHIR Bundles in the tests ($(FHIR_DIR))"
+	@echo "make jose   npm's jose, which decrypts receiver-key JWEs in the tests ($(JOSE_DIR))"
 	@echo "make bench  criterion benchmarks, a load test of the intake route and the form's budgets (results: docs/performance.md)"
 	@echo "make fuzz   run each cargo-fuzz target for FUZZ_SECONDS (default 60) s; not part of make test (docs/fuzzing.md)"
 	@echo "make clean  cargo clean and remove $(VENV) and the tests' node_modules"
@@ -50,7 +55,7 @@ help:
 run:
 	cargo run -- serve --demo
 
-test: redis venv browser fhir-validators
+test: redis venv browser fhir-validators jose
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
@@ -121,6 +126,13 @@ fhir-validators: $(FHIR_STAMP)
 $(FHIR_STAMP): $(FHIR_DIR)/package.json $(FHIR_DIR)/package-lock.json
 	$(call section,npm packages for the FHIR validators)
 	cd $(FHIR_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+jose: $(JOSE_STAMP)
+
+$(JOSE_STAMP): $(JOSE_DIR)/package.json $(JOSE_DIR)/package-lock.json
+	$(call section,npm jose for the receiver-key interop tests)
+	cd $(JOSE_DIR) && npm ci --no-audit --no-fund
 	touch $@
 
 bench:

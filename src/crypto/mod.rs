@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod form_token;
 mod gcm;
 pub mod jwe;
+pub mod jwe_receiver;
 pub mod seal;
 pub mod secret;
 pub mod webhook;

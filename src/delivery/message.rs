@@ -4,15 +4,17 @@
 //!
 //! Format `gaprelay.queue.v1` (the version is part of the associated data): the sealed
 //! plaintext is the event's JSON exactly as delivered to an endpoint without encryption,
-//! `{"type", "timestamp", "data"}`. The event is rendered once, at intake; a later format
-//! may carry `data` already encrypted for its endpoint, under a new version tag here.
+//! `{"type", "timestamp", "data"}`. The event is rendered once, at intake. For a
+//! `jwe-receiver` endpoint `data` is already a JWE to the receiver's public keys, marked
+//! by `"receiver_sealed": true` (absent otherwise, so older entries read as before).
 
 use crate::crypto::jwe::ContentKey;
+use crate::crypto::jwe_receiver::{self, ReceiverKey};
 use crate::crypto::seal::{self, MasterKey};
 use crate::crypto::webhook::WebhookSecret;
 use crate::domain::endpoint::Format;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::store::NewMessage;
+use crate::store::{EndpointRecord, NewMessage};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,6 +78,14 @@ pub struct Event {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub renderings: BTreeMap<String, serde_json::Value>,
+    /// Set once `data` is a JWE to a `jwe-receiver` endpoint's public keys (see
+    /// [`Event::to_receiver`]): it is then sent as it is. Never delivered.
+    #[serde(
+        default,
+        rename = "receiver_sealed",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub receiver_sealed: bool,
 }
 
 impl Event {
@@ -86,6 +96,7 @@ impl Event {
             timestamp,
             data,
             renderings: BTreeMap::new(),
+            receiver_sealed: false,
         }
     }
 
@@ -105,6 +116,43 @@ impl Event {
         self.renderings.clear();
         self
     }
+}
+
+impl Event {
+    /// The event with `data` encrypted to a `jwe-receiver` endpoint's public keys
+    /// ([`jwe_receiver::encrypt`]), and no other rendering; an event already encrypted
+    /// so is returned as it is.
+    pub fn to_receiver(
+        mut self,
+        keys: &[ReceiverKey],
+        rng: &mut (impl rand::RngCore + rand::CryptoRng),
+    ) -> Result<Event, serde_json::Error> {
+        if self.receiver_sealed {
+            return Ok(self);
+        }
+        self.renderings.clear();
+        let plaintext = serde_json::to_vec(&self.data)?;
+        self.data = serde_json::to_value(jwe_receiver::encrypt(keys, &plaintext, rng))?;
+        self.receiver_sealed = true;
+        Ok(self)
+    }
+}
+
+/// A `jwe-receiver` endpoint's public keys, parsed again from its record (data read
+/// back from the store is untrusted); an error when it lists none or a bad one.
+pub fn receiver_keys(record: &EndpointRecord) -> anyhow::Result<Vec<ReceiverKey>> {
+    anyhow::ensure!(
+        !record.receiver_keys.is_empty(),
+        "a jwe-receiver endpoint lists no receiver keys"
+    );
+    record
+        .receiver_keys
+        .iter()
+        .map(|jwk| {
+            ReceiverKey::from_jwk(jwk)
+                .map_err(|_| anyhow::anyhow!("a stored receiver key is malformed"))
+        })
+        .collect()
 }
 
 /// Where and when the messages of one event are queued, apart from their endpoints.
@@ -347,6 +395,44 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(new, old);
+    }
+
+    #[test]
+    fn an_event_for_a_receiver_is_encrypted_once_keeps_no_rendering_and_says_so() {
+        use crate::crypto::jwe_receiver::{GeneralJwe, ReceiverPrivateKey};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let key = ReceiverPrivateKey::generate_x25519("r1", &mut rng);
+        let held = Event::new(
+            EventKind::IntakeSubmitted,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"patient": "Ada"}),
+        )
+        .with_rendering(
+            Format::FhirR4,
+            json!({"resourceType": "Bundle", "name": "Ada"}),
+        );
+        let sealed = held
+            .to_receiver(&[key.public_key()], &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(sealed.receiver_sealed && sealed.renderings.is_empty());
+        let text = serde_json::to_string(&sealed).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!text.contains("Ada") && text.contains(r#""receiver_sealed":true"#));
+        // Again: unchanged, not encrypted twice.
+        let again = sealed
+            .clone()
+            .to_receiver(&[key.public_key()], &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, sealed);
+        let jwe: GeneralJwe = serde_json::from_value(sealed.data).unwrap_or_else(|e| panic!("{e}"));
+        let plain =
+            crate::crypto::jwe_receiver::decrypt(&key, &jwe).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plain, br#"{"patient":"Ada"}"#);
+        // An event of the first format reads with the mark unset.
+        let old: Event = serde_json::from_str(
+            r#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!old.receiver_sealed);
     }
 
     #[test]

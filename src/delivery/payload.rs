@@ -133,7 +133,9 @@ pub struct SignedRequest {
 }
 
 /// Builds the request for one attempt: `data` encrypted as a flattened JWE when the
-/// endpoint asks for it, the body signed with every active secret at `now`.
+/// endpoint asks for `jwe`, sent as it is for `jwe-receiver` (already encrypted to the
+/// receiver's keys, see [`Event::to_receiver`]; an event that is not is refused rather
+/// than sent in the clear), the body signed with every active secret at `now`.
 pub fn sign_request(
     event: &Event,
     message: &MessageId,
@@ -145,6 +147,14 @@ pub fn sign_request(
 ) -> Result<SignedRequest, serde_json::Error> {
     let body = match encryption {
         Encryption::None => serde_json::to_vec(event)?,
+        Encryption::JweReceiver if event.receiver_sealed => serde_json::to_vec(
+            &json!({"type": event.kind, "timestamp": event.timestamp, "data": event.data}),
+        )?,
+        Encryption::JweReceiver => {
+            return Err(<serde_json::Error as serde::ser::Error>::custom(
+                "data is not encrypted to the receiver's keys",
+            ))
+        }
         Encryption::Jwe => {
             let plaintext = serde_json::to_vec(&event.data)?;
             let sealed = jwe::encrypt(key, &plaintext, rng);
@@ -218,6 +228,48 @@ mod tests {
             serde_json::from_slice::<serde_json::Value>(&plain).unwrap_or_default(),
             json!({"hello": "world"})
         );
+        assert!(!String::from_utf8_lossy(&req.body).contains("world"));
+    }
+
+    #[test]
+    fn a_jwe_receiver_request_sends_data_as_encrypted_at_intake_and_never_in_the_clear() {
+        use crate::crypto::jwe_receiver::ReceiverPrivateKey;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let key = ContentKey::generate(&mut rng);
+        let secret = WebhookSecret::generate(&mut rng);
+        let msg = MessageId::generate(&mut rng);
+        let receiver = ReceiverPrivateKey::generate_p256("r1", &mut rng);
+        let event = Event::new(
+            EventKind::IntakeSubmitted,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"hello": "world"}),
+        );
+        let now = datetime!(2026-01-01 00:00:05 UTC);
+        let sign = |event: &Event, rng: &mut rand::rngs::StdRng| {
+            sign_request(
+                event,
+                &msg,
+                Encryption::JweReceiver,
+                &key,
+                &[&secret],
+                now,
+                rng,
+            )
+        };
+        assert!(
+            sign(&event, &mut rng).is_err(),
+            "an event not encrypted to the receiver is refused"
+        );
+        let sealed = event
+            .to_receiver(&[receiver.public_key()], &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let req = sign(&sealed, &mut rng).unwrap_or_else(|e| panic!("{e}"));
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        assert_eq!(
+            body["data"], sealed.data,
+            "sent as it is, not encrypted again"
+        );
+        assert_eq!(body.as_object().map(|o| o.len()), Some(3));
         assert!(!String::from_utf8_lossy(&req.body).contains("world"));
     }
 

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::MasterKey;
 use crate::crypto::webhook::WebhookSecret;
+use crate::domain::endpoint::Encryption;
 use crate::domain::ids::{EndpointId, SubmissionId};
 use crate::store::form_cache::FormCache;
 use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Settlement, Store, StoreError};
@@ -499,7 +500,13 @@ impl Worker {
         };
         let event = match self.open_message(&msg) {
             // Sealed again as the endpoint's format renders it, and nothing more.
-            Ok(Ok(event)) => event.for_format(target.format),
+            Ok(Ok(event)) => match self.for_endpoint(event.for_format(target.format), &target) {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::error!(message.id = %msg.id, error = %format!("{e:#}"), "a held message could not be encrypted to its endpoint's keys");
+                    return Err(AttemptOutcome::Retrying);
+                }
+            },
             Ok(Err(reason)) => {
                 let settled = policy::unreadable(msg.attempt, self.inner.clock.now_ms());
                 if let Err(e) = self.apply(&msg, &settled).await {
@@ -571,6 +578,7 @@ impl Worker {
                 return Ok((settled.outcome, None));
             }
         };
+        let event = self.for_endpoint(event, &endpoint.record)?;
         let now = self.inner.clock.now();
         let request = payload::sign_request(
             &event,
@@ -628,6 +636,18 @@ impl Worker {
             .await?;
         }
         Ok((outcome, Some(response)))
+    }
+
+    /// The event as `endpoint` takes it: for `jwe-receiver`, with `data` encrypted to the
+    /// receiver's public keys unless it already is (a submission is at intake; a held
+    /// one is at hand-over; the relay's own notices, which carry no patient data, are
+    /// here, when sent). Other endpoints take it as it is.
+    fn for_endpoint(&self, event: Event, endpoint: &EndpointRecord) -> anyhow::Result<Event> {
+        if endpoint.encryption != Encryption::JweReceiver {
+            return Ok(event);
+        }
+        let keys = message::receiver_keys(endpoint)?;
+        Ok(event.to_receiver(&keys, &mut rand::rngs::OsRng)?)
     }
 
     /// Opens a claimed message's sealed event. The outer error is a condition of this

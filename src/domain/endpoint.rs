@@ -1,7 +1,8 @@
 //! Webhook endpoints as the domain sees them: the target URL (checked for what may be
-//! targeted), the payload format and whether the payload is encrypted.
+//! targeted), the payload format and whether (and to whose keys) the payload is encrypted.
 
 use super::problems::{FieldProblem, Problems};
+use crate::crypto::jwe_receiver::ReceiverKey;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -30,11 +31,18 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
-    /// Flattened JWE, `dir` + `A256GCM`.
+    /// Flattened JWE, `dir` + `A256GCM`, under a key the relay shares with the receiver.
     Jwe,
+    /// General JSON JWE, `ECDH-ES+A256KW` + `A256GCM`, to the receiver's public keys
+    /// (`receiver_keys`), encrypted at intake: the relay cannot decrypt it.
+    #[serde(rename = "jwe-receiver")]
+    JweReceiver,
     /// Plain JSON (the transport is still TLS and signed).
     None,
 }
+
+/// Most public keys an endpoint lists (a current one and the next, with room to spare).
+pub const MAX_RECEIVER_KEYS: usize = 4;
 
 /// An endpoint as a practitioner asked for it (`POST /v1/endpoints`), before it is
 /// checked by [`EndpointSpec::parse`].
@@ -48,15 +56,18 @@ pub struct EndpointDraft {
     pub encryption: Option<Encryption>,
     /// Free text for the practitioner.
     pub description: Option<String>,
+    /// The receiver's public JWKs, for `jwe-receiver` only.
+    pub receiver_keys: Option<Vec<serde_json::Value>>,
 }
 
 /// A validated endpoint definition (secrets are minted by the caller).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct EndpointSpec {
     url: url::Url,
     format: Format,
     encryption: Encryption,
     description: Option<String>,
+    receiver_keys: Vec<ReceiverKey>,
 }
 
 /// Longest endpoint URL accepted.
@@ -152,6 +163,12 @@ impl EndpointSpec {
         self.description.as_deref()
     }
 
+    /// The receiver's public keys (1 to [`MAX_RECEIVER_KEYS`], distinct kids) for
+    /// `jwe-receiver`; empty otherwise.
+    pub fn receiver_keys(&self) -> &[ReceiverKey] {
+        &self.receiver_keys
+    }
+
     /// Validates a creation request. Unless `allow_private_targets`, the URL must be
     /// `https`, and a host written as an IP address must be public; host names are
     /// checked again on the resolved address when connecting.
@@ -183,16 +200,76 @@ impl EndpointSpec {
         {
             problems.add("description", "must be at most 500 characters");
         }
+        let encryption = req.encryption.unwrap_or(Encryption::Jwe);
+        let receiver_keys = check_receiver_keys(&mut problems, encryption, req.receiver_keys);
         match (problems.is_empty(), url) {
             (true, Some(url)) => Ok(EndpointSpec {
                 url,
                 format,
-                encryption: req.encryption.unwrap_or(Encryption::Jwe),
+                encryption,
                 description,
+                receiver_keys,
             }),
             _ => Err(problems.into_vec()),
         }
     }
+}
+
+/// Reads `receiver_keys`: required (1 to [`MAX_RECEIVER_KEYS`] public JWKs with
+/// distinct kids) for `jwe-receiver`, refused with any other encryption. Every problem
+/// of every key is named, `receiver_keys[1].d` and so on.
+fn check_receiver_keys(
+    problems: &mut Problems,
+    encryption: Encryption,
+    jwks: Option<Vec<serde_json::Value>>,
+) -> Vec<ReceiverKey> {
+    const FIELD: &str = "receiver_keys";
+    let jwks = match (encryption, jwks) {
+        (Encryption::JweReceiver, Some(jwks)) if !jwks.is_empty() => jwks,
+        (Encryption::JweReceiver, _) => {
+            problems.add(
+                FIELD,
+                format!("is required with jwe-receiver: 1 to {MAX_RECEIVER_KEYS} public JWKs"),
+            );
+            return Vec::new();
+        }
+        (_, None) => return Vec::new(),
+        (_, Some(_)) => {
+            problems.add(
+                FIELD,
+                "is only accepted with \"encryption\": \"jwe-receiver\"",
+            );
+            return Vec::new();
+        }
+    };
+    if jwks.len() > MAX_RECEIVER_KEYS {
+        problems.add(FIELD, format!("must list at most {MAX_RECEIVER_KEYS} keys"));
+    }
+    // Each key with its index in the request, so that a repeated kid names the first.
+    let mut keys: Vec<(usize, ReceiverKey)> = Vec::with_capacity(jwks.len());
+    for (i, jwk) in jwks.iter().enumerate() {
+        match ReceiverKey::from_jwk(jwk) {
+            Ok(key) => {
+                if let Some((j, _)) = keys.iter().find(|(_, k)| k.kid() == key.kid()) {
+                    problems.add(
+                        format!("{FIELD}[{i}].kid"),
+                        format!("repeats the kid of {FIELD}[{j}]; each key needs its own"),
+                    );
+                }
+                keys.push((i, key));
+            }
+            Err(errs) => {
+                for e in errs {
+                    let field = match e.member {
+                        "" => format!("{FIELD}[{i}]"),
+                        member => format!("{FIELD}[{i}].{member}"),
+                    };
+                    problems.add(field, e.reason);
+                }
+            }
+        }
+    }
+    keys.into_iter().map(|(_, key)| key).collect()
 }
 
 fn check_url(problems: &mut Problems, u: url::Url, allow_private: bool) -> Option<url::Url> {
@@ -243,6 +320,7 @@ mod tests {
             format: None,
             encryption: None,
             description: None,
+            receiver_keys: None,
         }
     }
 

@@ -98,6 +98,9 @@ pub struct ExportedEndpoint {
     pub description: Option<String>,
     /// Enabled.
     pub enabled: bool,
+    /// For `jwe-receiver`: the receiver's public JWKs (public, so exported).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receiver_keys: Vec<serde_json::Value>,
 }
 
 /// A key in an export: metadata only.
@@ -574,6 +577,8 @@ impl Services {
                 format: Some(record.format),
                 encryption: Some(record.encryption),
                 description: None,
+                receiver_keys: (!record.receiver_keys.is_empty())
+                    .then(|| record.receiver_keys.clone()),
             };
             EndpointSpec::parse(req, self.allow_private_targets)
                 .map_err(|errs| problems.extend(errs))
@@ -810,6 +815,7 @@ impl Services {
                     encryption: e.encryption,
                     description: e.description,
                     enabled: e.enabled,
+                    receiver_keys: e.receiver_keys,
                 })
                 .collect(),
             api_keys: self
@@ -857,6 +863,7 @@ impl Services {
                 format: Some(e.format),
                 encryption: Some(e.encryption),
                 description: e.description,
+                receiver_keys: (!e.receiver_keys.is_empty()).then_some(e.receiver_keys),
             };
             match EndpointSpec::parse(req, self.allow_private_targets) {
                 Ok(spec) => endpoints.push((e.id, e.enabled, spec)),
@@ -950,6 +957,7 @@ impl Services {
                 previous_sealed_secret: None,
                 previous_secret_until: None,
                 version: 1,
+                receiver_keys: spec.receiver_keys().iter().map(|k| k.to_jwk()).collect(),
             };
             self.store.put_endpoint(&record).await?;
             created.push(CreatedEndpoint {

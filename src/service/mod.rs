@@ -15,7 +15,7 @@ use crate::domain::catalog::{self, Sex};
 use crate::domain::custom::{
     CustomMarker, CustomMarkerDraft, SymptomSettings, SymptomSettingsDraft, MAX_CUSTOM_MARKERS,
 };
-use crate::domain::endpoint::{EndpointDraft, EndpointSpec, Format};
+use crate::domain::endpoint::{Encryption, EndpointDraft, EndpointSpec, Format};
 use crate::domain::ids::{ApiKeyId, EndpointId, PractitionerId, SubmissionId};
 use crate::domain::practitioner::{AccountStatus, NewPractitioner, Practitioner};
 use crate::domain::problems::FieldProblem;
@@ -405,6 +405,7 @@ impl Services {
             previous_sealed_secret: None,
             previous_secret_until: None,
             version: 1,
+            receiver_keys: spec.receiver_keys().iter().map(|k| k.to_jwk()).collect(),
         };
         self.store.put_endpoint(&record).await?;
         self.forms.invalidate(&who.practitioner_id);
@@ -612,20 +613,45 @@ impl Services {
             )
             .map_err(anyhow::Error::new)?;
         } else {
-            // One rendering per format, each sealed for the endpoints of that format.
+            // One rendering per format, each sealed for the endpoints of that format; for
+            // a `jwe-receiver` endpoint, `data` is first encrypted to its own public keys,
+            // so that what is queued for it opens only with the receiver's private key.
             for (format, event) in [
                 (Format::GaprelayV1, Some(&json)),
                 (Format::FhirR4, fhir.as_ref()),
             ] {
                 let Some(event) = event else { continue };
-                let targets = enabled
+                let (to_receiver, shared): (Vec<&EndpointRecord>, Vec<&EndpointRecord>) = enabled
                     .iter()
                     .filter(|e| e.format == format)
-                    .map(|e| e.id.clone());
+                    .partition(|e| e.encryption == Encryption::JweReceiver);
                 messages.extend(
-                    message::queue_for(&self.master_key, event, targets, &routing, &mut rng)
-                        .map_err(anyhow::Error::new)?,
+                    message::queue_for(
+                        &self.master_key,
+                        event,
+                        shared.iter().map(|e| e.id.clone()),
+                        &routing,
+                        &mut rng,
+                    )
+                    .map_err(anyhow::Error::new)?,
                 );
+                for endpoint in to_receiver {
+                    let keys = message::receiver_keys(endpoint)?;
+                    let sealed = event
+                        .clone()
+                        .to_receiver(&keys, &mut rng)
+                        .map_err(anyhow::Error::new)?;
+                    messages.extend(
+                        message::queue_for(
+                            &self.master_key,
+                            &sealed,
+                            [endpoint.id.clone()],
+                            &routing,
+                            &mut rng,
+                        )
+                        .map_err(anyhow::Error::new)?,
+                    );
+                }
             }
         }
         self.store

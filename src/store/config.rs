@@ -96,6 +96,11 @@ pub struct EndpointRecord {
     /// kept reads as 0.
     #[serde(default)]
     pub version: u64,
+    /// For `jwe-receiver`: the receiver's public JWKs, which `data` is encrypted to at
+    /// intake (public, so not sealed; read back as untrusted and parsed again before
+    /// use). Empty for other encryptions and in records stored before the mode existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receiver_keys: Vec<serde_json::Value>,
 }
 
 /// A practitioner with the configuration its public form needs.

@@ -260,6 +260,7 @@ async fn endpoints_are_scoped_to_their_practitioner(store: Arc<dyn Store>) {
         previous_sealed_secret: Some(vec![7, 8]),
         previous_secret_until: Some(OffsetDateTime::UNIX_EPOCH),
         version: 1,
+        receiver_keys: Vec::new(),
     };
     let (a, b) = (rec(2), rec(1));
     store.put_endpoint(&a).await.expect("put");
@@ -969,6 +970,7 @@ async fn disabling_an_endpoint_changes_its_enabled_field_alone(store: Arc<dyn St
         previous_sealed_secret: Some(vec![7, 8]),
         previous_secret_until: Some(OffsetDateTime::from_unix_timestamp(1_700_086_400).expect("t")),
         version: 1,
+        receiver_keys: Vec::new(),
     };
     store.put_endpoint(&rec).await.expect("put");
     // Another URL answered: nothing changes.
@@ -1034,6 +1036,7 @@ async fn an_endpoint_is_replaced_only_from_the_version_it_was_read_at(store: Arc
         previous_sealed_secret: None,
         previous_secret_until: None,
         version: 1,
+        receiver_keys: Vec::new(),
     };
     store.put_endpoint(&rec).await.expect("put");
     // A rotation, read at version 1, is written.

@@ -218,7 +218,7 @@ pub async fn import(
         .map(|c| EndpointSecrets {
             id: c.record.id.clone(),
             secret: c.secret.to_whsec(),
-            encryption_key: c.key.to_jwk(),
+            encryption_key: crate::http::wire::endpoints::issued_key(&c.record, &c.key),
         })
         .collect();
     Ok(HttpResponse::Created()

@@ -3,10 +3,10 @@
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, PractitionerAuth};
 use crate::http::wire::common::{ErrorBody, PageView};
+use crate::http::wire::endpoints::{issued_key, EndpointPatch, NewEndpointRequest};
 use crate::http::wire::endpoints::{
     DeliveryView, EndpointView, EndpointWithSecrets, QueuedMessage, RetryScheduled,
 };
-use crate::http::wire::endpoints::{EndpointPatch, NewEndpointRequest};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -29,7 +29,7 @@ pub async fn create(
         .json(EndpointWithSecrets {
             endpoint: EndpointView::new(&created.record),
             secret: created.secret.to_whsec(),
-            encryption_key: created.key.to_jwk(),
+            encryption_key: issued_key(&created.record, &created.key),
         }))
 }
 
@@ -107,7 +107,7 @@ pub async fn rotate(
         .json(EndpointWithSecrets {
             endpoint: EndpointView::new(&rotated.record),
             secret: rotated.secret.to_whsec(),
-            encryption_key: rotated.key.to_jwk(),
+            encryption_key: issued_key(&rotated.record, &rotated.key),
         }))
 }
 

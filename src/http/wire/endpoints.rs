@@ -105,6 +105,9 @@ pub struct EndpointView {
     pub created_at: String,
     /// Until when the rotated-out secret keeps signing alongside (RFC 3339), if rotated.
     pub previous_secret_until: Option<String>,
+    /// For `jwe-receiver`: the `kid` of each public key `data` is encrypted to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receiver_kids: Vec<String>,
 }
 
 impl EndpointView {
@@ -119,6 +122,11 @@ impl EndpointView {
             enabled: e.enabled,
             created_at: rfc3339(e.created_at),
             previous_secret_until: e.previous_secret_until.map(rfc3339),
+            receiver_kids: e
+                .receiver_keys
+                .iter()
+                .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+                .collect(),
         }
     }
 }
@@ -131,9 +139,21 @@ pub struct EndpointWithSecrets {
     pub endpoint: EndpointView,
     /// The Standard Webhooks secret (`whsec_…`).
     pub secret: String,
-    /// The payload encryption key.
-    #[schema(value_type = Jwk)]
+    /// The payload encryption key; absent for `jwe-receiver`, whose data only the
+    /// receiver's own private keys decrypt.
+    #[schema(value_type = Option<Jwk>)]
+    #[serde(skip_serializing_if = "Value::is_null")]
     pub encryption_key: Value,
+}
+
+/// The shared content key as issued to the endpoint's owner, or `null` (left out of
+/// the answer) for `jwe-receiver`, where the relay encrypts to the receiver's own keys
+/// and the shared key is never used.
+pub fn issued_key(record: &EndpointRecord, key: &crate::crypto::jwe::ContentKey) -> Value {
+    match record.encryption {
+        crate::domain::endpoint::Encryption::JweReceiver => Value::Null,
+        _ => key.to_jwk(),
+    }
 }
 
 /// A queued test event.
@@ -165,6 +185,27 @@ pub struct NewEndpointRequest {
     /// Free text for the practitioner.
     #[serde(default)]
     pub description: Option<String>,
+    /// With `"encryption": "jwe-receiver"` only, and then required: the receiver's
+    /// public JWKs (1 to 4, distinct `kid`s), EC P-256 `{"kty":"EC","crv":"P-256","kid","x","y"}`
+    /// or OKP X25519 `{"kty":"OKP","crv":"X25519","kid","x"}`. A private key (`d`) is refused.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<ReceiverJwk>>)]
+    pub receiver_keys: Option<Vec<Value>>,
+}
+
+/// A receiver's public key (RFC 7517), EC P-256 or OKP X25519, for `jwe-receiver`.
+#[derive(ToSchema)]
+pub struct ReceiverJwk {
+    /// `EC` (P-256) or `OKP` (X25519).
+    pub kty: String,
+    /// `P-256` or `X25519`.
+    pub crv: String,
+    /// Key id, distinct within the endpoint; each recipient header names it.
+    pub kid: String,
+    /// The x coordinate (or the X25519 public key), base64url.
+    pub x: String,
+    /// The y coordinate (P-256 only), base64url.
+    pub y: Option<String>,
 }
 
 /// Body of `PATCH /v1/endpoints/{id}`.
@@ -189,6 +230,7 @@ impl From<NewEndpointRequest> for EndpointDraft {
             format: r.format,
             encryption: r.encryption,
             description: r.description,
+            receiver_keys: r.receiver_keys,
         }
     }
 }
@@ -220,6 +262,9 @@ pub enum Format {
 pub enum Encryption {
     /// Flattened JWE, `dir` + `A256GCM`.
     Jwe,
+    /// General JSON JWE, `ECDH-ES+A256KW` + `A256GCM`, to the receiver's public keys.
+    #[serde(rename = "jwe-receiver")]
+    JweReceiver,
     /// Plain JSON (the transport is still TLS and signed).
     None,
 }

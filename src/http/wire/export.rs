@@ -22,8 +22,9 @@ pub struct EndpointSecrets {
     pub id: crate::domain::ids::EndpointId,
     /// The Standard Webhooks secret (`whsec_…`).
     pub secret: String,
-    /// The payload encryption key.
-    #[schema(value_type = Jwk)]
+    /// The payload encryption key; absent for `jwe-receiver`.
+    #[schema(value_type = Option<Jwk>)]
+    #[serde(skip_serializing_if = "Value::is_null")]
     pub encryption_key: Value,
 }
 
@@ -53,6 +54,9 @@ pub struct ExportedEndpoint {
     pub description: Option<String>,
     /// Enabled.
     pub enabled: bool,
+    /// For `jwe-receiver`: the receiver's public JWKs.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub receiver_keys: Vec<Value>,
 }
 
 /// A key in an export: metadata only.
