@@ -24,6 +24,7 @@ mod key_rotation;
 mod openapi;
 mod practitioners;
 mod ranges;
+mod schemas;
 mod schemathesis;
 mod store_conformance;
 mod tidy;
