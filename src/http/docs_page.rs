@@ -270,6 +270,39 @@ fn render_schema(out: &mut String, name: &str, schema: &Value) {
     out.push_str("</section>");
 }
 
+/// The webhooks the relay sends (`webhooks` of the document): each event type, what it
+/// says, its body and the JSON Schemas of its payload.
+fn render_webhooks(out: &mut String, doc: &Value) {
+    out.push_str("<h2 id=\"webhooks\">Webhooks</h2><p>Sent as <code>POST</code> to each endpoint's URL, signed by the Standard Webhooks rules; the JSON Schemas are served at <code>/schemas/{name}.json</code>.</p>");
+    let Some(hooks) = doc.get("webhooks").and_then(Value::as_object) else {
+        return;
+    };
+    for (event, item) in hooks {
+        let Some(op) = item.get("post") else { continue };
+        let _ = write!(
+            out,
+            "<section class=\"op\" id=\"webhook-{0}\"><h3><span class=\"m post\">POST</span><code>{0}</code></h3>",
+            text(event)
+        );
+        if let Some(d) = op.get("description").and_then(Value::as_str) {
+            let _ = write!(out, "<p>{}</p>", text(d));
+        }
+        if let Some(body) = op.get("requestBody").and_then(body_schema) {
+            let _ = write!(out, "<p>Body: {body}</p>");
+        }
+        let _ = write!(
+            out,
+            "<p>Data: {}</p>",
+            type_of(
+                &op.pointer("/requestBody/content/application~1json/schema/properties/data")
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            )
+        );
+        out.push_str("</section>");
+    }
+}
+
 /// Renders the reference page: every operation grouped by tag (method, path, summary,
 /// credentials, parameters, request body and responses), then every schema.
 pub fn render_html(doc: &Value) -> String {
@@ -340,7 +373,7 @@ pub fn render_html(doc: &Value) -> String {
             let _ = write!(out, "<li><a href=\"#tag-{0}\">{0}</a></li>", text(tag));
         }
     }
-    out.push_str("<li><a href=\"#auth\">Credentials</a></li><li><a href=\"#schemas\">Schemas</a></li></ul></nav>");
+    out.push_str("<li><a href=\"#auth\">Credentials</a></li><li><a href=\"#webhooks\">Webhooks</a></li><li><a href=\"#schemas\">Schemas</a></li></ul></nav>");
 
     out.push_str("<h2 id=\"auth\">Credentials</h2><ul>");
     if let Some(schemes) = doc
@@ -370,6 +403,8 @@ pub fn render_html(doc: &Value) -> String {
             render_operation(&mut out, doc, method, path, op);
         }
     }
+
+    render_webhooks(&mut out, doc);
 
     out.push_str("<h2 id=\"schemas\">Schemas</h2>");
     if let Some(schemas) = doc

@@ -38,7 +38,9 @@ pub struct AppState {
 /// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use actix_web::middleware::Compress;
-    use routes::{account, assets, config, docs, endpoints, form_page, health, operator, public};
+    use routes::{
+        account, assets, config, docs, endpoints, form_page, health, operator, public, schemas,
+    };
     // The patient's form and its files are compressed (they hold no secret, and the
     // budget for what a patient downloads is counted compressed); the API is not.
     cfg.service(
@@ -75,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").route(web::get().to(health::metrics)))
         .service(web::resource("/openapi.json").route(web::get().to(docs::openapi_json)))
         .service(web::resource("/docs").route(web::get().to(docs::docs_page)))
+        .service(web::resource("/schemas/{name}.json").route(web::get().to(schemas::schema)))
         .service(
             web::scope("/v1")
                 .service(

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations
 //! and the request and response types. `docs_page` renders it as HTML.
 
+use super::routes::schemas::{self, SCHEMAS};
 use super::routes::{
     account, assets, config, docs, endpoints, form_page, health, operator, public,
 };
@@ -26,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         health::metrics,
         docs::openapi_json,
         docs::docs_page,
+        schemas::schema,
         operator::create_practitioner,
         operator::list_practitioners,
         operator::suspend,
@@ -272,10 +274,145 @@ fn summary_sentence(doc: &str) -> String {
     }
 }
 
-/// The document as JSON, built once.
+/// The document as JSON, built once: utoipa's, with the webhooks added.
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null))
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+        if doc.is_object() {
+            add_webhooks(&mut doc);
+        }
+        doc
+    })
+}
+
+/// Each event type sent, and the names of the schemas its `data` may follow when it
+/// is not encrypted.
+const EVENTS: &[(&str, &str)] = &[
+    (
+        "intake.submitted",
+        "A patient submitted the practice's form. `data` follows the endpoint's format: `gaprelay.v1`, or a FHIR R4 transaction Bundle for `fhir-r4`.",
+    ),
+    (
+        "endpoint.test",
+        "`POST /v1/endpoints/{id}/test` was called: a fixed sample, no patient data.",
+    ),
+    (
+        "endpoint.delivery_expired",
+        "A submission did not reach another of the practice's endpoints within 24 hours: ids only.",
+    ),
+    (
+        "endpoint.failing",
+        "Another of the practice's endpoints keeps failing (at most once per endpoint per hour): ids, counts and times only.",
+    ),
+];
+
+/// The component name under which the schema `name` (of `schemas/`) is kept.
+fn webhook_component(name: &str) -> String {
+    format!("Webhook.{name}")
+}
+
+/// Points a schema's references to its own `$defs` at the components they were moved to.
+fn rewrite_refs(value: &mut Value, name: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => {
+                        if let Some(def) = r.strip_prefix("#/$defs/") {
+                            *r = format!("#/components/schemas/{}.{def}", webhook_component(name));
+                        }
+                    }
+                    (_, v) => rewrite_refs(v, name),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, name)),
+        _ => {}
+    }
+}
+
+fn component_ref(name: &str) -> Value {
+    serde_json::json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The top-level `webhooks` (OpenAPI 3.1), which utoipa does not build: one `POST` per
+/// event type, its body the envelope with the event's payload schemas. The JSON Schemas
+/// of `schemas/` become components (`Webhook.<name>`, their `$defs` beside them as
+/// `Webhook.<name>.<def>`), so the document holds the same rules that are served at
+/// `/schemas/{name}.json`.
+fn add_webhooks(doc: &mut Value) {
+    use serde_json::json;
+    let mut components = serde_json::Map::new();
+    for s in SCHEMAS {
+        let Ok(Value::Object(mut schema)) = serde_json::from_str::<Value>(s.text) else {
+            continue;
+        };
+        schema.remove("$schema");
+        schema.remove("$id");
+        if let Some(Value::Object(defs)) = schema.remove("$defs") {
+            for (def, mut body) in defs {
+                rewrite_refs(&mut body, s.name);
+                components.insert(format!("{}.{def}", webhook_component(s.name)), body);
+            }
+        }
+        let mut schema = Value::Object(schema);
+        rewrite_refs(&mut schema, s.name);
+        if let Some(fields) = schema.as_object_mut() {
+            fields.insert(
+                "externalDocs".to_owned(),
+                json!({"description": "The JSON Schema", "url": format!("/schemas/{}.json", s.name)}),
+            );
+        }
+        components.insert(webhook_component(s.name), schema);
+    }
+    let envelope = webhook_component("envelope");
+    let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+    let mut webhooks = serde_json::Map::new();
+    for (event, description) in EVENTS {
+        let mut data: Vec<Value> = SCHEMAS
+            .iter()
+            .filter(|s| s.event == Some(*event))
+            .map(|s| component_ref(&webhook_component(s.name)))
+            .collect();
+        data.push(component_ref(&format!("{envelope}.flattened_jwe")));
+        data.push(component_ref(&format!("{envelope}.general_jwe")));
+        let body = json!({
+            "allOf": [component_ref(&envelope)],
+            "properties": {
+                "type": {"const": event},
+                "data": {"description": "The payload, or a JWE of it for an endpoint with encryption", "anyOf": data},
+            },
+        });
+        webhooks.insert(
+            (*event).to_owned(),
+            json!({"post": {
+                "operationId": format!("webhook_{}", event.replace('.', "_")),
+                "summary": event,
+                "description": format!("{description} Verify the Standard Webhooks signature before anything else; deduplicate on `webhook-id` (docs/webhooks.md)."),
+                "parameters": [
+                    header("webhook-id", "`msg_…`, the same on every retry"),
+                    header("webhook-timestamp", "Unix seconds of this attempt"),
+                    header("webhook-signature", "`v1,<base64 HMAC-SHA256>`, space-separated when several secrets sign"),
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+                "responses": {
+                    "2XX": {"description": "Delivered"},
+                    "410": {"description": "Disables the endpoint and drops the message"},
+                    "default": {"description": "Retried with backoff until the message expires (24 hours after the event)"},
+                },
+            }}),
+        );
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(components);
+    }
+    if let Some(fields) = doc.as_object_mut() {
+        fields.insert("webhooks".to_owned(), Value::Object(webhooks));
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +435,34 @@ mod tests {
         for status in ["400", "401", "403", "413", "415", "422", "500", "503"] {
             assert!(op["responses"][status].is_object(), "{status} missing");
         }
+    }
+
+    #[test]
+    fn every_event_type_is_a_webhook_whose_schemas_are_components() {
+        let doc = document();
+        for (event, _) in EVENTS {
+            let body = &doc["webhooks"][*event]["post"]["requestBody"]["content"]
+                ["application/json"]["schema"];
+            assert_eq!(body["properties"]["type"]["const"], *event);
+            for r in body["properties"]["data"]["anyOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(body["allOf"].as_array().into_iter().flatten())
+            {
+                let name = r["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    .unwrap_or_default();
+                assert!(
+                    doc["components"]["schemas"][name].is_object(),
+                    "{event}: {r}"
+                );
+            }
+        }
+        let text = doc.to_string();
+        assert!(!text.contains("#/$defs/"), "a reference left unmoved");
+        assert!(doc["components"]["schemas"]["Webhook.gaprelay.v1.lab"].is_object());
     }
 
     #[test]

@@ -350,6 +350,7 @@ impl TestApp {
         let ep = self
             .create_endpoint(&p.api_key, &crm.url(), encryption)
             .await;
+        crm.decrypt_with(&ep.jwk);
         (p, ep, crm)
     }
 }

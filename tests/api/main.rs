@@ -25,6 +25,7 @@ mod openapi;
 mod practitioners;
 mod ranges;
 mod receiver_keys;
+mod schemas;
 mod schemathesis;
 mod store_conformance;
 mod tidy;

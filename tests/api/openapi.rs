@@ -307,6 +307,12 @@ async fn the_docs_page_is_html_rendered_from_the_document_and_lists_every_path()
             "/docs does not list {method} {path}"
         );
     }
+    for event in doc["webhooks"].as_object().expect("webhooks").keys() {
+        assert!(
+            html.contains(&format!("id=\"webhook-{event}\"")),
+            "/docs does not describe the webhook {event}"
+        );
+    }
     for schema in ["IntakeRequest", "Report", "ErrorBody", "PractitionerPatch"] {
         assert!(
             html.contains(&format!("id=\"schema-{schema}\"")),
@@ -332,5 +338,27 @@ async fn a_form_marker_is_documented_with_whether_the_form_lists_it() {
     let layout = &schemas["LayoutMarker"]["properties"];
     for field in ["id", "loinc", "name", "units", "unit", "about"] {
         assert!(layout.get(field).is_some(), "LayoutMarker.{field}");
+    }
+}
+
+#[tokio::test]
+async fn every_event_type_is_a_webhook_whose_body_is_the_envelope() {
+    let app = memory_app().await;
+    let doc = served_document(&app).await;
+    for event in [
+        "intake.submitted",
+        "endpoint.test",
+        "endpoint.delivery_expired",
+        "endpoint.failing",
+    ] {
+        let post = &doc["webhooks"][event]["post"];
+        assert!(post.is_object(), "{event} is not under webhooks");
+        let body = &post["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(body["properties"]["type"]["const"], event);
+        assert_eq!(
+            body["allOf"][0]["$ref"], "#/components/schemas/Webhook.envelope",
+            "{event}"
+        );
+        assert!(post["responses"]["2XX"].is_object(), "{event}");
     }
 }

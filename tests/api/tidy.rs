@@ -983,7 +983,9 @@ fn the_code_map_in_architecture_md_matches_the_tree() {
         .filter_map(|p| p.strip_suffix('/').map(str::to_owned))
         .collect();
     let mut paths = Vec::new();
-    for top in ["src", "tests", "docs", "benches", "fuzz", "deploy"] {
+    for top in [
+        "src", "tests", "docs", "benches", "fuzz", "deploy", "schemas",
+    ] {
         if root.join(top).is_dir() {
             paths.push(format!("{top}/"));
             paths.extend(tree(root, &root.join(top)));
@@ -994,4 +996,93 @@ fn the_code_map_in_architecture_md_matches_the_tree() {
         unnamed.is_empty() && missing.is_empty(),
         "docs/ARCHITECTURE.md does not match src/: never named: {unnamed:?}; named but not there: {missing:?}"
     );
+}
+
+/// Hosts of public standards that the docs may link to; every other link stays inside
+/// the repository.
+const STANDARDS: [&str; 8] = [
+    "www.standardwebhooks.com",
+    "json-schema.org",
+    "www.rfc-editor.org",
+    "datatracker.ietf.org",
+    "hl7.org",
+    "www.hl7.org",
+    "spec.openapis.org",
+    "loinc.org",
+];
+
+/// The targets of the Markdown links (`[text](target)`) in `text`.
+fn link_targets(text: &str) -> Vec<String> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|t| t.split_whitespace().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// What is wrong with a link from the Markdown file `from` (relative to `root`).
+fn link_problem(root: &Path, from: &Path, target: &str) -> Option<String> {
+    if let Some(rest) = target
+        .strip_prefix("https://")
+        .or_else(|| target.strip_prefix("http://"))
+    {
+        let host = rest.split(['/', '#', '?']).next().unwrap_or("");
+        return (!STANDARDS.contains(&host)).then(|| format!("leaves the repository: {target}"));
+    }
+    let path = target.split('#').next().unwrap_or("");
+    if path.is_empty() {
+        return None;
+    }
+    let resolved = from.parent().unwrap_or(root).join(path);
+    let inside = resolved
+        .canonicalize()
+        .ok()
+        .filter(|p| p.starts_with(root.canonicalize().expect("the repository")));
+    match inside {
+        Some(_) => None,
+        None => Some(format!("not a file of the repository: {target}")),
+    }
+}
+
+#[test]
+fn the_link_check_sees_a_link_outside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from = root.join("docs/api.md");
+    let targets = link_targets("[a](webhooks.md) [b](../shared/API.md) [c](https://example.com/x) [d](https://www.standardwebhooks.com) [e](#top)");
+    let problems: Vec<String> = targets
+        .iter()
+        .filter_map(|t| link_problem(root, &from, t))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "not a file of the repository: ../shared/API.md",
+            "leaves the repository: https://example.com/x"
+        ]
+    );
+}
+
+#[test]
+fn readme_and_docs_link_only_inside_the_repository_or_to_public_standards() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        if text.contains("../shared") {
+            problems.push(format!("{}: names ../shared", file.display()));
+        }
+        for target in link_targets(&text) {
+            if let Some(p) = link_problem(root, &file, &target) {
+                problems.push(format!("{}: {p}", file.display()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

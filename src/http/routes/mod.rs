@@ -9,6 +9,7 @@ pub mod form_page;
 pub mod health;
 pub mod operator;
 pub mod public;
+pub mod schemas;
 
 use super::error::ApiError;
 use actix_web::http::StatusCode;

@@ -1,4 +1,9 @@
 //! A fake CRM/EHR webhook receiver: a real HTTP server that records every request and answers from a script.
+//!
+//! Every request it records is checked against the webhook JSON Schemas
+//! (`webhook_schemas`); a violation fails the test that owns the receiver when the
+//! receiver is dropped, so every delivery in the integration tests is checked without
+//! each test asking.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, TcpListener};
@@ -98,6 +103,12 @@ struct State {
     requests: Vec<RecordedRequest>,
     script: VecDeque<FakeResponse>,
     default_status: u16,
+    /// Whether recorded requests are checked against the webhook schemas.
+    check_schemas: bool,
+    /// What the check found, one line per problem, naming the request.
+    schema_violations: Vec<String>,
+    /// The endpoints' JWKs, to check the payloads they encrypt too.
+    jwks: Vec<serde_json::Value>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -132,6 +143,9 @@ impl FakeCrm {
             requests: Vec::new(),
             script: VecDeque::new(),
             default_status: 200,
+            check_schemas: true,
+            schema_violations: Vec::new(),
+            jwks: Vec::new(),
         }));
         let app_state = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -182,6 +196,25 @@ impl FakeCrm {
         lock(&self.state).default_status = status;
     }
 
+    /// Stops checking requests against the webhook schemas, for a test that sends the
+    /// receiver something other than the relay's webhooks.
+    pub fn without_schema_checks(self) -> FakeCrm {
+        lock(&self.state).check_schemas = false;
+        self
+    }
+
+    /// Gives the receiver an endpoint's JWK, so that the schema check also covers the
+    /// payloads encrypted under it.
+    pub fn decrypt_with(&self, jwk: &serde_json::Value) {
+        lock(&self.state).jwks.push(jwk.clone());
+    }
+
+    /// Takes what the schema check found so far (so that dropping the receiver no
+    /// longer fails for it).
+    pub fn take_schema_violations(&self) -> Vec<String> {
+        std::mem::take(&mut lock(&self.state).schema_violations)
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
@@ -212,6 +245,14 @@ impl Drop for FakeCrm {
         // `stop` sends the command before returning its future, so the server is told to
         // stop even though the future cannot be awaited here.
         drop(self.handle.stop(false));
+        let violations = self.take_schema_violations();
+        // A test already failing keeps its own message (a panic here would abort).
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the fake CRM received webhooks that do not match schemas/ (fix the schema, or report the relay bug):\n{}",
+                violations.join("\n")
+            );
+        }
     }
 }
 
@@ -233,8 +274,27 @@ async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Shared
         headers,
         body: body.to_vec(),
     };
+    let (check, jwks) = {
+        let state = lock(&state);
+        (state.check_schemas, state.jwks.clone())
+    };
+    let violations = if check {
+        super::webhook_schemas::violations_decrypting(&recorded.body, &jwks)
+    } else {
+        Vec::new()
+    };
     let response = {
         let mut state = lock(&state);
+        let described = format!(
+            "request {} ({} {}, webhook-id {})",
+            state.requests.len() + 1,
+            recorded.method,
+            recorded.path,
+            recorded.header("webhook-id").unwrap_or("none"),
+        );
+        state
+            .schema_violations
+            .extend(violations.into_iter().map(|v| format!("{described}: {v}")));
         state.requests.push(recorded);
         let default_status = state.default_status;
         state
@@ -295,7 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_fake_crm_records_a_post_and_answers_200_by_default() {
-        let crm = FakeCrm::start().await;
+        let crm = FakeCrm::start().await.without_schema_checks();
         assert!(crm.url().ends_with("/hook"));
         let response = client()
             .post(crm.url())
@@ -320,7 +380,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scripted_responses_are_replayed_in_order_then_the_default() {
-        let crm = FakeCrm::start().await;
+        let crm = FakeCrm::start().await.without_schema_checks();
         crm.push_response(FakeResponse::status(503).header("Retry-After", "7"));
         crm.push_response(FakeResponse::status(410));
         crm.set_default_status(202);
@@ -350,7 +410,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_delayed_response_is_recorded_before_the_client_gives_up() {
-        let crm = FakeCrm::start().await;
+        let crm = FakeCrm::start().await.without_schema_checks();
         crm.push_response(FakeResponse::status(200).delay(Duration::from_secs(5)));
         let outcome = reqwest::Client::builder()
             .timeout(Duration::from_millis(200))
@@ -384,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_fake_crm_stops_accepting_connections() {
-        let crm = FakeCrm::start().await;
+        let crm = FakeCrm::start().await.without_schema_checks();
         let url = crm.url();
         drop(crm);
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -398,5 +458,53 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_webhook_that_breaks_its_schema_is_recorded_and_fails_the_test_on_drop() {
+        let crm = FakeCrm::start().await;
+        let valid = r#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{"practitioner":{"id":"prac_1"},"message":"hi"}}"#;
+        // `submission_id` is missing and `patient` is not an object.
+        let invalid = r#"{"type":"intake.submitted","timestamp":"2026-01-01T00:00:00Z","data":{"submitted_at":"2026-01-01T00:00:00Z","patient":"x"}}"#;
+        for body in [valid, invalid] {
+            let response = client()
+                .post(crm.url())
+                .header("Content-Type", "application/json")
+                .header("Webhook-Id", "msg_1")
+                .body(body)
+                .send()
+                .await
+                .expect("POST to the fake CRM");
+            assert_eq!(response.status(), 200);
+        }
+        let violations = crm.take_schema_violations();
+        assert!(
+            violations.iter().all(|v| v.starts_with("request 2 ")),
+            "{violations:?}"
+        );
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.contains("gaprelay.v1") && v.contains("submission_id")),
+            "{violations:?}"
+        );
+        assert!(
+            violations.iter().any(|v| v.contains("/patient")),
+            "{violations:?}"
+        );
+        // Dropping a receiver that saw a violation fails the test that owns it.
+        client()
+            .post(crm.url())
+            .body(invalid)
+            .send()
+            .await
+            .expect("POST to the fake CRM");
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(crm)));
+        let message = dropped
+            .expect_err("dropping a receiver that saw a violation must panic")
+            .downcast::<String>()
+            .map(|message| *message)
+            .unwrap_or_default();
+        assert!(message.contains("do not match schemas/"), "{message}");
     }
 }

@@ -9,6 +9,7 @@ pub mod python;
 pub mod redis;
 pub mod redis_cluster;
 pub mod smtp;
+pub mod webhook_schemas;
 
 pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
 pub use self::python::{interop_python, verify_webhook_with_python};
