@@ -59,17 +59,19 @@ test: redis venv browser fhir-validators jose
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 	$(call section,build tests and benches)
-	$(TEST_ENV) cargo test --all-targets --no-run
+	$(TEST_ENV) cargo test --workspace --all-targets --no-run
 	$(call section,run tests)
-	$(TEST_ENV) cargo test --lib --bins --tests
+	$(TEST_ENV) cargo test --workspace --lib --bins --tests
+	$(call section,receiver library doctests)
+	cargo test -p gaprelay-receiver --doc
 
 lint:
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	cargo fmt --all

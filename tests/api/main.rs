@@ -24,6 +24,7 @@ mod key_rotation;
 mod openapi;
 mod practitioners;
 mod ranges;
+mod receiver_crate;
 mod receiver_keys;
 mod schemas;
 mod schemathesis;
