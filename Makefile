@@ -64,8 +64,8 @@ test: redis venv browser fhir-validators jose
 	$(TEST_ENV) cargo test --workspace --all-targets --no-run
 	$(call section,run tests)
 	$(TEST_ENV) cargo test --workspace --lib --bins --tests
-	$(call section,receiver library doctests)
-	cargo test -p gaprelay-receiver --doc
+	$(call section,doctests)
+	$(TEST_ENV) cargo test --workspace --doc
 
 lint:
 	$(call section,cargo fmt --check)
