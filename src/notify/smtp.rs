@@ -299,6 +299,25 @@ mod tests {
     }
 
     #[test]
+    fn a_ca_file_that_is_missing_or_holds_no_certificate_stops_the_start_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap_or_else(|e| panic!("{e}"));
+        for path in [empty, dir.path().join("missing.pem")] {
+            let settings = parse("smtp://mail.example.com")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .with_ca_file(path.clone());
+            let err = SmtpNotifier::new(&settings)
+                .err()
+                .unwrap_or_else(|| panic!("{} accepted", path.display()));
+            assert!(
+                format!("{err:#}").contains("GAPRELAY_SMTP_CA_FILE"),
+                "{err:#}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_urls_are_refused_without_quoting_the_password() {
         for bad in [
             "http://mail.example.com",
