@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod notify;
 pub mod service;

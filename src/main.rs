@@ -42,10 +42,18 @@ enum Command {
     /// keys sealed with GAPRELAY_PREVIOUS_MASTER_KEYS (see docs/security.md). Safe to
     /// run again.
     RotateMasterKey,
+    /// Receive webhooks locally for development: create an endpoint on a relay for a
+    /// local port and print each event verified and decrypted (docs/receiving.md).
+    Listen(Box<gaprelay::listen::ListenOptions>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // A client of a relay, not a relay: no relay configuration, no service logs.
+        Command::Listen(options) => return listen(*options),
+        other => other,
+    };
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let (mut settings, warnings) = match Settings::load(cli.config.as_deref(), &env) {
         Ok(s) => s,
@@ -69,7 +77,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve { demo } => {
                 let demo_secrets = if demo {
                     Some(prepare_demo(&mut settings))
@@ -84,6 +92,7 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await
             }
             Command::Worker => startup::run_worker(settings).await,
+            Command::Listen(options) => gaprelay::listen::run(*options).await,
             Command::RotateMasterKey => {
                 let key_id = settings.master_key.as_ref().map(|k| k.key_id());
                 let report = startup::rotate_master_key(settings).await?;
@@ -97,6 +106,22 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "gaprelay stopped");
             eprintln!("gaprelay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `gaprelay listen` on a runtime of its own.
+fn listen(options: gaprelay::listen::ListenOptions) -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(gaprelay::listen::run(options)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gaprelay listen: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -125,6 +150,9 @@ struct DemoSecrets {
 fn prepare_demo(settings: &mut Settings) -> DemoSecrets {
     let mut rng = rand::rngs::OsRng;
     settings.demo_form = Some("demo".to_owned());
+    // So that `gaprelay listen` (an http:// endpoint on this machine) works against the
+    // demo out of the box; the demo is for a developer's machine only.
+    settings.allow_private_targets = true;
     if settings.master_key.is_none() {
         tracing::warn!("demo: no GAPRELAY_MASTER_KEY set; using a random one for this run only");
         settings.master_key = Some(MasterKey::generate(&mut rng));
@@ -201,6 +229,12 @@ async fn seed_demo(app: &Application, secrets: DemoSecrets) -> anyhow::Result<()
     println!();
     println!("Submit a sample intake (the gap report comes straight back):");
     println!("  curl -s -X POST {base}/v1/intake/demo -H 'Content-Type: application/json' -d '{SAMPLE_INTAKE}'");
+    println!();
+    println!("Watch its webhooks arrive, verified and decrypted (in another terminal):");
+    println!(
+        "  cargo run -- listen --relay {base} --api-key {}",
+        key.expose()
+    );
     println!();
     println!("Set your own optimal TSH range:");
     let bearer = key.expose();

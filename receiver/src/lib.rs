@@ -77,6 +77,12 @@ pub struct Webhook {
     pub timestamp: String,
     /// The event.
     pub event: Event,
+    /// The event's type as sent (`intake.submitted`, …), also for types this version
+    /// does not know.
+    pub kind: String,
+    /// The decrypted payload as JSON, exactly as sent (what [`Webhook::event`] was
+    /// parsed from): for storing or forwarding it unchanged.
+    pub data: serde_json::Value,
 }
 
 /// An endpoint's secrets and decryption keys: verifies, decrypts and parses in one call.
@@ -113,7 +119,9 @@ impl Receiver {
         Ok(Webhook {
             id: headers.id.to_owned(),
             timestamp: envelope.timestamp,
-            event: parse(&envelope.kind, data)?,
+            event: parse(&envelope.kind, data.clone())?,
+            kind: envelope.kind,
+            data,
         })
     }
 }

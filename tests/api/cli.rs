@@ -45,48 +45,11 @@ fn a_bad_setting_names_its_variable() {
     }
 }
 
-/// Kills the demo process when the test ends, however it ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_demo_prints_its_form_and_host_page_and_serves_both() {
-    use std::io::{BufRead, BufReader};
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_gaprelay"))
-            .args(["serve", "--demo"])
-            .env_remove("RUST_LOG")
-            .env_remove("GAPRELAY_REDIS_URL")
-            .env("GAPRELAY_BIND", "127.0.0.1:0")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start the demo"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    // The demo prints its addresses once it listens; read until the hosted form's.
-    // The demo prints its addresses once it listens. Every line is read to the end, in
-    // a thread of its own: a demo whose stdout closed early would fail on its next line.
-    let (lines, mut printed_lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut printed = String::new();
-    while let Some(line) = printed_lines.recv().await {
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.contains("/f/demo") {
-            break;
-        }
-    }
+    // It prints the form's and the host page's addresses before the API key.
+    let (_, _, demo) = crate::support::start_demo().await;
+    let printed = demo.stdout.seen().to_owned();
     let find = |suffix: &str| {
         printed
             .split_whitespace()

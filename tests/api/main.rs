@@ -21,6 +21,7 @@ mod held;
 mod intake;
 mod interop;
 mod key_rotation;
+mod listen;
 mod openapi;
 mod practitioners;
 mod ranges;

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod fake_crm;
+pub mod process;
 pub mod python;
 pub mod redis;
 pub mod redis_cluster;
@@ -12,6 +13,7 @@ pub mod smtp;
 pub mod webhook_schemas;
 
 pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
+pub use self::process::{start_demo, Gaprelay, Lines};
 pub use self::python::{interop_python, verify_webhook_with_python};
 pub use self::redis::TestRedis;
 pub use self::redis_cluster::TestCluster;

@@ -1,0 +1,161 @@
+//! The `gaprelay` binary as a child process: its stdout and stderr read line by line as
+//! they come (each in a thread of its own, so a process whose pipe closed early fails on
+//! its next line, not in a deadlock), killed when the test ends however it ends.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+/// Lines a child printed on one stream, in order.
+pub struct Lines {
+    rx: UnboundedReceiver<String>,
+    /// Everything read so far, for failure messages.
+    seen: String,
+}
+
+impl Lines {
+    fn from(stream: impl Read + Send + 'static) -> Lines {
+        let (tx, rx) = unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Lines {
+            rx,
+            seen: String::new(),
+        }
+    }
+
+    /// The next line that `wanted` accepts (skipping others), within `timeout`; panics
+    /// with everything read so far if none comes.
+    pub async fn until(&mut self, wanted: impl Fn(&str) -> bool, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(line)) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Ok(None) => panic!("the stream closed; it printed:\n{}", self.seen),
+                Err(_) => panic!(
+                    "no such line within {timeout:?}; it printed:\n{}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Everything read so far.
+    pub fn seen(&self) -> &str {
+        &self.seen
+    }
+
+    /// The lines that arrive within `wait`, without waiting for more.
+    pub async fn drain(&mut self, wait: Duration) -> Vec<String> {
+        tokio::time::sleep(wait).await;
+        let mut lines = Vec::new();
+        while let Ok(line) = self.rx.try_recv() {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// A running `gaprelay` child process.
+pub struct Gaprelay {
+    child: std::process::Child,
+    /// Its stdout, line by line.
+    pub stdout: Lines,
+    /// Its stderr, line by line.
+    pub stderr: Lines,
+}
+
+impl Gaprelay {
+    /// Starts `gaprelay <args>` with `envs`, without the caller's `RUST_LOG` and
+    /// `GAPRELAY_*` settings that would change it.
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Gaprelay {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaprelay"));
+        cmd.args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GAPRELAY_") && !name.starts_with("GAPRELAY_TEST") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.envs(envs.iter().copied());
+        let mut child = cmd.spawn().expect("start gaprelay");
+        let stdout = Lines::from(child.stdout.take().expect("stdout"));
+        let stderr = Lines::from(child.stderr.take().expect("stderr"));
+        Gaprelay {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Sends SIGTERM (a clean stop) and waits up to `timeout` for the exit status.
+    pub async fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for gaprelay") {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gaprelay did not stop within {timeout:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Gaprelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `serve --demo` on a free port with the in-memory store: its base URL, the demo's
+/// owner API key, and the process.
+pub async fn start_demo() -> (String, String, Gaprelay) {
+    let mut demo = Gaprelay::start(&["serve", "--demo"], &[("GAPRELAY_BIND", "127.0.0.1:0")]);
+    let line = demo
+        .stdout
+        .until(
+            |l| l.contains("gaprelay demo is running on"),
+            Duration::from_secs(60),
+        )
+        .await;
+    let base = line
+        .split_whitespace()
+        .last()
+        .expect("the demo's address")
+        .to_owned();
+    let line = demo
+        .stdout
+        .until(|l| l.contains("owner API key"), Duration::from_secs(10))
+        .await;
+    let key = line
+        .split_whitespace()
+        .find(|w| w.starts_with("grk_"))
+        .expect("the demo's API key")
+        .to_owned();
+    (base, key, demo)
+}
