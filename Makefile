@@ -24,6 +24,10 @@ FHIR_STAMP := $(FHIR_DIR)/node_modules/.stamp
 # decrypts what the relay encrypts to receiver-held keys.
 JOSE_DIR := tests/interop/jose
 JOSE_STAMP := $(JOSE_DIR)/node_modules/.stamp
+# The Node receiver docs/receiving.md shows (npm `standardwebhooks` + `jose`), which
+# tests/api/receivers.rs runs against real deliveries.
+NODE_RECEIVER_DIR := docs/receivers/node
+NODE_RECEIVER_STAMP := $(NODE_RECEIVER_DIR)/node_modules/.stamp
 
 # The integration tests start their own redis-server (on free ports, never the machine's
 # Redis) and check webhooks with the Python interop libraries; these tell them where to
@@ -36,7 +40,7 @@ define section
 @printf '\n==> %s\n' "$(1)"
 endef
 
-.PHONY: help run test lint fmt venv redis browser fhir-validators jose bench fuzz clean
+.PHONY: help run test lint fmt venv redis browser fhir-validators jose receivers bench fuzz clean
 
 help:
 	@echo "make run    run the relay on 127.0.0.1:8080 with the in-memory store and a demo practitioner"
@@ -48,6 +52,7 @@ help:
 	@echo "make browser  install Debian's chromium if missing and the browser tests' npm packages"
 	@echo "make fhir-validators  the npm packages that validate FHIR Bundles in the tests ($(FHIR_DIR))"
 	@echo "make jose   npm's jose, which decrypts receiver-key JWEs in the tests ($(JOSE_DIR))"
+	@echo "make receivers  the npm packages of the Node receiver in docs/receivers/node"
 	@echo "make bench  criterion benchmarks, a load test of the intake route and the form's budgets (results: docs/performance.md)"
 	@echo "make fuzz   run each cargo-fuzz target for FUZZ_SECONDS (default 60) s; not part of make test (docs/fuzzing.md)"
 	@echo "make clean  cargo clean and remove $(VENV) and the tests' node_modules"
@@ -55,7 +60,7 @@ help:
 run:
 	cargo run -- serve --demo
 
-test: redis venv browser fhir-validators jose
+test: redis venv browser fhir-validators jose receivers
 	$(call section,cargo fmt --check)
 	cargo fmt --all -- --check
 	$(call section,cargo clippy)
@@ -137,6 +142,13 @@ $(JOSE_STAMP): $(JOSE_DIR)/package.json $(JOSE_DIR)/package-lock.json
 	cd $(JOSE_DIR) && npm ci --no-audit --no-fund
 	touch $@
 
+receivers: $(NODE_RECEIVER_STAMP)
+
+$(NODE_RECEIVER_STAMP): $(NODE_RECEIVER_DIR)/package.json $(NODE_RECEIVER_DIR)/package-lock.json
+	$(call section,npm packages of the Node receiver)
+	cd $(NODE_RECEIVER_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
 bench:
 	$(call section,criterion: CPU cost of the hot paths)
 	cargo bench --bench intake
@@ -185,4 +197,4 @@ fuzz:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) fuzz/target $(BROWSER_DIR)/node_modules $(FHIR_DIR)/node_modules
+	rm -rf $(VENV) fuzz/target $(BROWSER_DIR)/node_modules $(FHIR_DIR)/node_modules $(JOSE_DIR)/node_modules $(NODE_RECEIVER_DIR)/node_modules

@@ -27,6 +27,7 @@ mod practitioners;
 mod ranges;
 mod receiver_crate;
 mod receiver_keys;
+mod receivers;
 mod schemas;
 mod schemathesis;
 mod store_conformance;

@@ -15,7 +15,20 @@ pub struct Lines {
 }
 
 impl Lines {
-    fn from(stream: impl Read + Send + 'static) -> Lines {
+    /// Lines sent on a channel (by code in the test's own process).
+    pub fn channel() -> (tokio::sync::mpsc::UnboundedSender<String>, Lines) {
+        let (tx, rx) = unbounded_channel();
+        (
+            tx,
+            Lines {
+                rx,
+                seen: String::new(),
+            },
+        )
+    }
+
+    /// The lines of `stream`, read in a thread of their own.
+    pub fn of(stream: impl Read + Send + 'static) -> Lines {
         let (tx, rx) = unbounded_channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -94,8 +107,8 @@ impl Gaprelay {
         }
         cmd.envs(envs.iter().copied());
         let mut child = cmd.spawn().expect("start gaprelay");
-        let stdout = Lines::from(child.stdout.take().expect("stdout"));
-        let stderr = Lines::from(child.stderr.take().expect("stderr"));
+        let stdout = Lines::of(child.stdout.take().expect("stdout"));
+        let stderr = Lines::of(child.stderr.take().expect("stderr"));
         Gaprelay {
             child,
             stdout,
