@@ -86,6 +86,15 @@ pub struct Event {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub receiver_sealed: bool,
+    /// The submission an `intake.submitted` event carries, for the relay's own use: the
+    /// expiry notice names it even when `data` is a JWE or a FHIR Bundle. Set when
+    /// queued ([`queue_for`]); never delivered.
+    #[serde(
+        default,
+        rename = "submission_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub submission: Option<SubmissionId>,
 }
 
 impl Event {
@@ -97,6 +106,7 @@ impl Event {
             data,
             renderings: BTreeMap::new(),
             receiver_sealed: false,
+            submission: None,
         }
     }
 
@@ -241,6 +251,10 @@ pub fn queue_for(
     routing: &Routing,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<Vec<NewMessage>, serde_json::Error> {
+    let event = &Event {
+        submission: routing.submission_id.clone(),
+        ..event.clone()
+    };
     endpoints
         .into_iter()
         .map(|endpoint_id| {

@@ -145,11 +145,13 @@ pub fn sign_request(
     now: OffsetDateTime,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<SignedRequest, serde_json::Error> {
+    // Only the envelope's three members: the event's other fields are the relay's own.
+    let envelope = |data: &serde_json::Value| {
+        serde_json::to_vec(&json!({"type": event.kind, "timestamp": event.timestamp, "data": data}))
+    };
     let body = match encryption {
-        Encryption::None => serde_json::to_vec(event)?,
-        Encryption::JweReceiver if event.receiver_sealed => serde_json::to_vec(
-            &json!({"type": event.kind, "timestamp": event.timestamp, "data": event.data}),
-        )?,
+        Encryption::None => envelope(&event.data)?,
+        Encryption::JweReceiver if event.receiver_sealed => envelope(&event.data)?,
         Encryption::JweReceiver => {
             return Err(<serde_json::Error as serde::ser::Error>::custom(
                 "data is not encrypted to the receiver's keys",
@@ -157,10 +159,7 @@ pub fn sign_request(
         }
         Encryption::Jwe => {
             let plaintext = serde_json::to_vec(&event.data)?;
-            let sealed = jwe::encrypt(key, &plaintext, rng);
-            serde_json::to_vec(
-                &json!({"type": event.kind, "timestamp": event.timestamp, "data": sealed}),
-            )?
+            envelope(&serde_json::to_value(jwe::encrypt(key, &plaintext, rng))?)?
         }
     };
     let ts = now.unix_timestamp();

@@ -578,6 +578,13 @@ impl Worker {
                 return Ok((settled.outcome, None));
             }
         };
+        // Named in an expiry notice; `data` may be encrypted or a Bundle by now, so it is
+        // read from the message's own field (from `data` in entries queued before it).
+        let submission = event.submission.clone().or_else(|| {
+            event.data["submission_id"]
+                .as_str()
+                .and_then(|s| SubmissionId::parse(s).ok())
+        });
         let event = self.for_endpoint(event, &endpoint.record)?;
         let now = self.inner.clock.now();
         let request = payload::sign_request(
@@ -624,9 +631,6 @@ impl Worker {
         // leased and is sent again (same webhook-id) when the lease lapses.
         self.apply(msg, &settled).await?;
         if outcome == AttemptOutcome::Expired && policy::expiry_is_noticed(event.kind) {
-            let submission = event.data["submission_id"]
-                .as_str()
-                .and_then(|s| SubmissionId::parse(s).ok());
             self.notify_one(&ExpiredNotice {
                 message_id: msg.id.clone(),
                 practitioner_id: msg.practitioner_id.clone(),

@@ -499,12 +499,51 @@ async fn a_failing_endpoints_circuit_opens_then_one_probe_lets_its_backlog_drain
 
 #[tokio::test]
 async fn when_a_submission_expires_undelivered_the_other_endpoints_are_told_without_patient_data() {
+    expiry_is_noticed_with_the_submission(serde_json::json!({"encryption": "none"})).await;
+}
+
+/// The notice names the submission even when the expired message's `data` was a FHIR
+/// Bundle or a JWE to the receiver's keys (it used to say `null` there).
+#[tokio::test]
+async fn an_expiry_notice_names_the_submission_of_a_fhir_or_receiver_key_endpoint_too() {
+    expiry_is_noticed_with_the_submission(
+        serde_json::json!({"format": "fhir-r4", "encryption": "none"}),
+    )
+    .await;
+    let key = gaprelay::crypto::jwe_receiver::ReceiverPrivateKey::generate_x25519(
+        "expiry",
+        &mut rand::rngs::OsRng,
+    );
+    expiry_is_noticed_with_the_submission(serde_json::json!({
+        "encryption": "jwe-receiver",
+        "receiver_keys": [key.public_key().to_jwk()],
+    }))
+    .await;
+}
+
+/// One practice, a healthy `none` endpoint and a failing one created with `failing_body`
+/// (plus its URL): when the submission expires for the failing one, the healthy one is
+/// told which message, endpoint and submission, without patient data.
+async fn expiry_is_noticed_with_the_submission(mut failing_body: serde_json::Value) {
     let app = spawn_app_with(AppOptions {
         message_ttl: Some(Duration::from_secs(60)),
         ..AppOptions::default()
     })
     .await;
-    let (p, failing_ep, failing) = app.practitioner_with_crm("expiry-notice", "none").await;
+    let p = app.create_practitioner("expiry-notice").await;
+    let failing = crate::support::FakeCrm::start().await;
+    failing_body["url"] = failing.url().into();
+    let res = app
+        .client
+        .post(app.url("/v1/endpoints"))
+        .bearer_auth(&p.api_key)
+        .json(&failing_body)
+        .send()
+        .await
+        .expect("create the failing endpoint");
+    assert_eq!(res.status(), 201);
+    let failing_ep: serde_json::Value = res.json().await.expect("json");
+    let failing_ep_id = failing_ep["id"].as_str().expect("id");
     failing.set_default_status(500);
     let healthy = crate::support::FakeCrm::start().await;
     app.create_endpoint(&p.api_key, &healthy.url(), "none")
@@ -522,8 +561,17 @@ async fn when_a_submission_expires_undelivered_the_other_endpoints_are_told_with
         .expect("id")
         .to_owned();
 
-    app.advance(Duration::from_secs(61));
-    app.deliver_pending().await;
+    // Each retry is due before the expiry; the last one, a second before it, fails too
+    // and the attempt itself finds the message expired (the sweep never sees it).
+    let mut expired_by_attempt = false;
+    for _ in 0..59 {
+        app.advance(Duration::from_secs(1));
+        expired_by_attempt |= app
+            .deliver_pending()
+            .await
+            .contains(&AttemptOutcome::Expired);
+    }
+    assert!(expired_by_attempt);
     let notices: Vec<serde_json::Value> = healthy
         .requests()
         .iter()
@@ -533,7 +581,8 @@ async fn when_a_submission_expires_undelivered_the_other_endpoints_are_told_with
     assert_eq!(notices.len(), 1);
     let data = &notices[0]["data"];
     assert_eq!(data["message_id"], failed_msg.as_str());
-    assert_eq!(data["endpoint_id"], failing_ep.id.as_str());
+    assert_eq!(data["endpoint_id"], failing_ep_id);
+    assert!(accepted["submission_id"].is_string(), "{accepted}");
     assert_eq!(data["submission_id"], accepted["submission_id"]);
     for canary in crate::helpers::CANARIES {
         assert!(
