@@ -215,6 +215,21 @@ impl EndpointSpec {
     }
 }
 
+/// Validates a new `receiver_keys` list for an endpoint of `encryption` (a change of
+/// keys: the same rules as at creation, every problem named).
+pub fn parse_receiver_keys(
+    encryption: Encryption,
+    jwks: Vec<serde_json::Value>,
+) -> Result<Vec<ReceiverKey>, Vec<FieldProblem>> {
+    let mut problems = Problems::new();
+    let keys = check_receiver_keys(&mut problems, encryption, Some(jwks));
+    if problems.is_empty() {
+        Ok(keys)
+    } else {
+        Err(problems.into_vec())
+    }
+}
+
 /// Reads `receiver_keys`: required (1 to [`MAX_RECEIVER_KEYS`] public JWKs with
 /// distinct kids) for `jwe-receiver`, refused with any other encryption. Every problem
 /// of every key is named, `receiver_keys[1].d` and so on.

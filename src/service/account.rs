@@ -81,6 +81,9 @@ pub struct EndpointEdit {
     pub description: Option<String>,
     /// Target URL.
     pub url: Option<String>,
+    /// A `jwe-receiver` endpoint's new list of public keys (rotation: list the new key
+    /// beside the old, later the new alone).
+    pub receiver_keys: Option<Vec<serde_json::Value>>,
 }
 
 /// An endpoint in an export: no secrets.
@@ -584,6 +587,11 @@ impl Services {
                 .map_err(|errs| problems.extend(errs))
                 .ok()
         });
+        let receiver_keys = patch.receiver_keys.and_then(|jwks| {
+            crate::domain::endpoint::parse_receiver_keys(record.encryption, jwks)
+                .map_err(|errs| problems.extend(errs))
+                .ok()
+        });
         let description = patch.description.map(|d| d.trim().to_owned());
         if description
             .as_ref()
@@ -604,6 +612,9 @@ impl Services {
         if description.is_some() {
             changed.push("description".to_owned());
         }
+        if receiver_keys.is_some() {
+            changed.push("receiver_keys".to_owned());
+        }
         if patch.enabled.is_some() {
             changed.push("enabled".to_owned());
         }
@@ -616,6 +627,9 @@ impl Services {
                 }
                 if let Some(d) = &description {
                     record.description = (!d.is_empty()).then(|| d.clone());
+                }
+                if let Some(keys) = &receiver_keys {
+                    record.receiver_keys = keys.iter().map(|k| k.to_jwk()).collect();
                 }
                 if let Some(e) = patch.enabled {
                     record.enabled = e;

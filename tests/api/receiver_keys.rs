@@ -359,3 +359,117 @@ async fn private_unsupported_or_malformed_receiver_keys_are_refused_each_by_name
     let listed = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
     assert_eq!(listed["data"], json!([]));
 }
+
+/// PATCHes the endpoint's `receiver_keys` with the public halves of `keys`.
+async fn patch_keys(
+    app: &TestApp,
+    api_key: &str,
+    endpoint: &str,
+    keys: Value,
+) -> reqwest::Response {
+    app.client
+        .patch(app.url(&format!("/v1/endpoints/{endpoint}")))
+        .bearer_auth(api_key)
+        .json(&json!({"receiver_keys": keys}))
+        .send()
+        .await
+        .expect("PATCH")
+}
+
+/// The kids a delivered JWE names, and whether `key` opens it.
+fn opens(request: &RecordedRequest, key: &ReceiverPrivateKey) -> bool {
+    let jwk = gaprelay_receiver::DecryptionKey::from_jwk(&key.to_jwk()).expect("JWK");
+    gaprelay_receiver::decrypt(&request.json()["data"], &[jwk]).is_ok()
+}
+
+#[tokio::test]
+async fn receiver_keys_rotate_with_a_patch_and_each_message_opens_with_the_keys_listed_at_its_intake(
+) {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("rk-rotate").await;
+    let crm = FakeCrm::start().await;
+    let old = ReceiverPrivateKey::generate_x25519("old", &mut OsRng);
+    let new = ReceiverPrivateKey::generate_p256("new", &mut OsRng);
+    let created =
+        create_receiver_endpoint(&app, &p.api_key, &crm.url(), std::slice::from_ref(&old)).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let intake = |n: usize| {
+        let mut body = canary_intake();
+        body["contact"]["name"] = format!("Patient {n}").into();
+        body
+    };
+
+    // Before, during and after the rotation: one intake each, queued (not yet delivered).
+    assert_eq!(app.post_intake(&p.slug, &intake(1)).await.status(), 202);
+    let both = json!([old.public_key().to_jwk(), new.public_key().to_jwk()]);
+    let res = patch_keys(&app, &p.api_key, &id, both).await;
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.expect("json");
+    assert_eq!(view["receiver_kids"], json!(["old", "new"]));
+    assert_eq!(app.post_intake(&p.slug, &intake(2)).await.status(), 202);
+    let res = patch_keys(&app, &p.api_key, &id, json!([new.public_key().to_jwk()])).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.post_intake(&p.slug, &intake(3)).await.status(), 202);
+
+    app.deliver_pending().await;
+    let mut delivered = crm.requests();
+    assert_eq!(delivered.len(), 3);
+    let name = |r: &RecordedRequest| {
+        let keys = [&old, &new]
+            .into_iter()
+            .filter_map(|k| gaprelay_receiver::DecryptionKey::from_jwk(&k.to_jwk()).ok())
+            .collect::<Vec<_>>();
+        let data = gaprelay_receiver::decrypt(&r.json()["data"], &keys).expect("opens");
+        data["patient"]["name"].as_str().expect("name").to_owned()
+    };
+    delivered.sort_by_key(name);
+    // Encrypted at intake, to the keys listed then.
+    assert!(opens(&delivered[0], &old) && !opens(&delivered[0], &new));
+    assert!(opens(&delivered[1], &old) && opens(&delivered[1], &new));
+    assert!(!opens(&delivered[2], &old) && opens(&delivered[2], &new));
+
+    // The change is audited, naming the field.
+    let audit = app.get_json("/v1/audit-log?limit=100", Some(&p.api_key)).await;
+    let updates: Vec<&Value> = audit["data"]
+        .as_array()
+        .expect("audit entries")
+        .iter()
+        .filter(|e| e["action"] == "endpoint.updated")
+        .collect();
+    assert_eq!(updates.len(), 2, "{audit}");
+    assert!(updates[0].to_string().contains("receiver_keys"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_patch_of_receiver_keys_is_checked_as_at_creation() {
+    let app = spawn_app().await;
+    let p = app.create_practitioner("rk-patch-bad").await;
+    let crm = FakeCrm::start().await;
+    let key = ReceiverPrivateKey::generate_x25519("k1", &mut OsRng);
+    let created =
+        create_receiver_endpoint(&app, &p.api_key, &crm.url(), std::slice::from_ref(&key)).await;
+    let id = created["id"].as_str().expect("id");
+
+    // A private key, a repeated kid and an empty list are refused, each named.
+    let private = json!([key.to_jwk()]);
+    let (status, body) = error_code(patch_keys(&app, &p.api_key, id, private).await).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("receiver_keys[0].d"), "{body}");
+    let twice = json!([key.public_key().to_jwk(), key.public_key().to_jwk()]);
+    let (status, body) = error_code(patch_keys(&app, &p.api_key, id, twice).await).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("receiver_keys[1].kid"), "{body}");
+    let (status, body) = error_code(patch_keys(&app, &p.api_key, id, json!([])).await).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("receiver_keys"), "{body}");
+    // Nothing changed.
+    let listed = app.get_json("/v1/endpoints", Some(&p.api_key)).await;
+    assert_eq!(listed["data"][0]["receiver_kids"], json!(["k1"]));
+
+    // An endpoint with a shared key takes no receiver keys.
+    let shared = app.create_endpoint(&p.api_key, &crm.url(), "jwe").await;
+    let keys = json!([key.public_key().to_jwk()]);
+    let (status, body) = error_code(patch_keys(&app, &p.api_key, &shared.id, keys).await).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("jwe-receiver"), "{body}");
+}

@@ -67,7 +67,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `PATCH /v1/endpoints/{id}`: enable/disable, description, URL.
+/// `PATCH /v1/endpoints/{id}`: enable/disable, description, URL, receiver keys.
 #[utoipa::path(
     patch, path = "/v1/endpoints/{id}", tag = "endpoints", operation_id = "update_endpoint",
     security(("api_key" = [])),

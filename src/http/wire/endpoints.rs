@@ -221,6 +221,13 @@ pub struct EndpointPatch {
     /// Target URL.
     #[serde(default)]
     pub url: Option<String>,
+    /// For a `jwe-receiver` endpoint only: its new list of public keys (1 to 4, as at
+    /// creation), replacing the old. To rotate, list the new key beside the old one,
+    /// wait until messages queued before have been delivered (at most 24 hours), then
+    /// list the new key alone.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<ReceiverJwk>>)]
+    pub receiver_keys: Option<Vec<Value>>,
 }
 
 impl From<NewEndpointRequest> for EndpointDraft {
@@ -241,6 +248,7 @@ impl From<EndpointPatch> for EndpointEdit {
             enabled: r.enabled,
             description: r.description,
             url: r.url,
+            receiver_keys: r.receiver_keys,
         }
     }
 }
