@@ -298,9 +298,16 @@ impl Api {
         });
         let mut keys = Vec::new();
         if options.encryption == "jwe-receiver" {
-            let (public, private) = receiver_key_pair();
-            body["receiver_keys"] = json!([public]);
-            keys.push(DecryptionKey::from_jwk(&private).context("the key pair made for this run")?);
+            // A key pair for this run only: the relay gets the public half, the private
+            // half lives in this process's memory and nowhere else.
+            let mut id = [0u8; 6];
+            OsRng.fill_bytes(&mut id);
+            let key = DecryptionKey::generate_x25519(
+                &format!("listen-{}", URL_SAFE_NO_PAD.encode(id)),
+                &mut OsRng,
+            );
+            body["receiver_keys"] = json!([key.public_jwk()]);
+            keys.push(key);
         }
         let res = self
             .client
@@ -356,23 +363,4 @@ impl Api {
         }
         Ok(())
     }
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A fresh X25519 key pair as JWKs (public, private), `kid` `listen-<random>`.
-fn receiver_key_pair() -> (Value, Value) {
-    let secret = x25519_dalek::StaticSecret::random_from_rng(OsRng);
-    let public = x25519_dalek::PublicKey::from(&secret);
-    let mut id = [0u8; 6];
-    OsRng.fill_bytes(&mut id);
-    let kid = format!("listen-{}", b64url(&id));
-    let x = b64url(public.as_bytes());
-    let d = b64url(secret.as_bytes());
-    (
-        json!({"kty": "OKP", "crv": "X25519", "kid": kid, "x": x}),
-        json!({"kty": "OKP", "crv": "X25519", "kid": kid, "x": x, "d": d}),
-    )
 }

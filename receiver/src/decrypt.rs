@@ -136,9 +136,77 @@ impl DecryptionKey {
         Ok(DecryptionKey { kid, material })
     }
 
+    /// A new P-256 key pair named `kid`, for a `jwe-receiver` endpoint: register
+    /// [`DecryptionKey::public_jwk`] with the relay, keep [`DecryptionKey::to_jwk`].
+    pub fn generate_p256(
+        kid: &str,
+        rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng),
+    ) -> DecryptionKey {
+        DecryptionKey {
+            kid: kid.to_owned(),
+            material: Material::P256(p256::SecretKey::random(rng)),
+        }
+    }
+
+    /// A new X25519 key pair named `kid` (as [`DecryptionKey::generate_p256`]).
+    pub fn generate_x25519(
+        kid: &str,
+        rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng),
+    ) -> DecryptionKey {
+        DecryptionKey {
+            kid: kid.to_owned(),
+            material: Material::X25519(x25519_dalek::StaticSecret::random_from_rng(rng)),
+        }
+    }
+
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The public JWK to give the relay (`receiver_keys`): P-256 `{"kty":"EC",
+    /// "crv":"P-256","kid","x","y"}` or `{"kty":"OKP","crv":"X25519","kid","x"}`;
+    /// `None` for a shared key, which has no public half.
+    pub fn public_jwk(&self) -> Option<Value> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match &self.material {
+            Material::Shared(_) => None,
+            Material::P256(secret) => {
+                let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                    &secret.public_key(),
+                    false,
+                );
+                Some(serde_json::json!({
+                    "kty": "EC", "crv": "P-256", "kid": self.kid,
+                    "x": b64(point.x()?), "y": b64(point.y()?),
+                }))
+            }
+            Material::X25519(secret) => Some(serde_json::json!({
+                "kty": "OKP", "crv": "X25519", "kid": self.kid,
+                "x": b64(x25519_dalek::PublicKey::from(secret).as_bytes()),
+            })),
+        }
+    }
+
+    /// The whole key as a JWK, private part included (`d`, or `k` for a shared key):
+    /// what [`DecryptionKey::from_jwk`] reads back. Keep it secret.
+    pub fn to_jwk(&self) -> Value {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match &self.material {
+            Material::Shared(k) => serde_json::json!({
+                "kty": "oct", "kid": self.kid, "k": b64(k), "alg": DIR, "enc": A256GCM,
+            }),
+            Material::P256(secret) => {
+                let mut jwk = self.public_jwk().unwrap_or_default();
+                jwk["d"] = b64(&secret.to_bytes()).into();
+                jwk
+            }
+            Material::X25519(secret) => {
+                let mut jwk = self.public_jwk().unwrap_or_default();
+                jwk["d"] = b64(secret.as_bytes()).into();
+                jwk
+            }
+        }
     }
 
     /// ECDH with a sender's ephemeral public key (`epk`), or `None` when the curves

@@ -339,3 +339,29 @@ fn the_receiver_names_the_step_that_failed() {
         Some(Error::Verify(VerifyError::OutsideTolerance(-2)))
     );
 }
+
+#[test]
+fn a_generated_key_pair_exports_a_public_jwk_without_d_and_reloads_from_its_private_jwk() {
+    let mut rng = rand_core::OsRng;
+    for key in [
+        DecryptionKey::generate_p256("ec-gen", &mut rng),
+        DecryptionKey::generate_x25519("okp-gen", &mut rng),
+    ] {
+        let public = key.public_jwk().expect("a key pair has a public half");
+        assert!(public.get("d").is_none(), "{public}");
+        assert_eq!(public["kid"], key.kid());
+        let private = key.to_jwk();
+        assert_eq!(private["x"], public["x"]);
+        let reloaded = DecryptionKey::from_jwk(&private).expect("reloads");
+        assert_eq!(reloaded.public_jwk(), Some(public.clone()));
+        // The public JWK alone is not a decryption key.
+        assert_eq!(
+            DecryptionKey::from_jwk(&public).err(),
+            Some(KeyError::NotPrivate)
+        );
+    }
+    let shared = shared_key("oct-1");
+    assert_eq!(shared.public_jwk(), None);
+    let reloaded = DecryptionKey::from_jwk(&shared.to_jwk()).expect("reloads");
+    assert_eq!(reloaded.to_jwk(), shared.to_jwk());
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::crypto::gcm::{self, NONCE_LEN, TAG_LEN};
+use crate::crypto::gcm::{self, NONCE_LEN};
 
 /// The key-management algorithm of every recipient.
 pub const ALG: &str = "ECDH-ES+A256KW";
@@ -42,34 +42,6 @@ pub struct JwkProblem {
     pub member: &'static str,
     /// Why it was refused.
     pub reason: &'static str,
-}
-
-/// Why a receiver JWE or a private JWK was refused. Messages never include key
-/// material or plaintext.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReceiverJweError {
-    /// The private JWK is not a usable P-256 or X25519 key; the reason says which member.
-    #[error("JWK is not a P-256 or X25519 private key: {0}")]
-    InvalidJwk(&'static str),
-    /// A JWE member is not base64url without padding; names the member.
-    #[error("JWE member `{0}` is not base64url without padding")]
-    Base64(&'static str),
-    /// A JWE member decodes to the wrong number of bytes; names the member.
-    #[error("JWE member `{0}` has the wrong length")]
-    Length(&'static str),
-    /// A header is not a JSON object, or lacks a member it needs.
-    #[error("JWE header is not valid")]
-    Header,
-    /// The JWE asks for something other than ECDH-ES+A256KW/A256GCM, compression, extra
-    /// AAD or a critical extension.
-    #[error("JWE asks for something other than ECDH-ES+A256KW/A256GCM")]
-    Unsupported,
-    /// No recipient names this key's `kid`.
-    #[error("JWE was not encrypted for this key id")]
-    KidMismatch,
-    /// Key unwrapping or authentication failed: wrong key or tampered.
-    #[error("JWE failed to decrypt (wrong key or tampered)")]
-    Decrypt,
 }
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
@@ -287,9 +259,9 @@ pub struct Recipient {
 
 /// A JWE in General JSON Serialization; every member is base64url without padding.
 ///
-/// [`encrypt`] writes `protected`, `recipients`, `iv`, `ciphertext` and `tag` only.
-/// [`decrypt`] also reads the flattened form (`header` and `encrypted_key` at the top)
-/// and a shared `unprotected` header, as other libraries write them.
+/// [`encrypt`] writes `protected`, `recipients`, `iv`, `ciphertext` and `tag` only; the
+/// other members are those of the flattened form and a shared header, which other
+/// libraries write (receivers decrypt with `gaprelay-receiver` or any JOSE library).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct GeneralJwe {
     /// BASE64URL(UTF-8(protected header)), `{"enc":"A256GCM"}`.
@@ -387,270 +359,58 @@ pub fn encrypt(
     }
 }
 
-/// The private half of a receiver key: for receivers and tests, never held by the relay.
-pub struct ReceiverPrivateKey {
-    kid: String,
-    secret: PrivateScalar,
-}
-
-enum PrivateScalar {
-    P256(p256::SecretKey),
-    X25519(x25519_dalek::StaticSecret),
-}
-
-impl std::fmt::Debug for ReceiverPrivateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReceiverPrivateKey")
-            .field("kid", &self.kid)
-            .field("d", &format_args!("[redacted]"))
-            .finish()
-    }
-}
-
-impl ReceiverPrivateKey {
-    /// A fresh P-256 key named `kid`.
-    pub fn generate_p256(
-        kid: &str,
-        rng: &mut (impl rand::RngCore + rand::CryptoRng),
-    ) -> ReceiverPrivateKey {
-        ReceiverPrivateKey {
-            kid: kid.to_owned(),
-            secret: PrivateScalar::P256(p256::SecretKey::random(rng)),
-        }
-    }
-
-    /// A fresh X25519 key named `kid`.
-    pub fn generate_x25519(
-        kid: &str,
-        rng: &mut (impl rand::RngCore + rand::CryptoRng),
-    ) -> ReceiverPrivateKey {
-        ReceiverPrivateKey {
-            kid: kid.to_owned(),
-            secret: PrivateScalar::X25519(x25519_dalek::StaticSecret::random_from_rng(rng)),
-        }
-    }
-
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The public half.
-    pub fn public_key(&self) -> ReceiverKey {
-        let point = match &self.secret {
-            PrivateScalar::P256(secret) => PublicPoint::P256(secret.public_key()),
-            PrivateScalar::X25519(secret) => {
-                PublicPoint::X25519(x25519_dalek::PublicKey::from(secret))
-            }
-        };
-        ReceiverKey {
-            kid: self.kid.clone(),
-            point,
-        }
-    }
-
-    /// The private JWK (the public one plus `d`). Secret: for the receiver only.
-    pub fn to_jwk(&self) -> Value {
-        let mut jwk = self.public_key().to_jwk();
-        jwk["d"] = Value::String(match &self.secret {
-            PrivateScalar::P256(secret) => b64(secret.to_bytes()),
-            PrivateScalar::X25519(secret) => b64(secret.as_bytes()),
-        });
-        jwk
-    }
-
-    /// Reads a private JWK (`kty` EC/P-256 or OKP/X25519, `kid`, `d`); for P-256 the
-    /// `x`/`y` given must be those of `d`.
-    pub fn from_jwk(jwk: &Value) -> Result<ReceiverPrivateKey, ReceiverJweError> {
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-        let kid = text("kid")
-            .filter(|k| !k.is_empty())
-            .ok_or(ReceiverJweError::InvalidJwk(
-                "kid must be a non-empty string",
-            ))?
-            .to_owned();
-        let d = text("d")
-            .and_then(bytes32)
-            .ok_or(ReceiverJweError::InvalidJwk(
-                "d must be 32 bytes of base64url",
-            ))?;
-        let secret = match (text("kty"), text("crv")) {
-            (Some("EC"), Some("P-256")) => PrivateScalar::P256(
-                p256::SecretKey::from_slice(&d)
-                    .map_err(|_| ReceiverJweError::InvalidJwk("d is not a P-256 scalar"))?,
-            ),
-            (Some("OKP"), Some("X25519")) => {
-                PrivateScalar::X25519(x25519_dalek::StaticSecret::from(d))
-            }
-            _ => return Err(ReceiverJweError::InvalidJwk("not EC/P-256 or OKP/X25519")),
-        };
-        let key = ReceiverPrivateKey { kid, secret };
-        let public = key.public_key().to_jwk();
-        if ["x", "y"]
-            .iter()
-            .any(|m| jwk.get(*m).is_some() && jwk.get(*m) != public.get(*m))
-        {
-            return Err(ReceiverJweError::InvalidJwk("x/y do not belong to d"));
-        }
-        Ok(key)
-    }
-
-    /// ECDH with a sender's ephemeral key from a header's `epk`.
-    fn agree(&self, epk: &Value) -> Result<[u8; 32], ReceiverJweError> {
-        let text = |name: &str| epk.get(name).and_then(Value::as_str);
-        match (&self.secret, text("kty"), text("crv")) {
-            (PrivateScalar::P256(secret), Some("EC"), Some("P-256")) => {
-                let public = p256_from_xy(text("x").unwrap_or(""), text("y").unwrap_or(""))
-                    .ok_or(ReceiverJweError::Header)?;
-                let shared =
-                    p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
-                Ok((*shared.raw_secret_bytes()).into())
-            }
-            (PrivateScalar::X25519(secret), Some("OKP"), Some("X25519")) => {
-                let public = x25519_dalek::PublicKey::from(
-                    text("x")
-                        .and_then(bytes32)
-                        .ok_or(ReceiverJweError::Header)?,
-                );
-                let shared = secret.diffie_hellman(&public);
-                if !shared.was_contributory() {
-                    return Err(ReceiverJweError::Decrypt);
-                }
-                Ok(*shared.as_bytes())
-            }
-            _ => Err(ReceiverJweError::Unsupported),
-        }
-    }
-}
-
-fn decode(name: &'static str, value: &str) -> Result<Vec<u8>, ReceiverJweError> {
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .map_err(|_| ReceiverJweError::Base64(name))
-}
-
-/// The union of the JOSE headers that apply to one recipient (RFC 7516 §7.2.1).
-fn joined_header(
-    parts: [Option<&Value>; 3],
-) -> Result<serde_json::Map<String, Value>, ReceiverJweError> {
-    let mut joined = serde_json::Map::new();
-    for part in parts.into_iter().flatten() {
-        let members = part.as_object().ok_or(ReceiverJweError::Header)?;
-        for (name, value) in members {
-            // Header names must be disjoint across the parts.
-            if joined.insert(name.clone(), value.clone()).is_some() {
-                return Err(ReceiverJweError::Header);
-            }
-        }
-    }
-    Ok(joined)
-}
-
-/// Decrypts a JWE made for `key`, by [`encrypt`] or any JOSE library (general or
-/// flattened JSON). The recipient is the one whose header names the key's `kid`.
-/// All input is treated as hostile: malformed members are errors, never panics.
-pub fn decrypt(key: &ReceiverPrivateKey, jwe: &GeneralJwe) -> Result<Vec<u8>, ReceiverJweError> {
-    if jwe.aad.is_some() {
-        return Err(ReceiverJweError::Unsupported);
-    }
-    let protected: Value = serde_json::from_slice(&decode("protected", &jwe.protected)?)
-        .map_err(|_| ReceiverJweError::Header)?;
-    let flattened = Recipient {
-        header: jwe.header.clone(),
-        encrypted_key: jwe.encrypted_key.clone(),
-    };
-    let recipients = if jwe.recipients.is_empty() {
-        std::slice::from_ref(&flattened)
-    } else {
-        jwe.recipients.as_slice()
-    };
-    let mut found = None;
-    for recipient in recipients {
-        let header = joined_header([
-            Some(&protected),
-            jwe.unprotected.as_ref(),
-            recipient.header.as_ref(),
-        ])?;
-        if header.get("kid").and_then(Value::as_str) == Some(key.kid.as_str()) {
-            found = Some((header, recipient));
-            break;
-        }
-    }
-    let (header, recipient) = found.ok_or(ReceiverJweError::KidMismatch)?;
-    let text = |name: &str| header.get(name).and_then(Value::as_str);
-    if text("alg") != Some(ALG)
-        || text("enc") != Some(ENC)
-        || header.contains_key("zip")
-        || header.contains_key("crit")
-    {
-        return Err(ReceiverJweError::Unsupported);
-    }
-    let epk = header.get("epk").ok_or(ReceiverJweError::Header)?;
-    let apu = text("apu").map(|v| decode("apu", v)).transpose()?;
-    let apv = text("apv").map(|v| decode("apv", v)).transpose()?;
-    let z = key.agree(epk)?;
-    let kek = key_encryption_key(
-        &z,
-        apu.as_deref().unwrap_or(&[]),
-        apv.as_deref().unwrap_or(&[]),
-    );
-    let wrapped = decode(
-        "encrypted_key",
-        recipient.encrypted_key.as_deref().unwrap_or(""),
-    )?;
-    if wrapped.len() != 40 {
-        return Err(ReceiverJweError::Length("encrypted_key"));
-    }
-    let mut cek = [0u8; 32];
-    aes_kw::KekAes256::from(kek)
-        .unwrap(&wrapped, &mut cek)
-        .map_err(|_| ReceiverJweError::Decrypt)?;
-    let iv: [u8; NONCE_LEN] = decode("iv", &jwe.iv)?
-        .as_slice()
-        .try_into()
-        .map_err(|_| ReceiverJweError::Length("iv"))?;
-    let tag: [u8; TAG_LEN] = decode("tag", &jwe.tag)?
-        .as_slice()
-        .try_into()
-        .map_err(|_| ReceiverJweError::Length("tag"))?;
-    let ciphertext = decode("ciphertext", &jwe.ciphertext)?;
-    gcm::decrypt_detached(&cek, &iv, jwe.protected.as_bytes(), &ciphertext, &tag)
-        .ok_or(ReceiverJweError::Decrypt)
-}
-
 #[cfg(test)]
 mod tests {
+    //! The relay only encrypts; what it makes is opened here with the receiver library
+    //! (`gaprelay-receiver`), as a receiver would, and by jwcrypto and jose in the
+    //! integration tests.
     use super::*;
+    use gaprelay_receiver::{DecryptError, DecryptionKey};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
     const PLAINTEXT: &[u8] = br#"{"submission_id":"sub_1","patient":{"name":"Ada"}}"#;
 
-    fn keys(seed: u64) -> (ReceiverPrivateKey, ReceiverPrivateKey) {
+    fn keys(seed: u64) -> (DecryptionKey, DecryptionKey) {
         let mut rng = StdRng::seed_from_u64(seed);
         (
-            ReceiverPrivateKey::generate_p256("ec-1", &mut rng),
-            ReceiverPrivateKey::generate_x25519("okp-1", &mut rng),
+            DecryptionKey::generate_p256("ec-1", &mut rng),
+            DecryptionKey::generate_x25519("okp-1", &mut rng),
         )
+    }
+
+    /// The public half, as the relay reads it from `receiver_keys`.
+    fn public(key: &DecryptionKey) -> ReceiverKey {
+        ReceiverKey::from_jwk(&key.public_jwk().expect("a key pair")).expect("a valid public JWK")
+    }
+
+    fn open(key: &DecryptionKey, jwe: &GeneralJwe) -> Result<Value, DecryptError> {
+        let data = serde_json::to_value(jwe).expect("serializes");
+        gaprelay_receiver::decrypt(&data, std::slice::from_ref(key))
+    }
+
+    fn plaintext() -> Value {
+        serde_json::from_slice(PLAINTEXT).expect("JSON")
     }
 
     #[test]
     fn the_concat_kdf_matches_rfc_7518_appendix_c() {
-        // RFC 7518 Appendix C: ECDH-ES (direct) with A128GCM, apu "Alice", apv "Bob".
-        let bob = ReceiverPrivateKey::from_jwk(&json!({
-            "kty": "EC", "crv": "P-256", "kid": "bob",
-            "x": "weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ",
-            "y": "e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck",
-            "d": "VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw",
-        }))
-        .expect("Bob's key from the RFC");
-        let z = bob
-            .agree(&json!({
-                "kty": "EC", "crv": "P-256",
-                "x": "gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0",
-                "y": "SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps",
-            }))
-            .expect("Alice's ephemeral key from the RFC");
+        // RFC 7518 Appendix C: ECDH-ES (direct) with A128GCM, apu "Alice", apv "Bob":
+        // Alice's ephemeral private key with Bob's public key.
+        let alice = p256::SecretKey::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode("0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo")
+                .expect("b64"),
+        )
+        .expect("Alice's ephemeral key from the RFC");
+        let bob = p256_from_xy(
+            "weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ",
+            "e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck",
+        )
+        .expect("Bob's public key from the RFC");
+        let z: [u8; 32] = (*p256::ecdh::diffie_hellman(alice.to_nonzero_scalar(), bob.as_affine())
+            .raw_secret_bytes())
+        .into();
         let derived = concat_kdf(&z, "A128GCM", b"Alice", b"Bob", 128);
         assert_eq!(b64(&derived[..16]), "VqqN6vgjbSBcIijNcacQGg");
     }
@@ -675,9 +435,9 @@ mod tests {
     fn every_recipient_decrypts_and_the_header_is_the_documented_one() {
         let (ec, okp) = keys(1);
         let mut rng = StdRng::seed_from_u64(2);
-        let jwe = encrypt(&[ec.public_key(), okp.public_key()], PLAINTEXT, &mut rng);
-        assert_eq!(decrypt(&ec, &jwe), Ok(PLAINTEXT.to_vec()));
-        assert_eq!(decrypt(&okp, &jwe), Ok(PLAINTEXT.to_vec()));
+        let jwe = encrypt(&[public(&ec), public(&okp)], PLAINTEXT, &mut rng);
+        assert_eq!(open(&ec, &jwe), Ok(plaintext()));
+        assert_eq!(open(&okp, &jwe), Ok(plaintext()));
         assert_eq!(
             URL_SAFE_NO_PAD.decode(&jwe.protected).expect("b64"),
             br#"{"enc":"A256GCM"}"#
@@ -699,81 +459,27 @@ mod tests {
     }
 
     #[test]
-    fn a_key_not_listed_or_a_different_key_with_the_same_kid_fails() {
+    fn a_key_not_listed_a_different_key_with_the_same_kid_or_tampering_fails() {
         let (ec, okp) = keys(3);
-        let jwe = encrypt(&[ec.public_key()], PLAINTEXT, &mut StdRng::seed_from_u64(4));
-        assert_eq!(decrypt(&okp, &jwe), Err(ReceiverJweError::KidMismatch));
-        let impostor = ReceiverPrivateKey::generate_p256("ec-1", &mut StdRng::seed_from_u64(5));
-        assert_eq!(decrypt(&impostor, &jwe), Err(ReceiverJweError::Decrypt));
+        let jwe = encrypt(&[public(&ec)], PLAINTEXT, &mut StdRng::seed_from_u64(4));
+        assert_eq!(open(&okp, &jwe), Err(DecryptError::NoKey));
+        let impostor = DecryptionKey::generate_p256("ec-1", &mut StdRng::seed_from_u64(5));
+        assert_eq!(open(&impostor, &jwe), Err(DecryptError::Decrypt));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&jwe.ciphertext).expect("b64");
+        bytes[0] ^= 1;
+        let tampered = GeneralJwe {
+            ciphertext: b64(bytes),
+            ..jwe
+        };
+        assert_eq!(open(&ec, &tampered), Err(DecryptError::Decrypt));
     }
 
     #[test]
-    fn tampering_fails() {
-        let (ec, _) = keys(6);
-        let jwe = encrypt(&[ec.public_key()], PLAINTEXT, &mut StdRng::seed_from_u64(7));
-        let flip = |s: &str| {
-            let mut bytes = URL_SAFE_NO_PAD.decode(s).expect("b64");
-            bytes[0] ^= 1;
-            b64(bytes)
-        };
-        for tampered in [
-            GeneralJwe {
-                ciphertext: flip(&jwe.ciphertext),
-                ..jwe.clone()
-            },
-            GeneralJwe {
-                tag: flip(&jwe.tag),
-                ..jwe.clone()
-            },
-            GeneralJwe {
-                iv: flip(&jwe.iv),
-                ..jwe.clone()
-            },
-            GeneralJwe {
-                protected: b64(r#"{"enc":"A256GCM" }"#),
-                ..jwe.clone()
-            },
-        ] {
-            assert_eq!(decrypt(&ec, &tampered), Err(ReceiverJweError::Decrypt));
-        }
-        let mut wrong_key = jwe.clone();
-        wrong_key.recipients[0].encrypted_key = Some(flip(
-            wrong_key.recipients[0]
-                .encrypted_key
-                .as_deref()
-                .unwrap_or(""),
-        ));
-        assert_eq!(decrypt(&ec, &wrong_key), Err(ReceiverJweError::Decrypt));
-        let zipped = GeneralJwe {
-            protected: b64(r#"{"enc":"A256GCM","zip":"DEF"}"#),
-            ..jwe.clone()
-        };
-        assert_eq!(decrypt(&ec, &zipped), Err(ReceiverJweError::Unsupported));
-        assert_eq!(
-            decrypt(
-                &ec,
-                &GeneralJwe {
-                    iv: "!".into(),
-                    ..jwe
-                }
-            ),
-            Err(ReceiverJweError::Base64("iv"))
-        );
-    }
-
-    #[test]
-    fn a_private_jwk_round_trips() {
+    fn a_public_jwk_round_trips() {
         let (ec, okp) = keys(8);
-        let jwe = encrypt(
-            &[ec.public_key(), okp.public_key()],
-            PLAINTEXT,
-            &mut StdRng::seed_from_u64(9),
-        );
         for key in [ec, okp] {
-            let loaded = ReceiverPrivateKey::from_jwk(&key.to_jwk()).expect("loads");
-            assert_eq!(decrypt(&loaded, &jwe), Ok(PLAINTEXT.to_vec()));
-            let public = ReceiverKey::from_jwk(&key.public_key().to_jwk()).expect("public");
-            assert_eq!(public.to_jwk(), key.public_key().to_jwk());
+            let jwk = key.public_jwk().expect("public");
+            assert_eq!(ReceiverKey::from_jwk(&jwk).expect("public").to_jwk(), jwk);
         }
     }
 
@@ -792,11 +498,11 @@ mod tests {
         };
         assert_eq!(members(problems(ec.to_jwk())), ["d"]);
         assert_eq!(members(problems(okp.to_jwk())), ["d"]);
-        let mut jwk = ec.public_key().to_jwk();
+        let mut jwk = ec.public_jwk().expect("public");
         jwk["kid"] = json!("");
         jwk["x"] = json!("AAAA");
         assert_eq!(members(problems(jwk)), ["kid", "x"]);
-        let mut off_curve = ec.public_key().to_jwk();
+        let mut off_curve = ec.public_jwk().expect("public");
         off_curve["y"] = off_curve["x"].clone();
         assert_eq!(members(problems(off_curve)), ["x"]);
         assert_eq!(
@@ -821,7 +527,7 @@ mod tests {
             )),
             ["x"]
         );
-        let mut other_use = okp.public_key().to_jwk();
+        let mut other_use = okp.public_jwk().expect("public");
         other_use["use"] = json!("sig");
         assert_eq!(members(problems(other_use)), ["use"]);
     }

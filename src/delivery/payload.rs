@@ -232,12 +232,14 @@ mod tests {
 
     #[test]
     fn a_jwe_receiver_request_sends_data_as_encrypted_at_intake_and_never_in_the_clear() {
-        use crate::crypto::jwe_receiver::ReceiverPrivateKey;
+        use crate::crypto::jwe_receiver::ReceiverKey;
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let key = ContentKey::generate(&mut rng);
         let secret = WebhookSecret::generate(&mut rng);
         let msg = MessageId::generate(&mut rng);
-        let receiver = ReceiverPrivateKey::generate_p256("r1", &mut rng);
+        let receiver = gaprelay_receiver::DecryptionKey::generate_p256("r1", &mut rng);
+        let receiver = ReceiverKey::from_jwk(&receiver.public_jwk().unwrap_or_default())
+            .unwrap_or_else(|_| panic!("a valid public key"));
         let event = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
@@ -260,7 +262,7 @@ mod tests {
             "an event not encrypted to the receiver is refused"
         );
         let sealed = event
-            .to_receiver(&[receiver.public_key()], &mut rng)
+            .to_receiver(&[receiver], &mut rng)
             .unwrap_or_else(|e| panic!("{e}"));
         let req = sign(&sealed, &mut rng).unwrap_or_else(|e| panic!("{e}"));
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();

@@ -510,13 +510,10 @@ async fn an_expiry_notice_names_the_submission_of_a_fhir_or_receiver_key_endpoin
         serde_json::json!({"format": "fhir-r4", "encryption": "none"}),
     )
     .await;
-    let key = gaprelay::crypto::jwe_receiver::ReceiverPrivateKey::generate_x25519(
-        "expiry",
-        &mut rand::rngs::OsRng,
-    );
+    let key = gaprelay_receiver::DecryptionKey::generate_x25519("expiry", &mut rand::rngs::OsRng);
     expiry_is_noticed_with_the_submission(serde_json::json!({
         "encryption": "jwe-receiver",
-        "receiver_keys": [key.public_key().to_jwk()],
+        "receiver_keys": [key.public_jwk().expect("a key pair")],
     }))
     .await;
 }

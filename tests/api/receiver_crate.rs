@@ -4,7 +4,6 @@
 
 use crate::helpers::{canary_intake, spawn_app, TestApp};
 use crate::support::{FakeCrm, RecordedRequest};
-use gaprelay::crypto::jwe_receiver::ReceiverPrivateKey;
 use gaprelay_receiver::{
     DecryptError, DecryptionKey, Error, Event, Headers, Intake, IntakeSubmitted, Receiver, Secret,
     Sex, VerifyError,
@@ -134,8 +133,8 @@ async fn a_receiver_key_delivery_opens_with_either_private_key() {
     let p = app.create_practitioner("rc-receiver").await;
     let crm = FakeCrm::start().await;
     let keys = [
-        ReceiverPrivateKey::generate_p256("ec-rc", &mut OsRng),
-        ReceiverPrivateKey::generate_x25519("okp-rc", &mut OsRng),
+        DecryptionKey::generate_p256("ec-rc", &mut OsRng),
+        DecryptionKey::generate_x25519("okp-rc", &mut OsRng),
     ];
     let res = app
         .client
@@ -144,7 +143,7 @@ async fn a_receiver_key_delivery_opens_with_either_private_key() {
         .json(&json!({
             "url": crm.url(),
             "encryption": "jwe-receiver",
-            "receiver_keys": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>(),
+            "receiver_keys": keys.iter().map(|k| k.public_jwk().expect("a key pair")).collect::<Vec<_>>(),
         }))
         .send()
         .await
@@ -155,14 +154,14 @@ async fn a_receiver_key_delivery_opens_with_either_private_key() {
     let (accepted, request) = deliver_canary(&app, &p.slug, &crm).await;
     assert!(!request.body_str().contains("Canaryname"));
     for key in &keys {
+        // The private JWK, as a receiver would load it from its secret store.
         let private = DecryptionKey::from_jwk(&key.to_jwk()).expect("the private JWK");
         let receiver = Receiver::new(vec![secret(whsec)], vec![private]);
         assert_canary(&app, &receiver, &request, &accepted);
         assert_refuses_tampered_and_stale(&app, &receiver, &request);
     }
     // A key the relay never heard of (another kid) opens nothing.
-    let stranger = ReceiverPrivateKey::generate_p256("stranger", &mut OsRng);
-    let stranger = DecryptionKey::from_jwk(&stranger.to_jwk()).expect("jwk");
+    let stranger = DecryptionKey::generate_p256("stranger", &mut OsRng);
     assert_eq!(
         Receiver::new(vec![secret(whsec)], vec![stranger])
             .receive(&headers(&request), &request.body, now(&app))

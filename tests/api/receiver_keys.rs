@@ -5,9 +5,10 @@
 
 use crate::helpers::{canary_intake, error_code, spawn_app, TestApp, CANARIES};
 use crate::support::{interop_python, FakeCrm, RecordedRequest};
-use gaprelay::crypto::jwe_receiver::{self, GeneralJwe, ReceiverPrivateKey};
+use gaprelay::crypto::jwe_receiver::GeneralJwe;
 use gaprelay::delivery::message::open_message;
 use gaprelay::domain::ids::{EndpointId, MessageId};
+use gaprelay_receiver::DecryptionKey;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -72,10 +73,10 @@ fn jose_decrypt(jwk: &Value, jwe: &Value) -> String {
 }
 
 /// A P-256 and an X25519 receiver key.
-fn two_keys() -> [ReceiverPrivateKey; 2] {
+fn two_keys() -> [DecryptionKey; 2] {
     [
-        ReceiverPrivateKey::generate_p256("ec-2026", &mut OsRng),
-        ReceiverPrivateKey::generate_x25519("okp-2026", &mut OsRng),
+        DecryptionKey::generate_p256("ec-2026", &mut OsRng),
+        DecryptionKey::generate_x25519("okp-2026", &mut OsRng),
     ]
 }
 
@@ -83,7 +84,7 @@ async fn create_receiver_endpoint(
     app: &TestApp,
     api_key: &str,
     url: &str,
-    keys: &[ReceiverPrivateKey],
+    keys: &[DecryptionKey],
 ) -> Value {
     let res = app
         .client
@@ -92,7 +93,7 @@ async fn create_receiver_endpoint(
         .json(&json!({
             "url": url,
             "encryption": "jwe-receiver",
-            "receiver_keys": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>(),
+            "receiver_keys": keys.iter().map(|k| k.public_jwk().expect("a key pair")).collect::<Vec<_>>(),
         }))
         .send()
         .await
@@ -103,14 +104,14 @@ async fn create_receiver_endpoint(
 
 /// Decrypts a delivered webhook's `data` with every key, three ways; each must give
 /// the same JSON, which is returned.
-fn decrypt_everywhere(request: &RecordedRequest, keys: &[ReceiverPrivateKey]) -> Value {
+fn decrypt_everywhere(request: &RecordedRequest, keys: &[DecryptionKey]) -> Value {
     let body = request.json();
     let jwe: GeneralJwe = serde_json::from_value(body["data"].clone()).expect("a General JWE");
     assert_eq!(jwe.recipients.len(), keys.len());
     let mut seen = Vec::new();
     for key in keys {
-        let ours = jwe_receiver::decrypt(key, &jwe).expect("our decrypt opens it");
-        let ours: Value = serde_json::from_slice(&ours).expect("json");
+        let ours = gaprelay_receiver::decrypt(&body["data"], std::slice::from_ref(key))
+            .expect("gaprelay-receiver opens it");
         let py: Value = serde_json::from_str(&jwcrypto(
             json!({"op": "decrypt", "jwk": key.to_jwk(), "jwe": body["data"]}),
         ))
@@ -211,9 +212,9 @@ async fn every_listed_key_decrypts_a_test_event_so_keys_can_be_rotated() {
     let p = app.create_practitioner("rk-rotate").await;
     let crm = FakeCrm::start().await;
     let keys = [
-        ReceiverPrivateKey::generate_p256("old", &mut OsRng),
-        ReceiverPrivateKey::generate_p256("new", &mut OsRng),
-        ReceiverPrivateKey::generate_x25519("next", &mut OsRng),
+        DecryptionKey::generate_p256("old", &mut OsRng),
+        DecryptionKey::generate_p256("new", &mut OsRng),
+        DecryptionKey::generate_x25519("next", &mut OsRng),
     ];
     let created = create_receiver_endpoint(&app, &p.api_key, &crm.url(), &keys).await;
     let id = created["id"].as_str().expect("id");
@@ -255,18 +256,18 @@ async fn a_held_submission_is_encrypted_to_the_receivers_keys_at_hand_over() {
 }
 
 #[tokio::test]
-async fn our_decrypt_opens_a_jwe_made_by_jwcrypto_for_both_curves() {
+async fn gaprelay_receiver_opens_a_jwe_made_by_jwcrypto_for_both_curves() {
     let keys = two_keys();
     let made = jwcrypto(json!({
         "op": "encrypt",
-        "jwks": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>(),
+        "jwks": keys.iter().map(|k| k.public_jwk().expect("a key pair")).collect::<Vec<_>>(),
         "plaintext": "{\"hello\":\"receiver\"}",
     }));
-    let jwe: GeneralJwe = serde_json::from_str(&made).expect("jwcrypto's JWE");
+    let jwe: Value = serde_json::from_str(&made).expect("jwcrypto's JWE");
     for key in &keys {
         assert_eq!(
-            jwe_receiver::decrypt(key, &jwe).expect("opens"),
-            br#"{"hello":"receiver"}"#,
+            gaprelay_receiver::decrypt(&jwe, std::slice::from_ref(key)).expect("opens"),
+            json!({"hello": "receiver"}),
             "{}",
             key.kid()
         );
@@ -298,16 +299,16 @@ async fn private_unsupported_or_malformed_receiver_keys_are_refused_each_by_name
     let p = app.create_practitioner("rk-refused").await;
     let [ec, okp] = two_keys();
     let url = "https://crm.example.com/hooks";
-    let mut no_kid = okp.public_key().to_jwk();
+    let mut no_kid = okp.public_jwk().expect("a key pair");
     no_kid.as_object_mut().expect("object").remove("kid");
-    let mut bad_point = ec.public_key().to_jwk();
+    let mut bad_point = ec.public_jwk().expect("a key pair");
     bad_point["kid"] = json!("bad");
     bad_point["y"] = bad_point["x"].clone();
     let fields = refused(
         &app,
         &p.api_key,
         json!({"url": url, "encryption": "jwe-receiver", "receiver_keys": [
-            ec.public_key().to_jwk(),
+            ec.public_jwk().expect("a key pair"),
             okp.to_jwk(),
             {"kty": "EC", "crv": "P-384", "kid": "p384", "x": "AA", "y": "AA"},
             no_kid,
@@ -340,7 +341,7 @@ async fn private_unsupported_or_malformed_receiver_keys_are_refused_each_by_name
         refused(
             &app,
             &p.api_key,
-            json!({"url": url, "encryption": "jwe", "receiver_keys": [ec.public_key().to_jwk()]})
+            json!({"url": url, "encryption": "jwe", "receiver_keys": [ec.public_jwk().expect("a key pair")]})
         )
         .await,
         ["receiver_keys"]
@@ -350,7 +351,7 @@ async fn private_unsupported_or_malformed_receiver_keys_are_refused_each_by_name
             &app,
             &p.api_key,
             json!({"url": url, "encryption": "jwe-receiver",
-                   "receiver_keys": [ec.public_key().to_jwk(), ec.public_key().to_jwk()]})
+                   "receiver_keys": [ec.public_jwk().expect("a key pair"), ec.public_jwk().expect("a key pair")]})
         )
         .await,
         ["receiver_keys[1].kid"]
@@ -376,10 +377,9 @@ async fn patch_keys(
         .expect("PATCH")
 }
 
-/// The kids a delivered JWE names, and whether `key` opens it.
-fn opens(request: &RecordedRequest, key: &ReceiverPrivateKey) -> bool {
-    let jwk = gaprelay_receiver::DecryptionKey::from_jwk(&key.to_jwk()).expect("JWK");
-    gaprelay_receiver::decrypt(&request.json()["data"], &[jwk]).is_ok()
+/// Whether `key` opens a delivered JWE.
+fn opens(request: &RecordedRequest, key: &DecryptionKey) -> bool {
+    gaprelay_receiver::decrypt(&request.json()["data"], std::slice::from_ref(key)).is_ok()
 }
 
 #[tokio::test]
@@ -388,8 +388,8 @@ async fn receiver_keys_rotate_with_a_patch_and_each_message_opens_with_the_keys_
     let app = spawn_app().await;
     let p = app.create_practitioner("rk-rotate").await;
     let crm = FakeCrm::start().await;
-    let old = ReceiverPrivateKey::generate_x25519("old", &mut OsRng);
-    let new = ReceiverPrivateKey::generate_p256("new", &mut OsRng);
+    let old = DecryptionKey::generate_x25519("old", &mut OsRng);
+    let new = DecryptionKey::generate_p256("new", &mut OsRng);
     let created =
         create_receiver_endpoint(&app, &p.api_key, &crm.url(), std::slice::from_ref(&old)).await;
     let id = created["id"].as_str().expect("id").to_owned();
@@ -401,13 +401,22 @@ async fn receiver_keys_rotate_with_a_patch_and_each_message_opens_with_the_keys_
 
     // Before, during and after the rotation: one intake each, queued (not yet delivered).
     assert_eq!(app.post_intake(&p.slug, &intake(1)).await.status(), 202);
-    let both = json!([old.public_key().to_jwk(), new.public_key().to_jwk()]);
+    let both = json!([
+        old.public_jwk().expect("a key pair"),
+        new.public_jwk().expect("a key pair")
+    ]);
     let res = patch_keys(&app, &p.api_key, &id, both).await;
     assert_eq!(res.status(), 200);
     let view: Value = res.json().await.expect("json");
     assert_eq!(view["receiver_kids"], json!(["old", "new"]));
     assert_eq!(app.post_intake(&p.slug, &intake(2)).await.status(), 202);
-    let res = patch_keys(&app, &p.api_key, &id, json!([new.public_key().to_jwk()])).await;
+    let res = patch_keys(
+        &app,
+        &p.api_key,
+        &id,
+        json!([new.public_jwk().expect("a key pair")]),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.post_intake(&p.slug, &intake(3)).await.status(), 202);
 
@@ -415,10 +424,7 @@ async fn receiver_keys_rotate_with_a_patch_and_each_message_opens_with_the_keys_
     let mut delivered = crm.requests();
     assert_eq!(delivered.len(), 3);
     let name = |r: &RecordedRequest| {
-        let keys = [&old, &new]
-            .into_iter()
-            .filter_map(|k| gaprelay_receiver::DecryptionKey::from_jwk(&k.to_jwk()).ok())
-            .collect::<Vec<_>>();
+        let keys = [old.clone(), new.clone()];
         let data = gaprelay_receiver::decrypt(&r.json()["data"], &keys).expect("opens");
         data["patient"]["name"].as_str().expect("name").to_owned()
     };
@@ -429,7 +435,9 @@ async fn receiver_keys_rotate_with_a_patch_and_each_message_opens_with_the_keys_
     assert!(!opens(&delivered[2], &old) && opens(&delivered[2], &new));
 
     // The change is audited, naming the field.
-    let audit = app.get_json("/v1/audit-log?limit=100", Some(&p.api_key)).await;
+    let audit = app
+        .get_json("/v1/audit-log?limit=100", Some(&p.api_key))
+        .await;
     let updates: Vec<&Value> = audit["data"]
         .as_array()
         .expect("audit entries")
@@ -445,7 +453,7 @@ async fn a_patch_of_receiver_keys_is_checked_as_at_creation() {
     let app = spawn_app().await;
     let p = app.create_practitioner("rk-patch-bad").await;
     let crm = FakeCrm::start().await;
-    let key = ReceiverPrivateKey::generate_x25519("k1", &mut OsRng);
+    let key = DecryptionKey::generate_x25519("k1", &mut OsRng);
     let created =
         create_receiver_endpoint(&app, &p.api_key, &crm.url(), std::slice::from_ref(&key)).await;
     let id = created["id"].as_str().expect("id");
@@ -455,7 +463,10 @@ async fn a_patch_of_receiver_keys_is_checked_as_at_creation() {
     let (status, body) = error_code(patch_keys(&app, &p.api_key, id, private).await).await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("receiver_keys[0].d"), "{body}");
-    let twice = json!([key.public_key().to_jwk(), key.public_key().to_jwk()]);
+    let twice = json!([
+        key.public_jwk().expect("a key pair"),
+        key.public_jwk().expect("a key pair")
+    ]);
     let (status, body) = error_code(patch_keys(&app, &p.api_key, id, twice).await).await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("receiver_keys[1].kid"), "{body}");
@@ -468,7 +479,7 @@ async fn a_patch_of_receiver_keys_is_checked_as_at_creation() {
 
     // An endpoint with a shared key takes no receiver keys.
     let shared = app.create_endpoint(&p.api_key, &crm.url(), "jwe").await;
-    let keys = json!([key.public_key().to_jwk()]);
+    let keys = json!([key.public_jwk().expect("a key pair")]);
     let (status, body) = error_code(patch_keys(&app, &p.api_key, &shared.id, keys).await).await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("jwe-receiver"), "{body}");

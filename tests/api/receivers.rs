@@ -7,8 +7,8 @@
 
 use crate::helpers::{canary_intake, spawn_app, TestApp};
 use crate::support::{interop_python, Lines};
-use gaprelay::crypto::jwe_receiver::ReceiverPrivateKey;
 use gaprelay::delivery::policy::AttemptOutcome;
+use gaprelay_receiver::DecryptionKey;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -161,12 +161,12 @@ async fn receives_every_encryption_mode(language: Language) {
     let app = spawn_app().await;
     let practice = app.create_practitioner("receivers").await;
     let placeholder = "http://127.0.0.1:9/webhook";
-    let private = ReceiverPrivateKey::generate_x25519("docs-2026", &mut OsRng);
+    let private = DecryptionKey::generate_x25519("docs-2026", &mut OsRng);
     let mut running = Vec::new();
     for mode in ["none", "jwe", "jwe-receiver"] {
         let mut body = json!({"url": placeholder, "encryption": mode});
         if mode == "jwe-receiver" {
-            body["receiver_keys"] = json!([private.public_key().to_jwk()]);
+            body["receiver_keys"] = json!([private.public_jwk().expect("a key pair")]);
         }
         let (id, secret, shared) = endpoint(&app, &practice.api_key, body).await;
         let key = match mode {
