@@ -34,15 +34,21 @@ h2{border-bottom:1px solid #ccc;margin-top:2.5rem}h3{margin-bottom:.3rem}\
 .m{display:inline-block;min-width:4.2rem;text-align:center;border-radius:4px;color:#fff;font:bold 12px ui-monospace,monospace;padding:.15rem .4rem;margin-right:.4rem}\
 .get{background:#2b6cb0}.post{background:#2f855a}.put{background:#b7791f}.patch{background:#6b46c1}.delete{background:#c53030}\
 table{border-collapse:collapse;margin:.3rem 0 .8rem}td,th{border:1px solid #dde;padding:.2rem .5rem;text-align:left;vertical-align:top}th{background:#f7f8f9}\
-.muted{color:#666}";
+.muted{color:#666}\
+details{margin:.3rem 0}summary{cursor:pointer}\
+pre{background:#f2f4f5;border-radius:4px;padding:.5rem .8rem;overflow-x:auto;margin:.3rem 0 .8rem}pre code{padding:0;background:none}";
+
+/// Escapes text for HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 /// Escapes text for HTML and turns `code` spans into `<code>`.
 fn text(s: &str) -> String {
-    let escaped = s
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
+    let escaped = escape(s);
     let mut out = String::with_capacity(escaped.len());
     for (i, part) in escaped.split('`').enumerate() {
         if i % 2 == 1 {
@@ -117,6 +123,55 @@ fn body_schema(holder: &Value) -> Option<String> {
     ))
 }
 
+/// The examples of a body (a request body or a response): its media type's `example`,
+/// or each of its named `examples` with its summary.
+fn examples_of(holder: &Value) -> Vec<(String, &Value)> {
+    let Some((_, media)) = holder
+        .get("content")
+        .and_then(Value::as_object)
+        .and_then(|c| c.iter().next())
+    else {
+        return Vec::new();
+    };
+    if let Some(example) = media.get("example") {
+        return vec![(String::new(), example)];
+    }
+    media
+        .get("examples")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, e)| {
+            let label = e.get("summary").and_then(Value::as_str).unwrap_or(name);
+            Some((label.to_owned(), e.get("value")?))
+        })
+        .collect()
+}
+
+/// Each example of a body, folded under `title` (and its own label), as indented JSON.
+fn render_examples(out: &mut String, title: &str, holder: &Value) {
+    for (label, example) in examples_of(holder) {
+        let json = serde_json::to_string_pretty(example).unwrap_or_default();
+        let label = if label.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", text(&label))
+        };
+        let _ = write!(
+            out,
+            "<details><summary>{title}{label}</summary><pre><code>{}</code></pre></details>",
+            escape(&json)
+        );
+    }
+}
+
+/// The name of the shared response (`components.responses`) a response refers to.
+fn shared_response(r: &Value) -> Option<&str> {
+    r.get("$ref")?
+        .as_str()?
+        .strip_prefix("#/components/responses/")
+}
+
 fn render_operation(out: &mut String, doc: &Value, method: &str, path: &str, op: &Value) {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let id = str_of(op, "operationId");
@@ -174,32 +229,63 @@ fn render_operation(out: &mut String, doc: &Value, method: &str, path: &str, op:
         }
         out.push_str("</table>");
     }
-    if let Some(body) = op.get("requestBody").and_then(body_schema) {
-        let _ = write!(out, "<p>Request body: {body}</p>");
+    if let Some(request) = op.get("requestBody") {
+        if let Some(body) = body_schema(request) {
+            let _ = write!(out, "<p>Request body: {body}</p>");
+        }
+        render_examples(out, "Example request", request);
     }
     if let Some(responses) = op.get("responses").and_then(Value::as_object) {
         out.push_str("<table><tr><th>Status</th><th>Meaning</th><th>Body</th></tr>");
         for (status, r) in responses {
-            // Shared error responses are references to components.
-            let resolved = match r.get("$ref").and_then(Value::as_str) {
-                Some(reference) => reference
-                    .rsplit('/')
-                    .next()
-                    .and_then(|name| doc.pointer(&format!("/components/responses/{name}")))
-                    .unwrap_or(r),
-                None => r,
+            // Shared error responses are references to components, whose examples
+            // are shown once, under "Errors".
+            let shared = shared_response(r);
+            let resolved = shared
+                .and_then(|name| doc.pointer(&format!("/components/responses/{name}")))
+                .unwrap_or(r);
+            let examples = match shared {
+                Some(name) => format!(" <a href=\"#error-{0}\">examples</a>", text(name)),
+                None => String::new(),
             };
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}{examples}</td><td>{}</td></tr>",
                 text(status),
                 text(&str_of(resolved, "description")),
                 body_schema(resolved).unwrap_or_default()
             );
         }
         out.push_str("</table>");
+        for (status, r) in responses {
+            if shared_response(r).is_none() {
+                render_examples(out, &format!("Example {} response", text(status)), r);
+            }
+        }
     }
     out.push_str("</section>");
+}
+
+/// The error responses many operations share (`components.responses`), each with its
+/// examples.
+fn render_errors(out: &mut String, doc: &Value) {
+    out.push_str("<h2 id=\"errors\">Errors</h2><p>The error responses most operations share; each operation's table links its own.</p>");
+    let Some(responses) = doc
+        .pointer("/components/responses")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for (name, r) in responses {
+        let _ = write!(
+            out,
+            "<section class=\"op\" id=\"error-{0}\"><h3>{0}</h3><p>{1}</p>",
+            text(name),
+            text(r.get("description").and_then(Value::as_str).unwrap_or(""))
+        );
+        render_examples(out, "Example", r);
+        out.push_str("</section>");
+    }
 }
 
 /// A property's description, which an optional reference carries inside its `oneOf`.
@@ -299,12 +385,16 @@ fn render_webhooks(out: &mut String, doc: &Value) {
                     .unwrap_or(Value::Null)
             )
         );
+        if let Some(request) = op.get("requestBody") {
+            render_examples(out, "Example body", request);
+        }
         out.push_str("</section>");
     }
 }
 
 /// Renders the reference page: every operation grouped by tag (method, path, summary,
-/// credentials, parameters, request body and responses), then every schema.
+/// credentials, parameters, request body and responses, with their examples), the
+/// shared errors, the webhooks, then every schema.
 pub fn render_html(doc: &Value) -> String {
     let title = doc
         .pointer("/info/title")
@@ -373,7 +463,7 @@ pub fn render_html(doc: &Value) -> String {
             let _ = write!(out, "<li><a href=\"#tag-{0}\">{0}</a></li>", text(tag));
         }
     }
-    out.push_str("<li><a href=\"#auth\">Credentials</a></li><li><a href=\"#webhooks\">Webhooks</a></li><li><a href=\"#schemas\">Schemas</a></li></ul></nav>");
+    out.push_str("<li><a href=\"#auth\">Credentials</a></li><li><a href=\"#errors\">Errors</a></li><li><a href=\"#webhooks\">Webhooks</a></li><li><a href=\"#schemas\">Schemas</a></li></ul></nav>");
 
     out.push_str("<h2 id=\"auth\">Credentials</h2><ul>");
     if let Some(schemes) = doc
@@ -404,6 +494,7 @@ pub fn render_html(doc: &Value) -> String {
         }
     }
 
+    render_errors(&mut out, doc);
     render_webhooks(&mut out, doc);
 
     out.push_str("<h2 id=\"schemas\">Schemas</h2>");
@@ -426,5 +517,25 @@ mod tests {
     #[test]
     fn html_text_is_escaped_and_code_spans_are_rendered() {
         assert_eq!(text("<b>`x`&"), "&lt;b&gt;<code>x</code>&amp;");
+    }
+
+    #[test]
+    fn examples_are_folded_escaped_json_with_their_summaries() {
+        let mut out = String::new();
+        let holder = serde_json::json!({"content": {"application/json": {
+            "examples": {"a": {"summary": "Too `many`", "value": {"x": "<b>"}}}
+        }}});
+        render_examples(&mut out, "Example 429 response", &holder);
+        assert_eq!(
+            out,
+            "<details><summary>Example 429 response: Too <code>many</code></summary><pre><code>{\n  &quot;x&quot;: &quot;&lt;b&gt;&quot;\n}</code></pre></details>"
+        );
+        let mut none = String::new();
+        render_examples(
+            &mut none,
+            "Example",
+            &serde_json::json!({"description": "No body"}),
+        );
+        assert!(none.is_empty());
     }
 }

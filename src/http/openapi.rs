@@ -6,11 +6,13 @@ use super::routes::{
     account, assets, config, docs, endpoints, form_page, health, operator, public,
 };
 use super::wire::common::ErrorBody;
+use super::wire::examples;
 use serde_json::Value;
 use std::sync::OnceLock;
+use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 /// Every documented operation. `tests/api/openapi.rs` fails when a route registered in
@@ -133,31 +135,54 @@ impl Modify for SecuritySchemes {
 /// 400, 413, 415, 422), path or query parameters (404, 400), storage (503) and 500.
 struct ErrorResponses;
 
-/// (component name, status, description) of the shared error responses.
-const ERRORS: &[(&str, &str, &str)] = &[
-    ("BadRequest", "400", "Malformed JSON, unknown fields or an invalid query string (`bad_request`)"),
-    ("Unauthorized", "401", "Missing or invalid credentials (`unauthorized`)"),
-    ("Forbidden", "403", "The key's role does not allow this (`forbidden`), or the account is suspended (`account_suspended`)"),
-    ("NotFound", "404", "No such resource (`not_found`)"),
-    ("PayloadTooLarge", "413", "The body is larger than 64 KiB (`payload_too_large`)"),
-    ("UnsupportedMediaType", "415", "The body is not `application/json` (`unsupported_media_type`)"),
-    ("ValidationFailed", "422", "Well-formed but invalid: one `details` entry per offending field (`validation_failed`)"),
-    ("Unavailable", "503", "The store is unavailable; nothing was accepted, retry (`unavailable`, with `Retry-After`)"),
-    ("InternalError", "500", "Opaque internal error (`internal_error`)"),
+/// A shared error response: its component name, status, description and examples.
+type SharedError = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn() -> Vec<examples::Named>,
+);
+
+/// The shared error responses.
+const ERRORS: &[SharedError] = &[
+    ("BadRequest", "400", "Malformed JSON, unknown fields or an invalid query string (`bad_request`)", examples::bad_request),
+    ("Unauthorized", "401", "Missing or invalid credentials (`unauthorized`)", examples::unauthorized),
+    ("Forbidden", "403", "The key's role does not allow this (`forbidden`), or the account is suspended (`account_suspended`)", examples::forbidden),
+    ("NotFound", "404", "No such resource (`not_found`)", examples::not_found),
+    ("PayloadTooLarge", "413", "The body is larger than 64 KiB (`payload_too_large`)", examples::payload_too_large),
+    ("UnsupportedMediaType", "415", "The body is not `application/json` (`unsupported_media_type`)", examples::unsupported_media_type),
+    ("ValidationFailed", "422", "Well-formed but invalid: one `details` entry per offending field (`validation_failed`)", examples::validation_failed),
+    ("Unavailable", "503", "The store is unavailable; nothing was accepted, retry (`unavailable`, with `Retry-After`)", examples::unavailable),
+    ("InternalError", "500", "Opaque internal error (`internal_error`)", examples::internal_error),
 ];
+
+/// The media type of a shared error response: the error shape, with its one example,
+/// or its named examples when the error reads differently on different routes.
+fn error_content(named: Vec<examples::Named>) -> Content {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody")));
+    match <[examples::Named; 1]>::try_from(named) {
+        Ok([(_, _, value)]) => content.example(Some(value)).build(),
+        Err(several) => content
+            .examples_from_iter(several.into_iter().map(|(name, summary, value)| {
+                (
+                    name,
+                    ExampleBuilder::new()
+                        .summary(summary)
+                        .value(Some(value))
+                        .build(),
+                )
+            }))
+            .build(),
+    }
+}
 
 impl Modify for ErrorResponses {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        for (name, _, description) in ERRORS {
+        for (name, _, description, named) in ERRORS {
             let response = ResponseBuilder::new()
                 .description(*description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
+                .content("application/json", error_content(named()))
                 .build();
             components
                 .responses
@@ -223,7 +248,7 @@ fn add_error_responses(op: &mut Operation, versioned: bool) {
     }
     wanted.push("InternalError");
     for name in wanted {
-        if let Some((_, status, _)) = ERRORS.iter().find(|(n, _, _)| *n == name) {
+        if let Some((_, status, _, _)) = ERRORS.iter().find(|(n, _, _, _)| *n == name) {
             op.responses
                 .responses
                 .entry((*status).to_owned())
@@ -337,8 +362,9 @@ fn component_ref(name: &str) -> Value {
 }
 
 /// The top-level `webhooks` (OpenAPI 3.1), which utoipa does not build: one `POST` per
-/// event type, its body the envelope with the event's payload schemas. The JSON Schemas
-/// of `schemas/` become components (`Webhook.<name>`, their `$defs` beside them as
+/// event type, its body the envelope with the event's payload schemas, and an example
+/// of it as an endpoint without encryption receives it. The JSON Schemas of `schemas/`
+/// become components (`Webhook.<name>`, their `$defs` beside them as
 /// `Webhook.<name>.<def>`), so the document holds the same rules that are served at
 /// `/schemas/{name}.json`.
 fn add_webhooks(doc: &mut Value) {
@@ -395,7 +421,7 @@ fn add_webhooks(doc: &mut Value) {
                     header("webhook-timestamp", "Unix seconds of this attempt"),
                     header("webhook-signature", "`v1,<base64 HMAC-SHA256>`, space-separated when several secrets sign"),
                 ],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+                "requestBody": {"required": true, "content": {"application/json": {"schema": body, "example": examples::webhook(event)}}},
                 "responses": {
                     "2XX": {"description": "Delivered"},
                     "410": {"description": "Disables the endpoint and drops the message"},

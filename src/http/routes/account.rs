@@ -72,7 +72,8 @@ fn with_etag(p: &crate::domain::practitioner::Practitioner) -> HttpResponse {
     get, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
     responses(
         (status = 200, description = "The practitioner; `ETag` header for `If-Match`", body = PractitionerView,
-         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+         headers(("ETag" = String, description = "Version of the settings, for If-Match")),
+         example = crate::http::wire::examples::practitioner),
     )
 )]
 pub async fn get_practitioner(
@@ -88,11 +89,13 @@ pub async fn get_practitioner(
 #[utoipa::path(
     patch, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
     params(("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the settings changed since")),
-    request_body = PractitionerPatchRequest,
+    request_body(content = PractitionerPatchRequest, example = crate::http::wire::examples::practitioner_patch_request),
     responses(
         (status = 200, description = "The corrected practitioner, with its new `ETag`", body = PractitionerView,
-         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
-        (status = 412, description = "The settings changed since the `If-Match` version", body = ErrorBody),
+         headers(("ETag" = String, description = "Version of the settings, for If-Match")),
+         example = crate::http::wire::examples::practitioner),
+        (status = 412, description = "The settings changed since the `If-Match` version", body = ErrorBody,
+         example = crate::http::wire::examples::precondition_failed),
     )
 )]
 pub async fn patch_practitioner(
@@ -117,7 +120,8 @@ pub async fn patch_practitioner(
 #[utoipa::path(
     get, path = "/v1/practitioner/consent-versions", tag = "account", security(("api_key" = [])),
     params(PageQuery),
-    responses((status = 200, description = "A page of consent versions, newest first", body = PageView<ConsentVersionView>))
+    responses((status = 200, description = "A page of consent versions, newest first", body = PageView<ConsentVersionView>,
+        example = crate::http::wire::examples::consent_versions_page))
 )]
 pub async fn consent_versions(
     auth: PractitionerAuth,
@@ -136,8 +140,10 @@ pub async fn consent_versions(
     get, path = "/v1/practitioner/consent-versions/{version}", tag = "account", security(("api_key" = [])),
     params(("version" = u32, Path, description = "The version (`consent.version` of a webhook)")),
     responses(
-        (status = 200, description = "The wording of that version and its SHA-256", body = ConsentVersionView),
-        (status = 404, description = "No such version (`not_found`)", body = ErrorBody),
+        (status = 200, description = "The wording of that version and its SHA-256", body = ConsentVersionView,
+         example = crate::http::wire::examples::consent_version),
+        (status = 404, description = "No such version (`not_found`)", body = ErrorBody,
+         example = crate::http::wire::examples::consent_version_not_found),
     )
 )]
 pub async fn consent_version(
@@ -153,7 +159,8 @@ pub async fn consent_version(
 #[utoipa::path(
     delete, path = "/v1/practitioner", tag = "account", security(("api_key" = [])),
     responses(
-        (status = 202, description = "Erasure scheduled (`erase_at`); `POST /v1/practitioner/restore` cancels it", body = PractitionerView),
+        (status = 202, description = "Erasure scheduled (`erase_at`); `POST /v1/practitioner/restore` cancels it", body = PractitionerView,
+         example = crate::http::wire::examples::practitioner_erasure_scheduled),
     )
 )]
 pub async fn delete_practitioner(
@@ -169,8 +176,10 @@ pub async fn delete_practitioner(
     post, path = "/v1/practitioner/restore", tag = "account", security(("api_key" = [])),
     responses(
         (status = 200, description = "Erasure cancelled", body = PractitionerView,
-         headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
-        (status = 409, description = "No erasure is scheduled (`conflict`)", body = ErrorBody),
+         headers(("ETag" = String, description = "Version of the settings, for If-Match")),
+         example = crate::http::wire::examples::practitioner),
+        (status = 409, description = "No erasure is scheduled (`conflict`)", body = ErrorBody,
+         example = crate::http::wire::examples::no_erasure_scheduled),
     )
 )]
 pub async fn restore_practitioner(
@@ -185,7 +194,8 @@ pub async fn restore_practitioner(
 #[utoipa::path(
     get, path = "/v1/practitioner/export", tag = "account", security(("api_key" = [])),
     responses(
-        (status = 200, description = "The export document, accepted by `POST /v1/practitioner/import`", body = ExportDocument),
+        (status = 200, description = "The export document, accepted by `POST /v1/practitioner/import`", body = ExportDocument,
+         example = crate::http::wire::examples::export_document),
     )
 )]
 pub async fn export(
@@ -201,10 +211,12 @@ pub async fn export(
 /// `POST /v1/practitioner/import` (operator): recreates an exported practice here.
 #[utoipa::path(
     post, path = "/v1/practitioner/import", tag = "operator", security(("operator" = [])),
-    request_body = ExportDocument,
+    request_body(content = ExportDocument, example = crate::http::wire::examples::export_document),
     responses(
-        (status = 201, description = "The practice, a new owner key and new endpoint secrets (shown once)", body = ImportedPractitioner),
-        (status = 409, description = "The practitioner or slug already exists here", body = ErrorBody),
+        (status = 201, description = "The practice, a new owner key and new endpoint secrets (shown once)", body = ImportedPractitioner,
+         example = crate::http::wire::examples::imported_practitioner),
+        (status = 409, description = "The practitioner or slug already exists here", body = ErrorBody,
+         example = crate::http::wire::examples::practitioner_exists),
     )
 )]
 pub async fn import(
@@ -233,9 +245,10 @@ pub async fn import(
 /// `POST /v1/api-keys`: a new key, shown once.
 #[utoipa::path(
     post, path = "/v1/api-keys", tag = "api keys", security(("api_key" = [])),
-    request_body = NewApiKeyRequest,
+    request_body(content = NewApiKeyRequest, example = crate::http::wire::examples::new_api_key_request),
     responses(
-        (status = 201, description = "The new key; `api_key` is shown only here", body = CreatedApiKey),
+        (status = 201, description = "The new key; `api_key` is shown only here", body = CreatedApiKey,
+         example = crate::http::wire::examples::created_api_key),
     )
 )]
 pub async fn create_api_key(
@@ -256,7 +269,8 @@ pub async fn create_api_key(
 #[utoipa::path(
     get, path = "/v1/api-keys", tag = "api keys", security(("api_key" = [])),
     params(PageQuery),
-    responses((status = 200, description = "A page of keys, without secrets", body = PageView<ApiKeyView>))
+    responses((status = 200, description = "A page of keys, without secrets", body = PageView<ApiKeyView>,
+        example = crate::http::wire::examples::api_keys_page))
 )]
 pub async fn list_api_keys(
     auth: PractitionerAuth,
@@ -274,7 +288,8 @@ pub async fn list_api_keys(
     params(("id" = String, Path, description = "Key id (`key_…`)")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 409, description = "The last owner key cannot be revoked", body = ErrorBody),
+        (status = 409, description = "The last owner key cannot be revoked", body = ErrorBody,
+         example = crate::http::wire::examples::last_owner_key),
     )
 )]
 pub async fn revoke_api_key(
@@ -290,7 +305,8 @@ pub async fn revoke_api_key(
 #[utoipa::path(
     get, path = "/v1/audit-log", tag = "account", security(("api_key" = [])),
     params(PageQuery),
-    responses((status = 200, description = "A page of audit entries, newest first", body = PageView<AuditEntryView>))
+    responses((status = 200, description = "A page of audit entries, newest first", body = PageView<AuditEntryView>,
+        example = crate::http::wire::examples::audit_log_page))
 )]
 pub async fn audit_log(
     auth: PractitionerAuth,

@@ -120,7 +120,8 @@ pub async fn embed_js(req: HttpRequest) -> HttpResponse {
 #[utoipa::path(get, path = "/demo", tag = "public",
     responses(
         (status = 200, description = "A demo host page embedding the demo form (demo mode only)", body = String, content_type = "text/html"),
-        (status = 404, description = "Not in demo mode (`not_found`)", body = crate::http::wire::common::ErrorBody),
+        (status = 404, description = "Not in demo mode (`not_found`)", body = crate::http::wire::common::ErrorBody,
+         example = crate::http::wire::examples::demo_not_found),
     ))]
 pub async fn demo(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some(slug) = &state.demo_form else {

@@ -28,7 +28,8 @@ pub fn practitioner_view(p: &Practitioner) -> PractitionerView {
 /// everyone, and per sex where they differ), then the practitioner's own markers.
 #[utoipa::path(
     get, path = "/v1/markers", tag = "configuration", security(("api_key" = [])),
-    responses((status = 200, description = "Every marker with its effective ranges", body = ListView<MarkerView>))
+    responses((status = 200, description = "Every marker with its effective ranges", body = ListView<MarkerView>,
+        example = crate::http::wire::examples::markers_list))
 )]
 pub async fn markers(
     auth: PractitionerAuth,
@@ -58,8 +59,9 @@ pub async fn markers(
 #[utoipa::path(
     put, path = "/v1/markers/{id}", tag = "configuration", security(("api_key" = [])),
     params(("id" = String, Path, description = "The custom marker's id (not a catalog id or LOINC code)")),
-    request_body = CustomMarkerRequest,
-    responses((status = 200, description = "The custom marker", body = MarkerView))
+    request_body(content = CustomMarkerRequest, example = crate::http::wire::examples::custom_marker_request),
+    responses((status = 200, description = "The custom marker", body = MarkerView,
+        example = crate::http::wire::examples::custom_marker))
 )]
 pub async fn put_custom_marker(
     auth: PractitionerAuth,
@@ -94,7 +96,8 @@ pub async fn delete_custom_marker(
 /// `GET /v1/symptoms`: every symptom the form can offer, with whether it does.
 #[utoipa::path(
     get, path = "/v1/symptoms", tag = "configuration", security(("api_key" = [])),
-    responses((status = 200, description = "Catalog and own symptoms, each with whether the form offers it", body = ListView<SymptomView>))
+    responses((status = 200, description = "Catalog and own symptoms, each with whether the form offers it", body = ListView<SymptomView>,
+        example = crate::http::wire::examples::symptoms_list))
 )]
 pub async fn symptoms(
     auth: PractitionerAuth,
@@ -110,8 +113,9 @@ pub async fn symptoms(
 /// `PUT /v1/symptoms`: which symptoms the form offers, in order, and the practitioner's own.
 #[utoipa::path(
     put, path = "/v1/symptoms", tag = "configuration", security(("api_key" = [])),
-    request_body = SymptomSettingsRequest,
-    responses((status = 200, description = "The symptoms as now listed", body = ListView<SymptomView>))
+    request_body(content = SymptomSettingsRequest, example = crate::http::wire::examples::symptom_settings_request),
+    responses((status = 200, description = "The symptoms as now listed", body = ListView<SymptomView>,
+        example = crate::http::wire::examples::symptoms_list))
 )]
 pub async fn put_symptoms(
     auth: PractitionerAuth,
@@ -129,8 +133,9 @@ pub async fn put_symptoms(
 #[utoipa::path(
     put, path = "/v1/ranges/{marker}", tag = "configuration", security(("api_key" = [])),
     params(("marker" = String, Path, description = "Catalog id or LOINC code")),
-    request_body = RangeRequest,
-    responses((status = 200, description = "The effective range", body = RangeView))
+    request_body(content = RangeRequest, example = crate::http::wire::examples::range_request),
+    responses((status = 200, description = "The effective range", body = RangeView,
+        example = crate::http::wire::examples::tsh_range_set))
 )]
 pub async fn put_range(
     auth: PractitionerAuth,
@@ -160,8 +165,10 @@ pub struct SexQuery {
     delete, path = "/v1/ranges/{marker}", tag = "configuration", security(("api_key" = [])),
     params(("marker" = String, Path, description = "Catalog id or LOINC code"), SexQuery),
     responses(
-        (status = 200, description = "The range now in effect", body = RangeView),
-        (status = 422, description = "`sex` is neither `female` nor `male`", body = crate::http::wire::common::ErrorBody),
+        (status = 200, description = "The range now in effect", body = RangeView,
+         example = crate::http::wire::examples::tsh_range_default),
+        (status = 422, description = "`sex` is neither `female` nor `male`", body = crate::http::wire::common::ErrorBody,
+         example = crate::http::wire::examples::bad_sex),
     )
 )]
 pub async fn delete_range(

@@ -20,7 +20,8 @@ pub struct ApiReference {
 /// `GET /openapi.json`: the OpenAPI 3.1 document, generated from the code.
 #[utoipa::path(
     get, path = "/openapi.json", tag = "docs",
-    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json"))
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json",
+        example = crate::http::wire::examples::openapi_document))
 )]
 pub async fn openapi_json(reference: web::Data<ApiReference>) -> Result<HttpResponse, ApiError> {
     let doc = (reference.document)();

@@ -14,8 +14,9 @@ use actix_web::{web, HttpResponse};
 #[utoipa::path(
     post, path = "/v1/endpoints", tag = "endpoints", operation_id = "create_endpoint",
     security(("api_key" = [])),
-    request_body = NewEndpointRequest,
-    responses((status = 201, description = "The endpoint with its secret and key, shown only here and on rotation", body = EndpointWithSecrets))
+    request_body(content = NewEndpointRequest, example = crate::http::wire::examples::new_endpoint_request),
+    responses((status = 201, description = "The endpoint with its secret and key, shown only here and on rotation", body = EndpointWithSecrets,
+        example = crate::http::wire::examples::endpoint_with_secrets))
 )]
 pub async fn create(
     auth: PractitionerAuth,
@@ -38,7 +39,8 @@ pub async fn create(
     get, path = "/v1/endpoints", tag = "endpoints", operation_id = "list_endpoints",
     security(("api_key" = [])),
     params(super::account::PageQuery),
-    responses((status = 200, description = "A page of endpoints, without secrets", body = PageView<EndpointView>))
+    responses((status = 200, description = "A page of endpoints, without secrets", body = PageView<EndpointView>,
+        example = crate::http::wire::examples::endpoints_page))
 )]
 pub async fn list(
     auth: PractitionerAuth,
@@ -72,8 +74,9 @@ pub async fn delete(
     patch, path = "/v1/endpoints/{id}", tag = "endpoints", operation_id = "update_endpoint",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
-    request_body = EndpointPatch,
-    responses((status = 200, description = "The endpoint", body = EndpointView))
+    request_body(content = EndpointPatch, example = crate::http::wire::examples::endpoint_patch_request),
+    responses((status = 200, description = "The endpoint", body = EndpointView,
+        example = crate::http::wire::examples::endpoint_updated))
 )]
 pub async fn update(
     auth: PractitionerAuth,
@@ -94,7 +97,8 @@ pub async fn update(
     post, path = "/v1/endpoints/{id}/rotate", tag = "endpoints", operation_id = "rotate_endpoint",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
-    responses((status = 200, description = "The new secret and key, shown once; `previous_secret_until` says how long the old secret still signs", body = EndpointWithSecrets))
+    responses((status = 200, description = "The new secret and key, shown once; `previous_secret_until` says how long the old secret still signs", body = EndpointWithSecrets,
+        example = crate::http::wire::examples::endpoint_rotated))
 )]
 pub async fn rotate(
     auth: PractitionerAuth,
@@ -116,7 +120,8 @@ pub async fn rotate(
     post, path = "/v1/endpoints/{id}/test", tag = "endpoints", operation_id = "test_endpoint",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
-    responses((status = 202, description = "An `endpoint.test` event is queued", body = QueuedMessage))
+    responses((status = 202, description = "An `endpoint.test` event is queued", body = QueuedMessage,
+        example = crate::http::wire::examples::queued_message))
 )]
 pub async fn test(
     auth: PractitionerAuth,
@@ -134,8 +139,10 @@ pub async fn test(
     security(("api_key" = [])),
     params(("id" = String, Path, description = "Endpoint id (`ep_…`)")),
     responses(
-        (status = 202, description = "Every pending message of the endpoint is due now; `scheduled` says how many", body = RetryScheduled),
-        (status = 409, description = "The endpoint is disabled: enable it first (`conflict`)", body = ErrorBody)
+        (status = 202, description = "Every pending message of the endpoint is due now; `scheduled` says how many", body = RetryScheduled,
+         example = crate::http::wire::examples::retry_scheduled),
+        (status = 409, description = "The endpoint is disabled: enable it first (`conflict`)", body = ErrorBody,
+         example = crate::http::wire::examples::endpoint_disabled)
     )
 )]
 pub async fn retry(
@@ -152,7 +159,8 @@ pub async fn retry(
 #[utoipa::path(
     get, path = "/v1/deliveries", tag = "endpoints", security(("api_key" = [])),
     params(super::account::PageQuery),
-    responses((status = 200, description = "A page of deliveries, newest first (kept at most 24 h)", body = PageView<DeliveryView>))
+    responses((status = 200, description = "A page of deliveries, newest first (kept at most 24 h)", body = PageView<DeliveryView>,
+        example = crate::http::wire::examples::deliveries_page))
 )]
 pub async fn deliveries(
     auth: PractitionerAuth,

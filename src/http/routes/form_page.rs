@@ -358,8 +358,10 @@ fn json_in_html(json: &str) -> String {
     params(("slug" = String, Path, description = "The practice's form handle")),
     responses(
         (status = 200, description = "The patient's form as an HTML page, frameable by the practice's allowed origins only", body = String, content_type = "text/html"),
-        (status = 404, description = "No such form (`not_found`)", body = crate::http::wire::common::ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`); see `Retry-After`", body = crate::http::wire::common::ErrorBody),
+        (status = 404, description = "No such form (`not_found`)", body = crate::http::wire::common::ErrorBody,
+         example = crate::http::wire::examples::form_not_found),
+        (status = 429, description = "Too many requests from this address (`rate_limited`); see `Retry-After`", body = crate::http::wire::common::ErrorBody,
+         example = crate::http::wire::examples::rate_limited),
     )
 )]
 pub async fn hosted_form(

@@ -10,7 +10,8 @@ use actix_web::{web, HttpResponse};
 /// `GET /healthz`: the process is alive.
 #[utoipa::path(
     get, path = "/healthz", tag = "health",
-    responses((status = 200, description = "Alive: `{\"status\": \"ok\"}`", body = Health))
+    responses((status = 200, description = "Alive: `{\"status\": \"ok\"}`", body = Health,
+        example = crate::http::wire::examples::alive))
 )]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -20,8 +21,10 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "Ready: `{\"status\": \"ready\"}`", body = Health),
-        (status = 503, description = "The store (Redis) is not reachable", body = ErrorBody),
+        (status = 200, description = "Ready: `{\"status\": \"ready\"}`", body = Health,
+         example = crate::http::wire::examples::ready),
+        (status = 503, description = "The store (Redis) is not reachable", body = ErrorBody,
+         example = crate::http::wire::examples::store_unreachable),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -42,7 +45,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     get, path = "/metrics", tag = "health", security(("metrics" = [])),
     responses(
         (status = 200, description = "Prometheus text exposition (`text/plain; version=0.0.4`): `gaprelay_intake_total`, `gaprelay_intake_discarded_total` (by practice id), `gaprelay_delivery_attempts_total`, `gaprelay_store_up`, `gaprelay_queue_messages`", body = String, content_type = "text/plain"),
-        (status = 404, description = "No metrics token is configured on this server (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No metrics token is configured on this server (`not_found`)", body = ErrorBody,
+         example = crate::http::wire::examples::metrics_not_found),
     )
 )]
 pub async fn metrics(_: MetricsAuth, state: web::Data<AppState>) -> HttpResponse {

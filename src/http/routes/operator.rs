@@ -13,10 +13,11 @@ use actix_web::{web, HttpResponse};
 /// `POST /v1/practitioners`: creates a practitioner and its first owner key.
 #[utoipa::path(
     post, path = "/v1/practitioners", tag = "operator", security(("operator" = [])),
-    request_body = NewPractitionerRequest,
+    request_body(content = NewPractitionerRequest, example = crate::http::wire::examples::new_practitioner_request),
     responses(
-        (status = 201, description = "The practitioner and its owner key (shown once)", body = CreatedPractitioner),
-        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 201, description = "The practitioner and its owner key (shown once)", body = CreatedPractitioner,
+         example = crate::http::wire::examples::created_practitioner),
+        (status = 409, description = "The slug is taken", body = ErrorBody, example = crate::http::wire::examples::slug_taken),
     )
 )]
 pub async fn create_practitioner(
@@ -39,7 +40,8 @@ pub async fn create_practitioner(
 #[utoipa::path(
     get, path = "/v1/practitioners", tag = "operator", security(("operator" = [])),
     params(super::account::PageQuery),
-    responses((status = 200, description = "A page of practitioners, oldest first", body = PageView<PractitionerView>))
+    responses((status = 200, description = "A page of practitioners, oldest first", body = PageView<PractitionerView>,
+        example = crate::http::wire::examples::practitioners_page))
 )]
 pub async fn list_practitioners(
     _: OperatorAuth,
@@ -58,7 +60,8 @@ pub async fn list_practitioners(
 #[utoipa::path(
     post, path = "/v1/practitioners/{id}/suspend", tag = "operator", security(("operator" = [])),
     params(("id" = String, Path, description = "Practitioner id (`prac_…`)")),
-    responses((status = 200, description = "Suspended: its keys are refused and its form takes nothing", body = PractitionerView))
+    responses((status = 200, description = "Suspended: its keys are refused and its form takes nothing", body = PractitionerView,
+        example = crate::http::wire::examples::practitioner_suspended))
 )]
 pub async fn suspend(
     _: OperatorAuth,
@@ -73,7 +76,8 @@ pub async fn suspend(
 #[utoipa::path(
     post, path = "/v1/practitioners/{id}/reinstate", tag = "operator", security(("operator" = [])),
     params(("id" = String, Path, description = "Practitioner id (`prac_…`)")),
-    responses((status = 200, description = "Active again", body = PractitionerView))
+    responses((status = 200, description = "Active again", body = PractitionerView,
+        example = crate::http::wire::examples::practitioner))
 )]
 pub async fn reinstate(
     _: OperatorAuth,
@@ -89,7 +93,8 @@ pub async fn reinstate(
     get, path = "/v1/operator/audit-log", tag = "operator", operation_id = "operator_audit_log",
     security(("operator" = [])),
     params(super::account::PageQuery),
-    responses((status = 200, description = "A page of the operator's audit entries, newest first", body = PageView<AuditEntryView>))
+    responses((status = 200, description = "A page of the operator's audit entries, newest first", body = PageView<AuditEntryView>,
+        example = crate::http::wire::examples::operator_audit_log_page))
 )]
 pub async fn audit_log(
     _: OperatorAuth,

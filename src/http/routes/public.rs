@@ -16,8 +16,10 @@ use actix_web::{web, HttpResponse};
     get, path = "/v1/forms/{slug}", tag = "public",
     params(("slug" = String, Path, description = "The practice's form handle")),
     responses(
-        (status = 200, description = "Markers with accepted units, symptoms, contact fields, consent, branding", body = FormView),
-        (status = 429, description = "Too many requests from this address (`rate_limited`); see `Retry-After`", body = ErrorBody),
+        (status = 200, description = "Markers with accepted units, symptoms, contact fields, consent, branding", body = FormView,
+         example = crate::http::wire::examples::form),
+        (status = 429, description = "Too many requests from this address (`rate_limited`); see `Retry-After`", body = ErrorBody,
+         example = crate::http::wire::examples::rate_limited),
     )
 )]
 pub async fn form(
@@ -73,11 +75,17 @@ pub async fn form(
 #[utoipa::path(
     post, path = "/v1/intake/{slug}", tag = "public",
     params(("slug" = String, Path, description = "The practice's form handle")),
-    request_body = IntakeRequest,
+    request_body(content = IntakeRequest, example = crate::http::wire::examples::intake_request),
     responses(
-        (status = 202, description = "Queued for delivery; the patient's gap report", body = IntakeAccepted),
-        (status = 409, description = "The practice is not accepting submissions (`not_accepting_submissions`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address or to this practice (`rate_limited`); see `Retry-After`", body = ErrorBody),
+        (status = 202, description = "Queued for delivery; the patient's gap report", body = IntakeAccepted,
+         example = crate::http::wire::examples::intake_accepted),
+        (status = 409, description = "The practice is not accepting submissions (`not_accepting_submissions`)", body = ErrorBody,
+         example = crate::http::wire::examples::not_accepting_submissions),
+        (status = 429, description = "Too many requests from this address or to this practice (`rate_limited`); see `Retry-After`", body = ErrorBody,
+         examples(
+             ("address" = (summary = "Too many requests from one address", value = json!(crate::http::wire::examples::rate_limited()))),
+             ("practice" = (summary = "Too many submissions to one practice", value = json!(crate::http::wire::examples::practice_rate_limited()))),
+         )),
     )
 )]
 pub async fn intake(
@@ -103,8 +111,10 @@ pub async fn intake(
     get, path = "/fhir/Questionnaire/{slug}", tag = "public",
     params(("slug" = String, Path, description = "The practice's form handle")),
     responses(
-        (status = 200, description = "A FHIR R4 Questionnaire (docs/fhir.md)", content_type = "application/fhir+json", body = Object),
-        (status = 404, description = "No such form (`not_found`)", body = ErrorBody),
+        (status = 200, description = "A FHIR R4 Questionnaire (docs/fhir.md)", content_type = "application/fhir+json", body = Object,
+         example = crate::http::wire::examples::questionnaire),
+        (status = 404, description = "No such form (`not_found`)", body = ErrorBody,
+         example = crate::http::wire::examples::form_not_found),
     )
 )]
 pub async fn questionnaire(

@@ -69,8 +69,10 @@ pub fn find(name: &str) -> Option<&'static Schema> {
     get, path = "/schemas/{name}.json", tag = "docs",
     params(("name" = String, Path, description = "`envelope`, `gaprelay.v1`, `fhir-r4`, `endpoint.test`, `endpoint.delivery_expired` or `endpoint.failing`")),
     responses(
-        (status = 200, description = "A JSON Schema (draft 2020-12)", content_type = "application/schema+json", body = Object),
-        (status = 404, description = "No schema of that name (`not_found`)", body = ErrorBody),
+        (status = 200, description = "A JSON Schema (draft 2020-12)", content_type = "application/schema+json", body = Object,
+         example = crate::http::wire::examples::json_schema),
+        (status = 404, description = "No schema of that name (`not_found`)", body = ErrorBody,
+         example = crate::http::wire::examples::schema_not_found),
     )
 )]
 pub async fn schema(name: web::Path<String>) -> Result<HttpResponse, ApiError> {

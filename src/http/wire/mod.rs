@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod common;
 pub mod endpoints;
+pub mod examples;
 pub mod export;
 pub mod form;
 pub mod intake;
