@@ -23,7 +23,9 @@ pub struct MarkerView {
     pub name: String,
     /// The unit ranges are kept and judged in.
     pub unit: String,
-    /// Every unit a patient may type.
+    /// Every unit a value may be given in, converted to `unit`; other spellings of the
+    /// same unit are accepted too (`µIU/mL` and `mU/L` for TSH's `mIU/L`, `mcg/dL` for
+    /// `µg/dL`) and are not listed.
     pub units: Vec<String>,
     /// Whether it is the practitioner's own.
     pub custom: bool,
