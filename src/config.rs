@@ -29,6 +29,8 @@ pub const CONFIG_VAR: &str = "GAPRELAY_CONFIG";
 pub struct Settings {
     /// Listen address (`bind`).
     pub bind: SocketAddr,
+    /// Where `gaprelay worker` serves its health and metrics (`worker_bind`).
+    pub worker_bind: SocketAddr,
     /// The relay's public address (`public_url`), named in FHIR canonical URLs; when
     /// unset, `http://<bind>`.
     pub public_url: crate::delivery::fhir::RelayBase,
@@ -264,6 +266,11 @@ settings! {
         parse: socket_addr,
         doc: "listen address",
     },
+    worker_bind: SocketAddr {
+        var: "GAPRELAY_WORKER_BIND", toml: Text, default: "127.0.0.1:9090",
+        parse: socket_addr,
+        doc: "where `gaprelay worker` serves /healthz, /readyz and /metrics",
+    },
     public_url: Option<crate::delivery::fhir::RelayBase> {
         var: "GAPRELAY_PUBLIC_URL", toml: Text, default: unset_if_blank,
         parse: relay_base,
@@ -336,8 +343,8 @@ settings! {
     },
     worker_concurrency: usize {
         var: "GAPRELAY_WORKER_CONCURRENCY", toml: Integer, default: "32",
-        parse: slots,
-        doc: "deliveries in flight per process (1 to 1024)",
+        parse: worker_slots,
+        doc: "deliveries in flight per process (0 to 1024; 0: `serve` runs the API only)",
     },
     endpoint_concurrency: usize {
         var: "GAPRELAY_ENDPOINT_CONCURRENCY", toml: Integer, default: "8",
@@ -604,6 +611,14 @@ fn slots(s: &str) -> Result<usize, String> {
         .ok_or_else(|| "must be a whole number from 1 to 1024".to_owned())
 }
 
+fn worker_slots(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= 1024)
+        .ok_or_else(|| "must be a whole number from 0 (no deliveries) to 1024".to_owned())
+}
+
 fn log_format(s: &str) -> Result<LogFormat, String> {
     match s {
         "pretty" => Ok(LogFormat::Pretty),
@@ -791,6 +806,7 @@ impl Values {
         };
         Ok(Settings {
             bind: self.bind,
+            worker_bind: self.worker_bind,
             public_url,
             redis_url: self.redis_url,
             redis_cluster: self.redis_cluster,
@@ -1014,7 +1030,7 @@ mod tests {
     }
 
     #[test]
-    fn delivery_slots_are_whole_numbers_from_1_to_1024() {
+    fn delivery_slots_are_whole_numbers_up_to_1024_and_only_the_workers_may_be_0() {
         for key in [
             "GAPRELAY_WORKER_CONCURRENCY",
             "GAPRELAY_ENDPOINT_CONCURRENCY",
@@ -1027,7 +1043,14 @@ mod tests {
                 s.delivery.endpoint_concurrency
             };
             assert_eq!(got, 4, "{key}");
-            for bad in ["0", "1025", "x", "-1"] {
+            // 0 worker slots: `serve` runs the API alone; an endpoint needs at least 1.
+            let zero = Settings::load(None, &env(&[(key, "0")]));
+            assert_eq!(
+                zero.is_ok(),
+                key == "GAPRELAY_WORKER_CONCURRENCY",
+                "{key}=0"
+            );
+            for bad in ["1025", "x", "-1"] {
                 let err = Settings::load(None, &env(&[(key, bad)]))
                     .err()
                     .map(|e| e.to_string());
@@ -1237,7 +1260,7 @@ mod tests {
             );
         }
         // A value from the file that fails its parser is reported under its variable.
-        write("worker_concurrency = 0\n");
+        write("worker_concurrency = 1025\n");
         let err = Settings::load(Some(&path), &env(&[]))
             .err()
             .map(|e| e.to_string())

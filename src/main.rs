@@ -36,7 +36,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run delivery workers only (needs GAPRELAY_REDIS_URL).
+    /// Run delivery workers only (needs GAPRELAY_REDIS_URL); serves /healthz, /readyz
+    /// and /metrics on GAPRELAY_WORKER_BIND.
     Worker,
     /// Re-encrypt every stored secret under GAPRELAY_MASTER_KEY, opening what older
     /// keys sealed with GAPRELAY_PREVIOUS_MASTER_KEYS (see docs/security.md). Safe to

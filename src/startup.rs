@@ -78,6 +78,12 @@ impl Application {
         let master_key = settings.master_key.clone().context(
             "GAPRELAY_MASTER_KEY is required: generate one with `openssl rand -base64 32`",
         )?;
+        if settings.delivery.concurrency == 0
+            && options.store.is_none()
+            && settings.redis_url.is_none()
+        {
+            anyhow::bail!("GAPRELAY_WORKER_CONCURRENCY=0 needs GAPRELAY_REDIS_URL: with the in-memory store no other process could deliver what this one accepts");
+        }
         let store = match options.store {
             Some(s) => s,
             None => connect_store(&settings).await?,
@@ -111,7 +117,8 @@ impl Application {
             services.metrics.clone(),
             services.breakers.clone(),
             notifier(&settings)?,
-        );
+        )
+        .woken_by(services.queued.clone());
 
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -178,10 +185,16 @@ impl Application {
         .disable_signals()
         .run();
 
+        let api_only = settings.delivery.concurrency == 0;
         let worker_task = options.run_workers.then(|| {
             let (tx, rx) = watch::channel(false);
-            let handle = tokio::spawn(worker.clone().run(rx.clone()));
-            tokio::spawn(housekeeping(services.clone(), limiter, rx));
+            tokio::spawn(housekeeping(services.clone(), limiter, rx.clone()));
+            let handle = if api_only {
+                tracing::info!("GAPRELAY_WORKER_CONCURRENCY is 0: this process serves the API only; `gaprelay worker` processes deliver");
+                tokio::spawn(async {})
+            } else {
+                tokio::spawn(worker.clone().run(rx))
+            };
             (tx, handle)
         });
         Ok(Application {
@@ -300,6 +313,7 @@ fn services(
         audit_retention: settings.audit_retention,
         min_fill_time: settings.public.min_fill_time,
         public_url: settings.public_url.clone(),
+        queued: Arc::default(),
         metrics: Arc::default(),
         key_touches: Arc::default(),
         breakers: Arc::default(),
@@ -324,7 +338,8 @@ pub async fn rotate_master_key(settings: Settings) -> anyhow::Result<ResealRepor
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Runs delivery workers only (`gaprelay worker`) until SIGINT/SIGTERM.
+/// Runs delivery workers only (`gaprelay worker`) until SIGINT/SIGTERM, serving
+/// `/healthz`, `/readyz` and `/metrics` on `GAPRELAY_WORKER_BIND`.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let master_key = settings
         .master_key
@@ -333,18 +348,56 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     if settings.redis_url.is_none() {
         anyhow::bail!("`gaprelay worker` needs GAPRELAY_REDIS_URL: the in-memory store cannot be shared between processes");
     }
+    if settings.delivery.concurrency == 0 {
+        anyhow::bail!("GAPRELAY_WORKER_CONCURRENCY is 0: a worker with no delivery slots has nothing to do (set 1 or more)");
+    }
     let store = connect_store(&settings).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let services = services(&settings, store.clone(), master_key.clone(), clock.clone());
     let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
     let worker = Worker::new(
         store,
         sender,
         master_key,
-        Arc::new(SystemClock),
+        clock,
         settings.delivery.clone(),
         None,
-        Arc::new(crate::metrics::Metrics::default()),
-        Arc::default(),
+        services.metrics.clone(),
+        services.breakers.clone(),
         notifier(&settings)?,
+    );
+    // Health and metrics, so that a worker is probed and scraped like `serve`.
+    let listener = TcpListener::bind(settings.worker_bind).with_context(|| {
+        format!(
+            "cannot listen on {} (GAPRELAY_WORKER_BIND)",
+            settings.worker_bind
+        )
+    })?;
+    let port = listener.local_addr()?.port();
+    let state = web::Data::new(AppState {
+        services,
+        admin_token: None,
+        metrics_token: settings.metrics_token.clone(),
+        body_read_timeout: settings.http.body_read,
+        limiter: Arc::new(PublicLimiter::new(&settings.public)),
+        demo_form: None,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(middleware::ErrorHandlers::new().default_handler(http::error::ensure_error_shape))
+            .configure(http::configure_worker)
+            .default_service(web::to(http::routes::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let server_handle = server.handle();
+    let served = tokio::spawn(server);
+    tracing::info!(
+        port,
+        "gaprelay worker delivering; /healthz, /readyz and /metrics served"
     );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(worker.run(rx));
@@ -352,6 +405,8 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing in-flight deliveries");
     let _ = tx.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, handle).await;
+    server_handle.stop(true).await;
+    let _ = served.await;
     Ok(())
 }
 

@@ -23,6 +23,16 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// RFC 3339 in UTC with milliseconds, `2026-01-02T03:04:05.678Z`: when a submission
+/// was made (two in the same second stay in order).
+pub fn rfc3339_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}
+
 /// Renders the `gaprelay.v1` event of a submission.
 pub fn intake_event(
     submission_id: &SubmissionId,
@@ -35,7 +45,7 @@ pub fn intake_event(
     let c = &submission.contact;
     let data = json!({
         "submission_id": submission_id,
-        "submitted_at": at,
+        "submitted_at": rfc3339_millis(submitted_at),
         "practitioner": {"id": practitioner.id, "slug": practitioner.slug},
         "patient": {
             "name": c.name,
@@ -180,6 +190,17 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use time::macros::datetime;
+
+    #[test]
+    fn submission_times_carry_milliseconds_and_event_times_whole_seconds() {
+        let at = datetime!(2026-01-02 03:04:05.678_9 +01:00);
+        assert_eq!(rfc3339_millis(at), "2026-01-02T02:04:05.678Z");
+        assert_eq!(
+            rfc3339_millis(datetime!(2026-01-02 03:04:05 UTC)),
+            "2026-01-02T03:04:05.000Z"
+        );
+        assert_eq!(rfc3339(at), "2026-01-02T02:04:05Z");
+    }
 
     #[test]
     fn a_jwe_request_verifies_and_decrypts_to_the_event_data() {

@@ -46,6 +46,8 @@ struct Inner {
     breakers: Arc<Breakers>,
     /// Tells a practice when one of its endpoints keeps failing.
     alerts: super::alerts::Alerts,
+    /// Rung when this process queues something: an idle worker claims at once.
+    woken: Arc<tokio::sync::Notify>,
 }
 
 /// A slot of an endpoint's share of this process's deliveries, given back on drop.
@@ -157,8 +159,19 @@ impl Worker {
                 metrics,
                 breakers,
                 alerts,
+                woken: Arc::default(),
             }),
         }
+    }
+
+    /// The same worker, woken from its idle wait whenever `queued` is rung (this
+    /// process's use cases ring it on every enqueue), instead of only every poll
+    /// interval. Call before the worker is cloned or run.
+    pub fn woken_by(mut self, queued: Arc<tokio::sync::Notify>) -> Worker {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.woken = queued;
+        }
+        self
     }
 
     /// Claims whatever is due now and delivers it, waiting for every attempt to end.
@@ -204,7 +217,7 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true: keeps up to `concurrency` attempts in
-    /// flight, polls when idle, backs off while the store is unavailable, and on
+    /// flight, polls when idle (and wakes when rung, see [`Worker::woken_by`]), backs off while the store is unavailable, and on
     /// shutdown lets in-flight attempts finish (their leases protect the rest).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let s = &self.inner.settings;
@@ -268,8 +281,12 @@ impl Worker {
                 }
             };
             if let Some(wait) = idle_wait {
+                // Until the next poll, or at once when this process queues something (a
+                // ring while claiming is kept, so none is missed). Other processes'
+                // messages are found at the next poll.
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
+                    _ = self.inner.woken.notified() => {}
                     _ = shutdown.changed() => {}
                 }
             }

@@ -34,6 +34,15 @@ pub struct AppState {
     pub demo_form: Option<String>,
 }
 
+/// The routes of `gaprelay worker`: liveness, readiness and metrics only (the same
+/// handlers, and the same metrics token, as `serve`'s).
+pub fn configure_worker(cfg: &mut web::ServiceConfig) {
+    use routes::health;
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(health::metrics)));
+}
+
 /// Registers every route. Each path is one resource, so a method it does not take is a
 /// 405 (shaped by [`error::ensure_error_shape`]) rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -719,6 +719,7 @@ impl Services {
             .enqueue(&queued)
             .await
             .map_err(ServiceError::Unavailable)?;
+        self.queued.notify_one();
         self.audit_ok(who, "endpoint.tested", id, vec![msg.to_string()])
             .await?;
         Ok(msg)
@@ -741,6 +742,9 @@ impl Services {
             .retry_now(&record.id, self.clock.now_ms())
             .await
             .map_err(ServiceError::Unavailable)?;
+        if scheduled > 0 {
+            self.queued.notify_one();
+        }
         self.audit_ok(
             who,
             "endpoint.retried",

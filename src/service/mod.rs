@@ -143,6 +143,9 @@ pub struct Services {
     pub breakers: Arc<crate::delivery::breaker::Breakers>,
     /// The relay's public address, named in FHIR payloads (`GAPRELAY_PUBLIC_URL`).
     pub public_url: crate::delivery::fhir::RelayBase,
+    /// Rung whenever something is queued or made due now, so that this process's idle
+    /// delivery worker starts at once instead of at its next poll.
+    pub queued: Arc<tokio::sync::Notify>,
 }
 
 /// How often a key's "last used" time is written.
@@ -425,8 +428,12 @@ impl Services {
     /// index); one that still has no endpoint is simply handed back.
     pub(crate) async fn wake_held(&self) {
         let now_ms = self.clock.now_ms();
-        if let Err(e) = self.store.retry_now(&EndpointId::awaiting(), now_ms).await {
-            tracing::warn!(error = %e, "could not wake held messages; the worker looks at them again within seconds");
+        match self.store.retry_now(&EndpointId::awaiting(), now_ms).await {
+            Ok(0) => {}
+            Ok(_) => self.queued.notify_one(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not wake held messages; the worker looks at them again within seconds");
+            }
         }
     }
 
@@ -658,6 +665,7 @@ impl Services {
             .enqueue(&messages)
             .await
             .map_err(ServiceError::Unavailable)?;
+        self.queued.notify_one();
         tracing::info!(
             practitioner.id = %practitioner.id,
             submission.id = %submission_id,

@@ -1112,3 +1112,39 @@ async fn each_attempts_log_line_carries_its_own_messages_ids_while_others_are_in
         assert_eq!(spans[0]["message.id"], id.as_str(), "{event}");
     }
 }
+
+/// An idle worker hears of new work at once, not at its next poll: with a poll interval
+/// of a minute, an intake and a test event are both delivered within seconds.
+#[tokio::test]
+async fn an_idle_worker_delivers_at_once_what_this_process_queues() {
+    let app = spawn_app_with(AppOptions {
+        poll_interval: Some(Duration::from_secs(60)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (p, ep, crm) = app.practitioner_with_crm("wake-up", "none").await;
+    let stop = app.start_workers();
+    // The worker finds the queue empty and settles into its minute-long wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(crm.requests().is_empty());
+
+    assert_eq!(
+        app.post_intake(&p.slug, &canary_intake()).await.status(),
+        202
+    );
+    let got = crm.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "the intake waited for the next poll");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/endpoints/{}/test", ep.id)))
+        .bearer_auth(&p.api_key)
+        .send()
+        .await
+        .expect("test event");
+    assert_eq!(res.status(), 202);
+    let got = crm.wait_for_requests(2, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 2, "the test event waited for the next poll");
+    let _ = stop.send(true);
+}

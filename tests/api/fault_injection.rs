@@ -301,6 +301,8 @@ async fn sigterm_lets_the_delivery_in_flight_finish_and_leaves_the_rest_queued()
         .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
         .env("GAPRELAY_WORKER_CONCURRENCY", "1")
         .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        // Several workers on one machine: each serves its health and metrics on a port of its own.
+        .env("GAPRELAY_WORKER_BIND", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -388,6 +390,8 @@ fn start_worker(redis_url: &str, master_key: &str, log: &std::path::Path) -> Rel
         .env("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true")
         .env("GAPRELAY_WORKER_CONCURRENCY", "4")
         .env("GAPRELAY_POLL_INTERVAL", "50ms")
+        // Several workers on one machine: each serves its health and metrics on a port of its own.
+        .env("GAPRELAY_WORKER_BIND", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file)

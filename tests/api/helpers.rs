@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub smtp_url: Option<String>,
     /// `GAPRELAY_SMTP_CA_FILE`: extra roots trusted for that server.
     pub smtp_ca_file: Option<std::path::PathBuf>,
+    /// `GAPRELAY_POLL_INTERVAL` of the worker [`TestApp::start_workers`] runs.
+    pub poll_interval: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -70,6 +72,7 @@ impl Default for AppOptions {
             no_metrics_token: false,
             smtp_url: None,
             smtp_ca_file: None,
+            poll_interval: None,
         }
     }
 }
@@ -159,6 +162,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         settings.delivery.concurrency = all;
         settings.delivery.endpoint_concurrency = per_endpoint;
         settings.delivery.poll_interval = Duration::from_millis(20);
+    }
+    if let Some(every) = options.poll_interval {
+        settings.delivery.poll_interval = every;
     }
     let mut cluster = None;
     let (redis, store): (Option<TestRedis>, Option<Arc<dyn Store>>) = if options.memory {

@@ -28,6 +28,7 @@ mod ranges;
 mod receiver_crate;
 mod receiver_keys;
 mod receivers;
+mod scale_apart;
 mod schemas;
 mod schemathesis;
 mod store_conformance;

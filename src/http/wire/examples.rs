@@ -1154,7 +1154,7 @@ pub fn webhook(event: &str) -> Value {
     let data = match event {
         "intake.submitted" => json!({
             "submission_id": SUBMISSION_ID,
-            "submitted_at": SUBMITTED_AT,
+            "submitted_at": "2026-11-23T04:00:00.123Z",
             "practitioner": {"id": PRACTITIONER_ID, "slug": SLUG},
             "patient": {"name": "Jane Example", "email": "jane@example.com", "phone": "+12025550143", "sex": "female", "age": 42},
             "consent": {"given": true, "at": SUBMITTED_AT, "version": 2, "text_sha256": CONSENT_SHA256},
@@ -1189,11 +1189,12 @@ pub fn webhook(event: &str) -> Value {
         }),
         _ => return Value::Null,
     };
+    // The event's time, in whole seconds (`submitted_at` has milliseconds).
     let timestamp = data
         .get("submitted_at")
-        .or_else(|| data.get("expired_at"))
-        .or_else(|| data.get("detected_at"))
-        .cloned()
+        .map(|_| json!(SUBMITTED_AT))
+        .or_else(|| data.get("expired_at").cloned())
+        .or_else(|| data.get("detected_at").cloned())
         .unwrap_or_else(|| json!("2026-11-20T14:41:00Z"));
     json!({"type": event, "timestamp": timestamp, "data": data})
 }

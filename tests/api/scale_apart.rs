@@ -1,0 +1,189 @@
+//! API and delivery scaled apart, as real processes sharing one Redis: `serve` with
+//! `GAPRELAY_WORKER_CONCURRENCY=0` accepts and queues but never delivers; a `gaprelay
+//! worker` delivers, and serves `/healthz`, `/readyz` and `/metrics` (token-protected)
+//! on `GAPRELAY_WORKER_BIND`.
+
+use crate::helpers::{canary_intake, ADMIN_TOKEN, METRICS_TOKEN};
+use crate::support::{FakeCrm, Gaprelay, TestRedis};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The port a process logged (JSON logs) in the line whose message contains `message`.
+async fn logged_port(process: &mut Gaprelay, message: &str) -> u16 {
+    let line = process
+        .stderr
+        .until(|l| l.contains(message) && l.contains("\"port\""), WAIT)
+        .await;
+    let entry: Value = serde_json::from_str(&line).expect("a JSON log line");
+    let port = entry["port"].as_u64().expect("a port field");
+    u16::try_from(port).expect("a port")
+}
+
+#[tokio::test]
+async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
+    let redis = TestRedis::start();
+    let url = redis.url();
+    let master = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let common = [
+        ("GAPRELAY_REDIS_URL", url.as_str()),
+        ("GAPRELAY_MASTER_KEY", master.as_str()),
+        ("GAPRELAY_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("GAPRELAY_METRICS_TOKEN", METRICS_TOKEN),
+        ("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true"),
+        ("GAPRELAY_LOG_FORMAT", "json"),
+        ("GAPRELAY_POLL_INTERVAL", "50ms"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all: Vec<(&str, &str)> = common.to_vec();
+        all.extend_from_slice(extra);
+        all
+    };
+    let mut api = Gaprelay::start(
+        &["serve"],
+        &with(&[
+            ("GAPRELAY_BIND", "127.0.0.1:0"),
+            ("GAPRELAY_WORKER_CONCURRENCY", "0"),
+        ]),
+    );
+    let base = format!(
+        "http://127.0.0.1:{}",
+        logged_port(&mut api, "gaprelay serving").await
+    );
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/v1/practitioners"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"practice_name": "Apart", "doctor_name": "Dr. Apart",
+                      "email": "apart@example.com", "website_url": "https://apart.example.com",
+                      "slug": "apart"}),
+        )
+        .send()
+        .await
+        .expect("create a practice")
+        .json()
+        .await
+        .expect("JSON");
+    let key = created["api_key"].as_str().expect("an API key").to_owned();
+    let crm = FakeCrm::start().await;
+    let res = client
+        .post(format!("{base}/v1/endpoints"))
+        .bearer_auth(&key)
+        .json(&json!({"url": crm.url(), "encryption": "none"}))
+        .send()
+        .await
+        .expect("create an endpoint");
+    assert_eq!(res.status(), 201);
+    let res = client
+        .post(format!("{base}/v1/intake/apart"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(res.status(), 202);
+
+    // The API process queues and never delivers.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(crm.requests().is_empty(), "serve with 0 slots delivered");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("API metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("gaprelay_queue_messages 1"), "{metrics}");
+
+    // A worker process delivers it, and answers for itself.
+    let mut worker = Gaprelay::start(
+        &["worker"],
+        &with(&[("GAPRELAY_WORKER_BIND", "127.0.0.1:0")]),
+    );
+    let probe = format!(
+        "http://127.0.0.1:{}",
+        logged_port(&mut worker, "gaprelay worker delivering").await
+    );
+    let delivered = crm.wait_for_requests(1, WAIT).await;
+    assert!(delivered[0].body_str().contains("Canaryname"));
+    for path in ["/healthz", "/readyz"] {
+        let res = client
+            .get(format!("{probe}{path}"))
+            .send()
+            .await
+            .expect(path);
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let refused = client
+        .get(format!("{probe}/metrics"))
+        .send()
+        .await
+        .expect("metrics without a token");
+    assert_eq!(refused.status(), 401);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let metrics = client
+            .get(format!("{probe}/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("worker metrics")
+            .text()
+            .await
+            .expect("text");
+        if metrics.contains("gaprelay_delivery_attempts_total{outcome=\"delivered\"} 1\n")
+            && metrics.contains("gaprelay_queue_messages 0")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The worker has no API.
+    let res = client
+        .get(format!("{probe}/v1/endpoints"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 404);
+    assert!(worker.terminate(WAIT).await.success());
+    assert!(api.terminate(WAIT).await.success());
+}
+
+#[test]
+fn zero_delivery_slots_are_refused_where_nothing_else_would_deliver() {
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gaprelay"));
+        cmd.args(args)
+            .env_remove("GAPRELAY_REDIS_URL")
+            .env_remove("RUST_LOG");
+        cmd.envs(envs.iter().copied());
+        cmd.output().expect("run gaprelay")
+    };
+    let master = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let zero = [
+        ("GAPRELAY_MASTER_KEY", master.as_str()),
+        ("GAPRELAY_WORKER_CONCURRENCY", "0"),
+        ("GAPRELAY_BIND", "127.0.0.1:0"),
+    ];
+    // `serve` with the in-memory store: no other process could deliver.
+    let out = run(&["serve"], &zero);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("GAPRELAY_WORKER_CONCURRENCY=0 needs GAPRELAY_REDIS_URL"),
+        "{said}"
+    );
+    // A worker with no slots.
+    let mut with_redis = zero.to_vec();
+    with_redis.push(("GAPRELAY_REDIS_URL", "redis://127.0.0.1:9"));
+    let out = run(&["worker"], &with_redis);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("GAPRELAY_WORKER_CONCURRENCY is 0"), "{said}");
+}
