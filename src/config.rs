@@ -349,7 +349,7 @@ settings! {
     endpoint_concurrency: usize {
         var: "GAPRELAY_ENDPOINT_CONCURRENCY", toml: Integer, default: "8",
         parse: slots,
-        doc: "deliveries in flight to one endpoint per process (1 to 1024)",
+        doc: "where each endpoint's adaptive limit of deliveries in flight per process starts (1 to 1024)",
     },
     poll_interval: Duration {
         var: "GAPRELAY_POLL_INTERVAL", toml: Text, default: "250ms",

@@ -1,9 +1,11 @@
-//! Delivery: the retry policy, the circuit breaker, payload rendering and the FHIR R4
+//! Delivery: the retry policy, the circuit breaker, the adaptive per-endpoint
+//! concurrency, payload rendering and the FHIR R4
 //! rendering (all pure), the outbound HTTP sender, the worker that ties them to the
 //! queue, and the alerts to a practice whose endpoint keeps failing.
 
 pub mod alerts;
 pub mod breaker;
+pub mod concurrency;
 pub mod fhir;
 pub mod message;
 pub mod payload;

@@ -3,6 +3,7 @@
 //! crypto and the sender; the decisions themselves live in [`super::policy`].
 
 use super::breaker::{Admission, Breakers, Health};
+use super::concurrency::{Bounds, Limits, Permit, Signal, FAST_ANSWER};
 use super::message::{self, Event, Routing};
 use super::payload;
 pub use super::policy::AttemptOutcome;
@@ -38,8 +39,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
     forms: Option<Arc<FormCache>>,
-    /// Deliveries in flight per endpoint in this process.
-    busy: std::sync::Mutex<std::collections::HashMap<EndpointId, usize>>,
+    /// Each endpoint's adaptive share of this process's deliveries.
+    limits: Limits,
     /// This process's counters.
     metrics: Arc<dyn OutcomeCounter>,
     /// Each endpoint's circuit breaker, as this process has seen it.
@@ -50,39 +51,7 @@ struct Inner {
     woken: Arc<tokio::sync::Notify>,
 }
 
-/// A slot of an endpoint's share of this process's deliveries, given back on drop.
-struct EndpointSlot<'a> {
-    worker: &'a Inner,
-    endpoint: EndpointId,
-}
-
-impl Drop for EndpointSlot<'_> {
-    fn drop(&mut self) {
-        let mut busy = self.worker.busy.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = busy.get_mut(&self.endpoint) {
-            *n -= 1;
-            if *n == 0 {
-                busy.remove(&self.endpoint);
-            }
-        }
-    }
-}
-
 impl Inner {
-    /// Takes a slot for `endpoint` unless it already has its share in flight.
-    fn take_slot(&self, endpoint: &EndpointId) -> Option<EndpointSlot<'_>> {
-        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        let n = busy.entry(endpoint.clone()).or_default();
-        if *n >= self.settings.endpoint_concurrency {
-            return None;
-        }
-        *n += 1;
-        Some(EndpointSlot {
-            worker: self,
-            endpoint: endpoint.clone(),
-        })
-    }
-
     fn admit(&self, endpoint: &EndpointId, now_ms: i64) -> Admission {
         if self.settings.breaker.is_none() {
             return Admission::Go;
@@ -96,6 +65,19 @@ impl Inner {
         };
         self.breakers
             .record(policy, endpoint, health, probe, now_ms);
+    }
+}
+
+/// What an attempt's answer, and how long it took, say about the endpoint's capacity.
+fn capacity_signal(response: Option<&Response>, took: Duration) -> Signal {
+    match response {
+        Some(r) if Health::of(r) == Health::Down => Signal::Overloaded,
+        Some(Response::Status { status, .. })
+            if (200..300).contains(status) && took < FAST_ANSWER =>
+        {
+            Signal::Fast
+        }
+        _ => Signal::Neutral,
     }
 }
 
@@ -147,6 +129,10 @@ impl Worker {
             clock.clone(),
             settings.message_ttl,
         );
+        let limits = Limits::new(Bounds::new(
+            settings.endpoint_concurrency,
+            settings.concurrency,
+        ));
         Worker {
             inner: Arc::new(Inner {
                 store,
@@ -155,7 +141,7 @@ impl Worker {
                 clock,
                 settings,
                 forms,
-                busy: std::sync::Mutex::default(),
+                limits,
                 metrics,
                 breakers,
                 alerts,
@@ -394,9 +380,9 @@ impl Worker {
         } else {
             msg
         };
-        // A slow or failing endpoint gets at most its share of this process's slots;
-        // the others keep flowing.
-        let Some(_slot) = self.inner.take_slot(&msg.endpoint_id) else {
+        // Each endpoint gets the share of this process's slots its answers earn (see
+        // `concurrency`): a slow or failing one cannot take them all; the others flow.
+        let Some(slot) = self.inner.limits.try_acquire(&msg.endpoint_id) else {
             let due = self.inner.clock.now_ms().saturating_add(DEFER_MS);
             let settlement = Settlement::Release { due_at_ms: due };
             if let Err(e) = self.inner.store.settle(&msg.id, settlement, None).await {
@@ -424,15 +410,28 @@ impl Worker {
         );
         // The span follows the future across its awaits (a guard held across an await
         // would tag other tasks' events on this thread with this message's ids).
-        self.attempt_in_span(&msg, probe).instrument(span).await
+        self.attempt_in_span(&msg, probe, slot)
+            .instrument(span)
+            .await
+    }
+
+    /// The endpoint's current limit of deliveries in flight in this process.
+    pub fn endpoint_limit(&self, endpoint: &EndpointId) -> usize {
+        self.inner.limits.limit(endpoint)
     }
 
     /// The attempt proper, inside its span: sends, records the endpoint's health and
-    /// logs the attempt once.
-    async fn attempt_in_span(&self, msg: &ClaimedMessage, probe: bool) -> AttemptOutcome {
+    /// capacity, and logs the attempt once.
+    async fn attempt_in_span(
+        &self,
+        msg: &ClaimedMessage,
+        probe: bool,
+        slot: Permit,
+    ) -> AttemptOutcome {
         let started = Instant::now();
         let outcome = match self.try_attempt(msg).await {
             Ok((outcome, response)) => {
+                slot.finish(capacity_signal(response.as_ref(), started.elapsed()));
                 let (status, error) = response
                     .as_ref()
                     .map_or((None, None), policy::status_or_error);
@@ -450,6 +449,7 @@ impl Worker {
                 outcome
             }
             Err(e) => {
+                slot.finish(Signal::Neutral);
                 self.inner.record(
                     &msg.endpoint_id,
                     Health::Unknown,

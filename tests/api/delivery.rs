@@ -1148,3 +1148,44 @@ async fn an_idle_worker_delivers_at_once_what_this_process_queues() {
     assert_eq!(got.len(), 2, "the test event waited for the next poll");
     let _ = stop.send(true);
 }
+
+/// Per-endpoint concurrency adapts: starting at 2 in flight, a fast endpoint is soon
+/// sent many more at once, while a failing one drops to one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_endpoint_earns_more_deliveries_in_flight_and_a_failing_one_fewer() {
+    let app = spawn_app_with(AppOptions {
+        concurrency: Some((32, 2)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (fast_p, fast_ep, fast) = app.practitioner_with_crm("aimd-fast", "none").await;
+    fast.set_default_delay(Duration::from_millis(30));
+    let (failing_p, failing_ep, failing) = app.practitioner_with_crm("aimd-failing", "none").await;
+    failing.set_default_status(503);
+    for _ in 0..80 {
+        app.post_intake(&fast_p.slug, &canary_intake()).await;
+    }
+    for _ in 0..2 {
+        app.post_intake(&failing_p.slug, &canary_intake()).await;
+    }
+    assert_eq!(app.endpoint_limit(&fast_ep.id), 2);
+    let stop = app.start_workers();
+    let started = std::time::Instant::now();
+    while fast.requests().len() < 80 && started.elapsed() < Duration::from_secs(20) {
+        // Messages deferred for a busy endpoint come due as the manual clock moves.
+        app.advance(Duration::from_millis(250));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    assert_eq!(fast.requests().len(), 80);
+    assert!(
+        fast.max_in_flight() > 4,
+        "a fast endpoint stayed at {} in flight",
+        fast.max_in_flight()
+    );
+    assert!(app.endpoint_limit(&fast_ep.id) > 4);
+    // Its first two attempts failed together (halved once, to one); its retries went
+    // one at a time.
+    assert!(failing.requests().len() >= 2);
+    assert_eq!(app.endpoint_limit(&failing_ep.id), 1);
+}

@@ -335,6 +335,12 @@ impl TestApp {
         }
     }
 
+    /// The worker's current limit of deliveries in flight to `endpoint`.
+    pub fn endpoint_limit(&self, endpoint: &str) -> usize {
+        let id = gaprelay::domain::ids::EndpointId::parse(endpoint).expect("an endpoint id");
+        self.worker.endpoint_limit(&id)
+    }
+
     /// Moves the app's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);

@@ -113,6 +113,11 @@ struct State {
     schema_violations: Vec<String>,
     /// The endpoints' JWKs, to check the payloads they encrypt too.
     jwks: Vec<serde_json::Value>,
+    /// How long unscripted answers take.
+    default_delay: Duration,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -150,6 +155,9 @@ impl FakeCrm {
             check_schemas: true,
             schema_violations: Vec::new(),
             jwks: Vec::new(),
+            default_delay: Duration::ZERO,
+            in_flight: 0,
+            max_in_flight: 0,
         }));
         let app_state = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -198,6 +206,16 @@ impl FakeCrm {
     /// The status answered once the script is exhausted.
     pub fn set_default_status(&self, status: u16) {
         lock(&self.state).default_status = status;
+    }
+
+    /// Makes unscripted answers take `delay`.
+    pub fn set_default_delay(&self, delay: Duration) {
+        lock(&self.state).default_delay = delay;
+    }
+
+    /// The most requests this receiver was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        lock(&self.state).max_in_flight
     }
 
     /// Stops checking requests against the webhook schemas, for a test that sends the
@@ -300,16 +318,19 @@ async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Shared
             .schema_violations
             .extend(violations.into_iter().map(|v| format!("{described}: {v}")));
         state.requests.push(recorded);
-        let default_status = state.default_status;
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        let (default_status, default_delay) = (state.default_status, state.default_delay);
         state
             .script
             .pop_front()
-            .unwrap_or_else(|| FakeResponse::status(default_status))
+            .unwrap_or_else(|| FakeResponse::status(default_status).delay(default_delay))
     };
 
     if !response.delay.is_zero() {
         tokio::time::sleep(response.delay).await;
     }
+    lock(&state).in_flight -= 1;
     let status = StatusCode::from_u16(response.status)
         .unwrap_or_else(|_| panic!("scripted status {} is not valid", response.status));
     let mut builder = HttpResponse::build(status);
