@@ -87,8 +87,8 @@ pub struct Event {
     )]
     pub receiver_sealed: bool,
     /// The submission an `intake.submitted` event carries, for the relay's own use: the
-    /// expiry notice names it even when `data` is a JWE or a FHIR Bundle. Set when
-    /// queued ([`queue_for`]); never delivered.
+    /// expiry notice names it even when `data` is a JWE or a FHIR Bundle. Set where the
+    /// event is rendered ([`Event::of_submission`]); never delivered.
     #[serde(
         default,
         rename = "submission_id",
@@ -108,6 +108,13 @@ impl Event {
             receiver_sealed: false,
             submission: None,
         }
+    }
+
+    /// Names the submission it carries (for the relay's own use, see
+    /// [`Event::submission`]).
+    pub fn of_submission(mut self, id: &SubmissionId) -> Event {
+        self.submission = Some(id.clone());
+        self
     }
 
     /// Also carries `data` as `format` renders it (for a held submission).
@@ -251,10 +258,6 @@ pub fn queue_for(
     routing: &Routing,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<Vec<NewMessage>, serde_json::Error> {
-    let event = &Event {
-        submission: routing.submission_id.clone(),
-        ..event.clone()
-    };
     endpoints
         .into_iter()
         .map(|endpoint_id| {

@@ -73,7 +73,7 @@ pub fn intake_event(
     if let (Some(source), Some(fields)) = (&submission.source, data.as_object_mut()) {
         fields.insert("source".to_owned(), json!(source));
     }
-    Event::new(EventKind::IntakeSubmitted, at, data)
+    Event::new(EventKind::IntakeSubmitted, at, data).of_submission(submission_id)
 }
 
 /// Renders the `endpoint.test` event: a fixed sample, no patient data.

@@ -50,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
         account, assets, config, docs, endpoints, form_page, health, operator, public, schemas,
     };
+    // The busiest routes first: the router tries resources in order, matching each
+    // pattern with a `{slug}` by regex (docs/performance.md).
+    cfg.service(web::resource("/v1/intake/{slug}").route(web::post().to(public::intake)))
+        .service(web::resource("/v1/forms/{slug}").route(web::get().to(public::form)));
     // The patient's form and its files are compressed (they hold no secret, and the
     // budget for what a patient downloads is counted compressed); the API is not.
     cfg.service(
@@ -175,8 +179,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/endpoints/{id}/retry").route(web::post().to(endpoints::retry)),
-                )
-                .service(web::resource("/forms/{slug}").route(web::get().to(public::form)))
-                .service(web::resource("/intake/{slug}").route(web::post().to(public::intake))),
+                ),
         );
 }

@@ -566,7 +566,9 @@ impl Services {
         let submission = Submission::parse(req, &practitioner.settings, &ctx.custom_markers)
             .map_err(ServiceError::Validation)?;
         let report = report::build(&submission, &ctx.ranges);
-        let mut rng = rand::rngs::OsRng;
+        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS): ids and nonces
+        // without a getrandom system call each (docs/performance.md).
+        let mut rng = rand::thread_rng();
         let submission_id = SubmissionId::generate(&mut rng);
         if let Some(signal) = bot {
             // Answered like any other, so the sender learns nothing; nothing is queued.

@@ -571,6 +571,7 @@ pub fn intake_event(
         rfc3339(submitted_at),
         data,
     )
+    .of_submission(submission_id)
 }
 
 /// Renders a submission as a FHIR R4 `transaction` Bundle, from the same inputs as the
