@@ -76,8 +76,10 @@ pub fn api_key(hash_hex: &str) -> String {
 /// ids; entries whose message has expired are removed when they come due.
 pub const QUEUE_DUE: &str = "gr:{q}:due";
 
-/// The expiry index (sorted set: message id → expiry in Unix ms), so that expired
-/// messages are purged when they expire rather than when they next come due.
+/// The former expiry index (sorted set: message id → expiry in Unix ms). No longer
+/// written or read (every due time is at most its message's expiry, so the schedule
+/// finds expired messages); a relay started on a Redis that still has one gives it a
+/// day to live, after which everything it names has expired anyway.
 pub const QUEUE_EXPIRY: &str = "gr:{q}:expiry";
 
 /// Notices of messages that expired undelivered (list of `msg|prac|endpoint|submission`,

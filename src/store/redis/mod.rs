@@ -85,7 +85,9 @@ impl RedisStore {
             .get_connection_manager_with_config(config)
             .await
             .context("cannot connect to Redis")?;
-        Ok(RedisStore::with(RedisConn::Single(conn)))
+        let store = RedisStore::with(RedisConn::Single(conn));
+        store.retire_expiry_index().await;
+        Ok(store)
     }
 
     /// Connects to a Redis Cluster through any of its nodes (`seeds`); the client
@@ -102,7 +104,24 @@ impl RedisStore {
             .get_async_connection()
             .await
             .context("cannot connect to the Redis Cluster")?;
-        Ok(RedisStore::with(RedisConn::Cluster(conn)))
+        let store = RedisStore::with(RedisConn::Cluster(conn));
+        store.retire_expiry_index().await;
+        Ok(store)
+    }
+
+    /// Gives the former expiry index ([`keys::QUEUE_EXPIRY`]), which older relays kept
+    /// and this one no longer reads, a day to live (ids only; everything it names is
+    /// gone by then). Nothing to do on a Redis that has none; a failure is harmless.
+    async fn retire_expiry_index(&self) {
+        let done: Result<i64, _> = redis::cmd("PEXPIRE")
+            .arg(keys::QUEUE_EXPIRY)
+            .arg(24 * 60 * 60 * 1000)
+            .arg("NX")
+            .query_async(&mut self.conn())
+            .await;
+        if let Err(e) = done {
+            tracing::debug!(error = %e, "could not set the former expiry index to expire");
+        }
     }
 
     fn with(conn: RedisConn) -> RedisStore {

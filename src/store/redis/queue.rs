@@ -1,5 +1,5 @@
-//! The Redis store's queue: the delivery queue under the `{q}` hash tag (schedule,
-//! expiry index, one expiring hash per message), the delivery log beside it, expiry
+//! The Redis store's queue: the delivery queue under the `{q}` hash tag (the schedule
+//! and one expiring hash per message), the delivery log beside it, expiry
 //! notices and alert claims.
 
 use super::{unavailable, RedisStore};
@@ -39,8 +39,6 @@ impl QueueStore for RedisStore {
             .arg(m.expires_at_ms)
             .ignore()
             .zadd(keys::QUEUE_DUE, m.id.as_str(), m.due_at_ms)
-            .ignore()
-            .zadd(keys::QUEUE_EXPIRY, m.id.as_str(), m.expires_at_ms)
             .ignore();
             // The delivery log record, in the same transaction.
             let log = keys::delivery(&m.id);
