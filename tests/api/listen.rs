@@ -4,11 +4,24 @@
 //! sign, and deletes its endpoint when stopped.
 
 use crate::helpers::{canary_intake, CANARIES};
-use crate::support::{start_demo, FakeCrm, Gaprelay};
+use crate::support::{post_forged_webhook, start_demo, FakeCrm, Gaprelay};
 use serde_json::Value;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
+
+/// `GET /v1/endpoints` of the demo practice.
+async fn list_endpoints(base: &str, key: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/endpoints"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("list endpoints")
+        .json()
+        .await
+        .expect("JSON")
+}
 
 #[tokio::test]
 async fn listen_prints_a_verified_decrypted_intake_from_the_demo_and_forwards_it() {
@@ -41,37 +54,14 @@ async fn listen_prints_a_verified_decrypted_intake_from_the_demo_and_forwards_it
 
     // The endpoint is a `jwe-receiver` one: the relay holds only the public key.
     let client = reqwest::Client::new();
-    let endpoints: Value = client
-        .get(format!("{base}/v1/endpoints"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list endpoints")
-        .json()
-        .await
-        .expect("JSON");
+    let endpoints = list_endpoints(&base, &key).await;
     let listed = &endpoints["data"][0];
     assert_eq!(listed["id"], endpoint.as_str(), "{endpoints}");
     assert_eq!(listed["encryption"], "jwe-receiver", "{endpoints}");
     assert_eq!(listed["url"], listener_url.as_str(), "{endpoints}");
 
     // A request the relay did not sign is refused and printed nowhere.
-    let forged = client
-        .post(&listener_url)
-        .header("webhook-id", "msg_forged")
-        .header(
-            "webhook-timestamp",
-            time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
-        )
-        .header(
-            "webhook-signature",
-            "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        )
-        .body(r#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{}}"#)
-        .send()
-        .await
-        .expect("POST to the listener");
-    assert_eq!(forged.status(), 400);
+    assert_eq!(post_forged_webhook(&listener_url).await, 400);
     listen
         .stderr
         .until(|l| l.contains("refused msg_forged"), WAIT)
@@ -134,15 +124,7 @@ async fn listen_prints_a_verified_decrypted_intake_from_the_demo_and_forwards_it
         .until(|l| l.contains("deleted endpoint"), WAIT)
         .await;
     assert!(deleted.ends_with(&endpoint), "{deleted}");
-    let endpoints: Value = client
-        .get(format!("{base}/v1/endpoints"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list endpoints")
-        .json()
-        .await
-        .expect("JSON");
+    let endpoints = list_endpoints(&base, &key).await;
     assert_eq!(endpoints["data"], serde_json::json!([]), "{endpoints}");
 }
 
@@ -196,15 +178,7 @@ async fn listen_answers_the_relay_with_the_apps_status_so_the_relay_retries() {
     }
     // `--keep` leaves the endpoint in place.
     assert!(listen.terminate(WAIT).await.success());
-    let endpoints: Value = reqwest::Client::new()
-        .get(format!("{base}/v1/endpoints"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list endpoints")
-        .json()
-        .await
-        .expect("JSON");
+    let endpoints = list_endpoints(&base, &key).await;
     assert_eq!(
         endpoints["data"].as_array().map(Vec::len),
         Some(1),

@@ -6,7 +6,7 @@
 //! the relay did not sign must be refused. The docs show the files byte for byte.
 
 use crate::helpers::{canary_intake, spawn_app, TestApp};
-use crate::support::{interop_python, Lines};
+use crate::support::{interop_python, post_forged_webhook, Lines};
 use gaprelay::delivery::policy::AttemptOutcome;
 use gaprelay_receiver::DecryptionKey;
 use rand::rngs::OsRng;
@@ -181,20 +181,8 @@ async fn receives_every_encryption_mode(language: Language) {
 
     // What the relay did not sign is refused, and printed nowhere.
     for (mode, receiver) in &running {
-        let forged = app
-            .client
-            .post(&receiver.url)
-            .header("webhook-id", "msg_forged")
-            .header("webhook-timestamp", (app.now_ms() / 1000).to_string())
-            .header(
-                "webhook-signature",
-                "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-            )
-            .body(r#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{}}"#)
-            .send()
-            .await
-            .expect("POST to the receiver");
-        assert_eq!(forged.status(), 400, "{language:?} {mode}");
+        let status = post_forged_webhook(&receiver.url).await;
+        assert_eq!(status, 400, "{language:?} {mode}");
     }
 
     let res = app.post_intake("receivers", &canary_intake()).await;

@@ -130,6 +130,28 @@ fn lock(state: &Shared) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// POSTs to a receiver at `url` what looks like a webhook but is signed by no one's
+/// secret (`webhook-id: msg_forged`, a fresh timestamp); returns the status it answered.
+pub async fn post_forged_webhook(url: &str) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("webhook-id", "msg_forged")
+        .header(
+            "webhook-timestamp",
+            time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+        )
+        .header(
+            "webhook-signature",
+            "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .body(r#"{"type":"endpoint.test","timestamp":"2026-01-01T00:00:00Z","data":{}}"#)
+        .send()
+        .await
+        .expect("POST to the receiver")
+        .status()
+        .as_u16()
+}
+
 /// A webhook receiver on `127.0.0.1:<free port>`. Accepts any method and path, records
 /// the request, then answers with the next scripted response or the default status
 /// (200 unless changed). Stops when dropped.

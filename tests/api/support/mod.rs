@@ -12,7 +12,7 @@ pub mod redis_cluster;
 pub mod smtp;
 pub mod webhook_schemas;
 
-pub use self::fake_crm::{FakeCrm, FakeResponse, RecordedRequest};
+pub use self::fake_crm::{post_forged_webhook, FakeCrm, FakeResponse, RecordedRequest};
 pub use self::process::{start_demo, Gaprelay, Lines};
 pub use self::python::{interop_python, verify_webhook_with_python};
 pub use self::redis::TestRedis;
