@@ -117,8 +117,8 @@ impl Application {
             services.metrics.clone(),
             services.breakers.clone(),
             notifier(&settings)?,
-        )
-        .woken_by(services.queued.clone());
+            services.queued.clone(),
+        );
 
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -365,6 +365,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         services.metrics.clone(),
         services.breakers.clone(),
         notifier(&settings)?,
+        services.queued.clone(),
     );
     // Health and metrics, so that a worker is probed and scraped like `serve`.
     let listener = TcpListener::bind(settings.worker_bind).with_context(|| {

@@ -109,7 +109,8 @@ impl Worker {
     /// A worker over `store`; `forms` is this process's form cache, invalidated when an
     /// endpoint is disabled; `metrics` counts each attempt's outcome; `breakers` holds
     /// the endpoints' circuits, shared with the use case that closes one on request;
-    /// `notifier` emails a practice whose endpoint keeps failing.
+    /// `notifier` emails a practice whose endpoint keeps failing; `woken` is rung by this
+    /// process whenever it queues something, so that an idle worker claims at once.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
@@ -121,6 +122,7 @@ impl Worker {
         metrics: Arc<dyn OutcomeCounter>,
         breakers: Arc<Breakers>,
         notifier: Arc<dyn crate::notify::Notifier>,
+        woken: Arc<tokio::sync::Notify>,
     ) -> Worker {
         let alerts = super::alerts::Alerts::new(
             store.clone(),
@@ -145,19 +147,9 @@ impl Worker {
                 metrics,
                 breakers,
                 alerts,
-                woken: Arc::default(),
+                woken,
             }),
         }
-    }
-
-    /// The same worker, woken from its idle wait whenever `queued` is rung (this
-    /// process's use cases ring it on every enqueue), instead of only every poll
-    /// interval. Call before the worker is cloned or run.
-    pub fn woken_by(mut self, queued: Arc<tokio::sync::Notify>) -> Worker {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.woken = queued;
-        }
-        self
     }
 
     /// Claims whatever is due now and delivers it, waiting for every attempt to end.
@@ -203,8 +195,9 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true: keeps up to `concurrency` attempts in
-    /// flight, polls when idle (and wakes when rung, see [`Worker::woken_by`]), backs off while the store is unavailable, and on
-    /// shutdown lets in-flight attempts finish (their leases protect the rest).
+    /// flight, polls when idle (and wakes at once when `woken` is rung), backs off while
+    /// the store is unavailable, and on shutdown lets in-flight attempts finish (their
+    /// leases protect the rest).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let s = &self.inner.settings;
         let permits = Arc::new(Semaphore::new(s.concurrency));
