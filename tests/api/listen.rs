@@ -200,3 +200,64 @@ fn listen_without_an_api_key_says_how_to_get_one() {
         "{said}"
     );
 }
+
+/// `--endpoint … --secret … --key …`: listens for an endpoint that already exists (here
+/// a `jwe` one, created beforehand for the port it will listen on), and leaves it be.
+#[tokio::test]
+async fn listen_receives_for_an_existing_endpoint_with_its_secret_and_key() {
+    let (base, key, _demo) = start_demo().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/endpoints"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "url": format!("http://127.0.0.1:{port}/webhook"),
+            "encryption": "jwe",
+        }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("JSON");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let dir = tempfile::tempdir().expect("a directory");
+    let jwk = dir.path().join("key.jwk");
+    std::fs::write(&jwk, created["encryption_key"].to_string()).expect("write the JWK");
+    let bind = format!("127.0.0.1:{port}");
+    let mut listen = Gaprelay::start(
+        &[
+            "listen",
+            "--relay",
+            &base,
+            "--bind",
+            &bind,
+            "--endpoint",
+            &id,
+            "--key",
+            jwk.to_str().expect("a UTF-8 path"),
+        ],
+        &[(
+            "GAPRELAY_ENDPOINT_SECRET",
+            created["secret"].as_str().expect("secret"),
+        )],
+    );
+    listen.stderr.until(|l| l.contains("ready:"), WAIT).await;
+    let res = reqwest::Client::new()
+        .post(format!("{base}/v1/intake/demo"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(res.status(), 202);
+    let line = listen.stdout.until(|l| !l.trim().is_empty(), WAIT).await;
+    let event: Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(event["data"]["patient"]["name"], "Zelda Canaryname");
+    assert!(listen.terminate(WAIT).await.success());
+    // Not created by this run: not deleted either.
+    let listed = list_endpoints(&base, &key).await;
+    assert_eq!(listed["data"][0]["id"], id.as_str(), "{listed}");
+}
