@@ -191,8 +191,12 @@ impl Application {
             tokio::spawn(housekeeping(services.clone(), limiter, rx.clone()));
             let handle = if api_only {
                 tracing::info!("GAPRELAY_WORKER_CONCURRENCY is 0: this process serves the API only; `gaprelay worker` processes deliver");
-                tokio::spawn(async {})
+                tokio::spawn(announce_queued(services.clone(), rx))
             } else {
+                let store = services.store.clone();
+                let bell = services.queued.clone();
+                let heard = rx.clone();
+                tokio::spawn(async move { store.listen_for_queued(bell, heard).await });
                 tokio::spawn(worker.clone().run(rx))
             };
             (tx, handle)
@@ -269,6 +273,27 @@ fn notifier(settings: &Settings) -> anyhow::Result<Arc<dyn crate::notify::Notifi
         None => {
             tracing::info!("GAPRELAY_SMTP_URL is not set: practices are not emailed when an endpoint keeps failing");
             Ok(Arc::new(crate::notify::Disabled))
+        }
+    }
+}
+
+/// The shortest time between two announcements of an API-only process: a busy one
+/// announces about 200 times a second, not once per intake.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(5);
+
+/// In an API-only process (`GAPRELAY_WORKER_CONCURRENCY=0`): whenever the use cases
+/// queue something, tells other processes' idle workers (pub/sub), at most every
+/// [`ANNOUNCE_EVERY`]; what is queued meanwhile rides on the next announcement.
+async fn announce_queued(services: Services, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        tokio::select! {
+            _ = services.queued.notified() => {
+                if let Err(e) = services.store.announce_queued().await {
+                    tracing::debug!(error = %e, "could not announce queued messages; workers find them at their next poll");
+                }
+                tokio::time::sleep(ANNOUNCE_EVERY).await;
+            }
+            _ = shutdown.changed() => {}
         }
     }
 }
@@ -354,9 +379,10 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let store = connect_store(&settings).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let services = services(&settings, store.clone(), master_key.clone(), clock.clone());
+    let bell = services.queued.clone();
     let sender = Sender::new(settings.delivery.timeout, settings.allow_private_targets)?;
     let worker = Worker::new(
-        store,
+        store.clone(),
         sender,
         master_key,
         clock,
@@ -401,6 +427,9 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         "gaprelay worker delivering; /healthz, /readyz and /metrics served"
     );
     let (tx, rx) = watch::channel(false);
+    // API-only processes announce what they queue: this worker claims it at once.
+    let heard = rx.clone();
+    tokio::spawn(async move { store.listen_for_queued(bell, heard).await });
     let handle = tokio::spawn(worker.run(rx));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight deliveries");

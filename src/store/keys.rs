@@ -76,6 +76,10 @@ pub fn api_key(hash_hex: &str) -> String {
 /// ids; entries whose message has expired are removed when they come due.
 pub const QUEUE_DUE: &str = "gr:{q}:due";
 
+/// The pub/sub channel on which an API-only process announces that something was
+/// queued, so that idle `gaprelay worker` processes claim at once (no key: a channel).
+pub const QUEUED_CHANNEL: &str = "gr:queued";
+
 /// The former expiry index (sorted set: message id → expiry in Unix ms). No longer
 /// written or read (every due time is at most its message's expiry, so the schedule
 /// finds expired messages); a relay started on a Redis that still has one gives it a

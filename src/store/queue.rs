@@ -254,4 +254,20 @@ pub trait QueueStore: Send + Sync {
     ) -> Result<Page<DeliveryRecord>, StoreError>;
     /// Number of messages queued (due or not), for readiness and tests.
     async fn queue_len(&self) -> Result<usize, StoreError>;
+    /// Tells other processes' idle workers that something was queued (an API-only
+    /// process has no worker of its own to wake). The in-memory store has no other
+    /// processes: nothing to do.
+    async fn announce_queued(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Rings `bell` whenever another process announces something queued, until
+    /// `shutdown` turns true, reconnecting after failures. Returns at once where there
+    /// are no other processes (the in-memory store).
+    async fn listen_for_queued(
+        &self,
+        bell: std::sync::Arc<tokio::sync::Notify>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let _ = (bell, shutdown);
+    }
 }

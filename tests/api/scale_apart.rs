@@ -99,10 +99,14 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
         .expect("text");
     assert!(metrics.contains("gaprelay_queue_messages 1"), "{metrics}");
 
-    // A worker process delivers it, and answers for itself.
+    // A worker process delivers it, and answers for itself. It polls once a minute: what
+    // the API queues later reaches it by the API's announcement, at once.
     let mut worker = Gaprelay::start(
         &["worker"],
-        &with(&[("GAPRELAY_WORKER_BIND", "127.0.0.1:0")]),
+        &with(&[
+            ("GAPRELAY_WORKER_BIND", "127.0.0.1:0"),
+            ("GAPRELAY_POLL_INTERVAL", "60s"),
+        ]),
     );
     let probe = format!(
         "http://127.0.0.1:{}",
@@ -110,6 +114,16 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     );
     let delivered = crm.wait_for_requests(1, WAIT).await;
     assert!(delivered[0].body_str().contains("Canaryname"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let res = client
+        .post(format!("{base}/v1/intake/apart"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("submit again");
+    assert_eq!(res.status(), 202);
+    // Within seconds, not at the worker's next poll a minute later.
+    crm.wait_for_requests(2, Duration::from_secs(10)).await;
     for path in ["/healthz", "/readyz"] {
         let res = client
             .get(format!("{probe}{path}"))
@@ -135,7 +149,7 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
             .text()
             .await
             .expect("text");
-        if metrics.contains("gaprelay_delivery_attempts_total{outcome=\"delivered\"} 1\n")
+        if metrics.contains("gaprelay_delivery_attempts_total{outcome=\"delivered\"} 2\n")
             && metrics.contains("gaprelay_queue_messages 0")
         {
             break;

@@ -54,6 +54,9 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct RedisStore {
     conn: RedisConn,
+    /// A node to subscribe to for [`keys::QUEUED_CHANNEL`] (on a cluster any node
+    /// sees every publication).
+    pubsub: redis::Client,
     claim: redis::Script,
     settle: redis::Script,
     revoke: redis::Script,
@@ -85,7 +88,7 @@ impl RedisStore {
             .get_connection_manager_with_config(config)
             .await
             .context("cannot connect to Redis")?;
-        let store = RedisStore::with(RedisConn::Single(conn));
+        let store = RedisStore::with(RedisConn::Single(conn), client);
         store.retire_expiry_index().await;
         Ok(store)
     }
@@ -104,7 +107,9 @@ impl RedisStore {
             .get_async_connection()
             .await
             .context("cannot connect to the Redis Cluster")?;
-        let store = RedisStore::with(RedisConn::Cluster(conn));
+        let node = redis::Client::open(seeds.first().map(String::as_str).unwrap_or_default())
+            .context("GAPRELAY_REDIS_URL is not a valid list of Redis Cluster node URLs")?;
+        let store = RedisStore::with(RedisConn::Cluster(conn), node);
         store.retire_expiry_index().await;
         Ok(store)
     }
@@ -124,9 +129,10 @@ impl RedisStore {
         }
     }
 
-    fn with(conn: RedisConn) -> RedisStore {
+    fn with(conn: RedisConn, pubsub: redis::Client) -> RedisStore {
         RedisStore {
             conn,
+            pubsub,
             claim: redis::Script::new(CLAIM_SCRIPT),
             settle: redis::Script::new(SETTLE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),

@@ -275,6 +275,52 @@ impl QueueStore for RedisStore {
             .await
             .map_err(unavailable)
     }
+
+    async fn announce_queued(&self) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .publish(keys::QUEUED_CHANNEL, "1")
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn listen_for_queued(
+        &self,
+        bell: std::sync::Arc<tokio::sync::Notify>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use futures_util::StreamExt as _;
+        while !*shutdown.borrow() {
+            let subscribed = async {
+                let mut pubsub = self.pubsub.get_async_pubsub().await?;
+                pubsub.subscribe(keys::QUEUED_CHANNEL).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let mut pubsub = match subscribed.await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to queue announcements; polling meanwhile");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            let mut announcements = pubsub.on_message();
+            loop {
+                tokio::select! {
+                    heard = announcements.next() => match heard {
+                        Some(_) => bell.notify_one(),
+                        // The connection dropped: subscribe again.
+                        None => break,
+                    },
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
 }
 
 fn parse_delivery(
