@@ -152,8 +152,8 @@ $(NODE_RECEIVER_STAMP): $(NODE_RECEIVER_DIR)/package.json $(NODE_RECEIVER_DIR)/p
 bench:
 	$(call section,criterion: CPU cost of the hot paths)
 	cargo bench --bench intake
-	$(call section,load: intake throughput against a real Redis)
-	bash benches/load.sh
+	$(call section,load: gaprelay next to an actix-web hello world in one run (benches/run.sh))
+	bash benches/run.sh
 	$(call section,form budgets: page weight and Lighthouse)
 	cargo build --release
 	node benches/form/budgets.mjs
