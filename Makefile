@@ -53,7 +53,7 @@ help:
 	@echo "make fhir-validators  the npm packages that validate FHIR Bundles in the tests ($(FHIR_DIR))"
 	@echo "make jose   npm's jose, which decrypts receiver-key JWEs in the tests ($(JOSE_DIR))"
 	@echo "make receivers  the npm packages of the Node receiver in docs/receivers/node"
-	@echo "make bench  criterion benchmarks, a load test of the intake route and the form's budgets (results: docs/performance.md)"
+	@echo "make bench  criterion benchmarks, the intake and delivery runs against a hello-world baseline, and the form budgets (results: docs/performance.md)"
 	@echo "make fuzz   run each cargo-fuzz target for FUZZ_SECONDS (default 60) s; not part of make test (docs/fuzzing.md)"
 	@echo "make clean  cargo clean and remove $(VENV) and the tests' node_modules"
 
