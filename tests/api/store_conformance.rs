@@ -587,10 +587,26 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
         .append_audit(Some(&p.id), &entry(1), NOW, 0)
         .await
         .expect("audit");
+    // A message still queued for the practice goes with it, payload and all.
+    let queued = message(
+        p,
+        &EndpointId::generate(&mut rand::rngs::OsRng),
+        NOW,
+        NOW + 60_000,
+    );
+    store.enqueue(&[queued]).await.expect("enqueue");
+    let queued_before = store.queue_len().await.expect("len");
     assert!(store
         .erase_practitioner(&p.id, Some(p.version))
         .await
         .expect("erase"));
+    assert_eq!(store.queue_len().await.expect("len"), queued_before - 1);
+    assert!(store
+        .claim_due(NOW + 1, Duration::from_secs(30), 100, NOTICED_ON_EXPIRY)
+        .await
+        .expect("claim")
+        .iter()
+        .all(|m| m.practitioner_id != p.id));
     assert!(store.practitioner(&p.id).await.expect("get").is_none());
     assert!(store
         .practitioner_by_slug("conf-p1")

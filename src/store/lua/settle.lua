@@ -31,8 +31,10 @@ else
   redis.call('HDEL', KEYS[2], 'leased_until')
 end
 -- Only an existing record is updated: an erased practice's records are gone for good
--- (a write would bring one back, without its expiry).
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+-- (a write would bring one back, without its expiry). A message's record outlives it
+-- (a day from queueing against at most a day) and erasure removes both, so while the
+-- message was there its record is too and need not be looked for.
+if ARGV[4] == '1' and (existed or redis.call('EXISTS', KEYS[4]) == 1) then
   redis.call('HSET', KEYS[4], 'status', ARGV[5], 'attempts', ARGV[6], 'next_attempt_ms', ARGV[7],
     'last_http_status', ARGV[8], 'last_error', ARGV[9], 'updated_ms', ARGV[10])
 end

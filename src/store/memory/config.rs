@@ -142,6 +142,9 @@ impl ConfigStore for MemoryStore {
         inner.erasures.remove(id);
         inner.audit.remove(&Some(id.clone()));
         inner.deliveries.retain(|_, d| &d.practitioner_id != id);
+        // Its queued messages could only ever be dropped (its endpoints are gone): they
+        // go now, payloads with them.
+        inner.queue.retain(|_, m| &m.practitioner_id != id);
         Ok(true)
     }
 

@@ -207,8 +207,13 @@ impl ConfigStore for RedisStore {
         if let Some(slug) = field(record, "slug") {
             pipe.del(keys::slug(&slug)).ignore();
         }
+        // The practice's delivery-log records, and its queued messages with them (its
+        // endpoints are gone: they could only ever be dropped), payloads and all. The
+        // log index names every message queued for the practice in the last day.
         for m in logged.iter().filter_map(|m| MessageId::parse(m).ok()) {
             pipe.del(keys::delivery(&m)).ignore();
+            pipe.del(keys::message(&m)).ignore();
+            pipe.zrem(keys::QUEUE_DUE, m.as_str()).ignore();
         }
         pipe.del(&log_index).ignore();
         for hash in key_records.iter().filter_map(|k| field(k, "hash")) {
