@@ -10,6 +10,17 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Submits the canary intake to the demo practice's form; it must be accepted.
+async fn submit_canary(base: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/v1/intake/demo"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(res.status(), 202);
+}
+
 /// `GET /v1/endpoints` of the demo practice.
 async fn list_endpoints(base: &str, key: &str) -> Value {
     reqwest::Client::new()
@@ -53,7 +64,6 @@ async fn listen_prints_a_verified_decrypted_intake_from_the_demo_and_forwards_it
         .to_owned();
 
     // The endpoint is a `jwe-receiver` one: the relay holds only the public key.
-    let client = reqwest::Client::new();
     let endpoints = list_endpoints(&base, &key).await;
     let listed = &endpoints["data"][0];
     assert_eq!(listed["id"], endpoint.as_str(), "{endpoints}");
@@ -67,13 +77,7 @@ async fn listen_prints_a_verified_decrypted_intake_from_the_demo_and_forwards_it
         .until(|l| l.contains("refused msg_forged"), WAIT)
         .await;
 
-    let res = client
-        .post(format!("{base}/v1/intake/demo"))
-        .json(&canary_intake())
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(res.status(), 202);
+    submit_canary(&base).await;
 
     // stdout: the event as a `none` endpoint would receive it, decrypted.
     let line = listen.stdout.until(|l| !l.trim().is_empty(), WAIT).await;
@@ -145,13 +149,7 @@ async fn listen_answers_the_relay_with_the_apps_status_so_the_relay_retries() {
         &[("GAPRELAY_API_KEY", &key)],
     );
     listen.stderr.until(|l| l.contains("ready:"), WAIT).await;
-    let res = reqwest::Client::new()
-        .post(format!("{base}/v1/intake/demo"))
-        .json(&canary_intake())
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(res.status(), 202);
+    submit_canary(&base).await;
     listen
         .stderr
         .until(|l| l.contains("forwarded: 503"), WAIT)
@@ -246,13 +244,7 @@ async fn listen_receives_for_an_existing_endpoint_with_its_secret_and_key() {
         )],
     );
     listen.stderr.until(|l| l.contains("ready:"), WAIT).await;
-    let res = reqwest::Client::new()
-        .post(format!("{base}/v1/intake/demo"))
-        .json(&canary_intake())
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(res.status(), 202);
+    submit_canary(&base).await;
     let line = listen.stdout.until(|l| !l.trim().is_empty(), WAIT).await;
     let event: Value = serde_json::from_str(&line).expect("JSON");
     assert_eq!(event["data"]["patient"]["name"], "Zelda Canaryname");
