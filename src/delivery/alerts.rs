@@ -446,6 +446,7 @@ impl Alerts {
             &event,
             targets,
             &routing,
+            None,
             &mut rand::rngs::OsRng,
         )?;
         if !messages.is_empty() {

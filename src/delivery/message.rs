@@ -251,17 +251,26 @@ pub fn open_message(
 }
 
 /// Seals one event for each of `endpoints` (one message id each), as messages to enqueue.
+/// Their ids are minted beside `beside` when given (another message of the same event,
+/// enqueued with these), else beside the first of them: messages enqueued together must
+/// share a queue partition (see [`MessageId::generate_beside`]).
 pub fn queue_for(
     master: &MasterKey,
     event: &Event,
     endpoints: impl IntoIterator<Item = EndpointId>,
     routing: &Routing,
+    beside: Option<&MessageId>,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<Vec<NewMessage>, serde_json::Error> {
+    let mut first: Option<MessageId> = beside.cloned();
     endpoints
         .into_iter()
         .map(|endpoint_id| {
-            let id = MessageId::generate(rng);
+            let id = match &first {
+                Some(f) => MessageId::generate_beside(f, rng),
+                None => MessageId::generate(rng),
+            };
+            first.get_or_insert_with(|| id.clone());
             Ok(NewMessage {
                 sealed: seal_message(master, &id, &endpoint_id, event, rng)?,
                 id,

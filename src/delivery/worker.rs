@@ -32,6 +32,9 @@ const DEFER_MS: i64 = 250;
 /// (creating or re-enabling an endpoint makes it due at once).
 pub const AWAIT_ENDPOINT_MS: i64 = 10_000;
 
+/// How often a worker looks for a queue left by a relay of an earlier storage layout.
+pub const ADOPT_EVERY_MS: i64 = 5 * 60 * 1000;
+
 struct Inner {
     store: Arc<dyn Store>,
     sender: Sender,
@@ -49,6 +52,8 @@ struct Inner {
     alerts: super::alerts::Alerts,
     /// Rung when this process queues something: an idle worker claims at once.
     woken: Arc<tokio::sync::Notify>,
+    /// When this worker last looked for a queue left in an earlier layout (Unix ms).
+    adopted_at: std::sync::Mutex<Option<i64>>,
 }
 
 impl Inner {
@@ -148,6 +153,7 @@ impl Worker {
                 breakers,
                 alerts,
                 woken,
+                adopted_at: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -155,30 +161,24 @@ impl Worker {
     /// Claims whatever is due now and delivers it, waiting for every attempt to end.
     /// Returns how many messages were attempted. Tests call this instead of sleeping.
     pub async fn run_once(&self) -> Result<Vec<AttemptOutcome>, StoreError> {
+        self.adopt_earlier_queue().await;
         let s = &self.inner.settings;
-        let mut claimed = self
-            .inner
-            .store
-            .claim_due(
+        let claim = || {
+            self.inner.store.claim_due(
                 self.inner.clock.now_ms(),
                 s.lease,
                 s.concurrency,
                 policy::NOTICED_ON_EXPIRY,
             )
-            .await?;
+        };
+        let first = claim().await?;
+        let mut claimed = first.messages;
         // Claiming purges expired messages; the notices they leave are queued now and,
         // when nothing else was due, claimed at once so that a drain sees them too.
-        if self.notify_expired().await? > 0 && claimed.is_empty() {
-            claimed = self
-                .inner
-                .store
-                .claim_due(
-                    self.inner.clock.now_ms(),
-                    s.lease,
-                    s.concurrency,
-                    policy::NOTICED_ON_EXPIRY,
-                )
-                .await?;
+        if self.notify_expired(&first.expired).await? > 0 && claimed.is_empty() {
+            let again = claim().await?;
+            claimed = again.messages;
+            self.notify_expired(&again.expired).await?;
         }
         let mut set = JoinSet::new();
         for msg in claimed {
@@ -217,17 +217,22 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(e) = self.notify_expired().await {
-                tracing::warn!(error = %e, "could not send expiry notices; retrying later");
-            }
+            self.adopt_earlier_queue().await;
             let free = permits.available_permits() + 1;
             let now = self.inner.clock.now_ms();
-            let idle_wait = match self
+            let claimed = self
                 .inner
                 .store
                 .claim_due(now, s.lease, free, policy::NOTICED_ON_EXPIRY)
-                .await
-            {
+                .await;
+            if let Ok(claim) = &claimed {
+                if let Err(e) = self.notify_expired(&claim.expired).await {
+                    // The expired messages' records say so; only the other endpoints'
+                    // notice is missed.
+                    tracing::warn!(error = %e, "could not queue expiry notices");
+                }
+            }
+            let idle_wait = match claimed.map(|claim| claim.messages) {
                 Ok(batch) if batch.is_empty() => {
                     backoff = s.poll_interval;
                     Some(s.poll_interval)
@@ -273,20 +278,43 @@ impl Worker {
         while in_flight.join_next().await.is_some() {}
     }
 
-    /// Tells a practice's other enabled endpoints, with an `endpoint.delivery_expired`
-    /// event (ids only), about each submission that expired before reaching one of them.
-    /// Returns how many notices were queued.
-    async fn notify_expired(&self) -> Result<usize, StoreError> {
-        let mut queued = 0;
-        loop {
-            let notices = self.inner.store.drain_expired(100).await?;
-            if notices.is_empty() {
-                return Ok(queued);
+    /// At start and every [`ADOPT_EVERY_MS`] after, moves what a relay of an earlier
+    /// storage layout left queued into the current one (during a rolling upgrade the old
+    /// relays may still be queueing there), and sends the expiry notices it left.
+    async fn adopt_earlier_queue(&self) {
+        let now = self.inner.clock.now_ms();
+        {
+            let mut last = self
+                .inner
+                .adopted_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| now < at.saturating_add(ADOPT_EVERY_MS)) {
+                return;
             }
-            for n in notices {
-                queued += self.notify_one(&n).await?;
+            *last = Some(now);
+        }
+        match self.inner.store.adopt_earlier_queue().await {
+            Ok(notices) => {
+                if let Err(e) = self.notify_expired(&notices).await {
+                    tracing::warn!(error = %e, "could not queue expiry notices");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not move the queue of an earlier version; trying again later");
             }
         }
+    }
+
+    /// Tells a practice's other enabled endpoints, with an `endpoint.delivery_expired`
+    /// event (ids only), about each submission a claim found expired before reaching
+    /// one of them. Returns how many notices were queued.
+    async fn notify_expired(&self, notices: &[ExpiredNotice]) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        for n in notices {
+            queued += self.notify_one(n).await?;
+        }
+        Ok(queued)
     }
 
     async fn notify_one(&self, n: &ExpiredNotice) -> Result<usize, StoreError> {
@@ -318,6 +346,7 @@ impl Worker {
             &event,
             targets,
             &routing,
+            None,
             &mut rand::rngs::OsRng,
         )?;
         store.enqueue(&messages).await?;

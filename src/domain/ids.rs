@@ -117,6 +117,40 @@ prefixed_id!(
     /// One queued webhook message: the Standard Webhooks `webhook-id`, stable across retries.
     MessageId, "msg_", "message"
 );
+impl MessageId {
+    /// How many characters at the end of an id decide its [`bucket`](Self::bucket).
+    const BUCKET_CHARS: usize = 2;
+
+    /// Mints a fresh random id ending in the same characters as `other`, so that it falls
+    /// in the same [`bucket`](Self::bucket): the messages of one event get such ids so
+    /// that the store, which partitions its queue by bucket, queues them together in one
+    /// atomic step. The other 22 characters are random (~131 bits).
+    pub fn generate_beside(other: &MessageId, rng: &mut impl rand::RngCore) -> MessageId {
+        let mut suffix = random_suffix(rng);
+        let tail = other.0.len().saturating_sub(Self::BUCKET_CHARS);
+        suffix.truncate(RANDOM_LEN - Self::BUCKET_CHARS);
+        suffix.push_str(other.0.get(tail..).unwrap_or_default());
+        MessageId(format!("{}{suffix}", MessageId::PREFIX))
+    }
+
+    /// Which of `n` buckets the id falls in, from its last two characters: evenly spread
+    /// over generated ids (3,844 equally likely endings, nearly a multiple of any small
+    /// `n`), the same for ids minted beside one another.
+    pub fn bucket(&self, n: usize) -> usize {
+        let value = |b: u8| {
+            ALPHABET
+                .iter()
+                .position(|&a| a == b)
+                .unwrap_or(usize::from(b))
+        };
+        let tail = self.0.as_bytes();
+        let ending = tail[tail.len().saturating_sub(Self::BUCKET_CHARS)..]
+            .iter()
+            .fold(0, |acc, &b| acc * ALPHABET.len() + value(b));
+        ending % n.max(1)
+    }
+}
+
 prefixed_id!(
     /// An API key's public identifier (never the key itself).
     ApiKeyId, "key_", "API key"
@@ -134,6 +168,34 @@ mod tests {
         assert!(id.as_str().starts_with("ep_"));
         assert_eq!(id.as_str().len(), 3 + RANDOM_LEN);
         assert_eq!(EndpointId::parse(id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn an_id_minted_beside_another_ends_alike_and_differs_otherwise() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let first = MessageId::generate(&mut rng);
+        for _ in 0..20 {
+            let next = MessageId::generate_beside(&first, &mut rng);
+            assert_eq!(next.as_str().len(), first.as_str().len());
+            assert_eq!(
+                next.as_str().as_bytes().last(),
+                first.as_str().as_bytes().last()
+            );
+            assert_ne!(next, first);
+            assert_eq!(MessageId::parse(next.as_str()), Ok(next));
+        }
+    }
+
+    #[test]
+    fn generated_ids_spread_evenly_over_buckets() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut counts = [0usize; 16];
+        for _ in 0..16_000 {
+            counts[MessageId::generate(&mut rng).bucket(16)] += 1;
+        }
+        // 1,000 expected in each; a skewed mapping (say, the last byte's value modulo
+        // 16) leaves some buckets with about half that.
+        assert!(counts.iter().all(|c| (850..1150).contains(c)), "{counts:?}");
     }
 
     #[test]

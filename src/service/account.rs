@@ -708,6 +708,7 @@ impl Services {
             &event,
             [record.id.clone()],
             &routing,
+            None,
             &mut rng,
         )
         .map_err(anyhow::Error::new)?;

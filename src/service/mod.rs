@@ -618,6 +618,7 @@ impl Services {
                 &event,
                 [EndpointId::awaiting()],
                 &routing,
+                None,
                 &mut rng,
             )
             .map_err(anyhow::Error::new)?;
@@ -640,6 +641,7 @@ impl Services {
                         event,
                         shared.iter().map(|e| e.id.clone()),
                         &routing,
+                        messages.first().map(|m| &m.id),
                         &mut rng,
                     )
                     .map_err(anyhow::Error::new)?,
@@ -656,6 +658,7 @@ impl Services {
                             &sealed,
                             [endpoint.id.clone()],
                             &routing,
+                            messages.first().map(|m| &m.id),
                             &mut rng,
                         )
                         .map_err(anyhow::Error::new)?,

@@ -2,7 +2,8 @@
 //!
 //! Keys that are read or written together carry the same hash tag (`{…}`) so that
 //! multi-key transactions and scripts work on Redis Cluster too: a practitioner's
-//! configuration shares its id's tag; the delivery queue shares the `{q}` tag.
+//! configuration shares its id's tag; each partition of the delivery queue has a tag of
+//! its own ([`Partition`]).
 
 use crate::domain::ids::{MessageId, PractitionerId};
 
@@ -72,50 +73,118 @@ pub fn api_key(hash_hex: &str) -> String {
     format!("{PREFIX}:apikey:{hash_hex}")
 }
 
-/// The delivery schedule (sorted set: message id → due time in Unix ms). Holds only
-/// ids; entries whose message has expired are removed when they come due.
-pub const QUEUE_DUE: &str = "gr:{q}:due";
+/// How many partitions the delivery queue is split into. Each partition is one hash tag,
+/// so on Redis Cluster the queue spreads over as many slots (and the masters serving
+/// them); on a single Redis it changes nothing but the key names.
+pub const PARTITIONS: usize = 16;
+
+/// The partitions' hash tags. Tag `i` hashes to a slot in the `i`-th sixteenth of the
+/// 16,384 cluster slots (checked against a real cluster's `CLUSTER KEYSLOT` in the
+/// tests), so any even split of the slots over masters gives each master an even share
+/// of the partitions: 5, 5 and 6 on three masters.
+const PARTITION_TAGS: [&str; PARTITIONS] = [
+    "q0.2", "q1.1", "q2.12", "q3.11", "q4.42", "q5.41", "q6.62", "q7.61", "q8.12", "q9.11",
+    "q10.1", "q11.2", "q12.61", "q13.62", "q14.23", "q15",
+];
+
+/// One partition of the delivery queue: its schedule and its messages share one hash
+/// tag, so every script and transaction on a message stays in one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Partition(usize);
+
+impl Partition {
+    /// The partition a message lives in: its id's [bucket](MessageId::bucket). The
+    /// messages of one event are given ids in the same bucket
+    /// ([`MessageId::generate_beside`]), so they are queued together, atomically.
+    pub fn of(id: &MessageId) -> Partition {
+        Partition(id.bucket(PARTITIONS))
+    }
+
+    /// The partition at `index`, counted round the ring (so any number names one).
+    pub fn wrapping(index: usize) -> Partition {
+        Partition(index % PARTITIONS)
+    }
+
+    /// Every partition, in order.
+    pub fn all() -> impl Iterator<Item = Partition> {
+        (0..PARTITIONS).map(Partition)
+    }
+
+    /// Its position, `0..PARTITIONS`.
+    pub fn index(self) -> usize {
+        self.0
+    }
+
+    /// Its hash tag, without the braces.
+    pub fn tag(self) -> &'static str {
+        PARTITION_TAGS[self.0]
+    }
+
+    /// Its schedule (sorted set: message id → due time in Unix ms). Holds only ids;
+    /// entries whose message has expired are removed when they come due.
+    pub fn due(self) -> String {
+        format!("{PREFIX}:{{{}}}:due", self.tag())
+    }
+
+    /// Prefix of its message keys, for the scripts.
+    pub fn message_prefix(self) -> String {
+        format!("{PREFIX}:{{{}}}:msg:", self.tag())
+    }
+}
+
+/// One queued message and its delivery-log record (hash: `sealed`, `endpoint`,
+/// `practitioner`, `attempt`, `expires`, `leased_until` while a worker holds it; and
+/// the record's `event`, `submission`, `status`, `attempts`, `next_attempt_ms`,
+/// `last_http_status`, `last_error`, `created_ms`, `updated_ms`), in its partition.
+/// The only key holding patient data, and only as ciphertext in `sealed`, which is
+/// deleted the moment the message is delivered, dropped or found expired. The hash
+/// always carries an expiry (`PEXPIREAT` 24 h after it was queued, set in the same
+/// script that creates it), so neither the payload nor the record outlives a day.
+pub fn message(id: &MessageId) -> String {
+    format!("{}{id}", Partition::of(id).message_prefix())
+}
+
+/// A practitioner's delivery log index (sorted set: message id → queued at, Unix ms),
+/// in the practitioner's own slot. Written just before its messages are queued; ids
+/// older than a day are trimmed on one enqueue in 16, ids whose record is gone when
+/// listed.
+pub fn deliveries(id: &PractitionerId) -> String {
+    format!("{PREFIX}:{{{id}}}:deliveries")
+}
 
 /// The pub/sub channel on which an API-only process announces that something was
 /// queued, so that idle `gaprelay worker` processes claim at once (no key: a channel).
 pub const QUEUED_CHANNEL: &str = "gr:queued";
 
-/// The former expiry index (sorted set: message id → expiry in Unix ms). No longer
-/// written or read (every due time is at most its message's expiry, so the schedule
-/// finds expired messages); a relay started on a Redis that still has one gives it a
-/// day to live, after which everything it names has expired anyway.
-pub const QUEUE_EXPIRY: &str = "gr:{q}:expiry";
+/// Keys of the queue as relays before partitioning kept it, all under the `{q}` tag: a
+/// relay started on a Redis that still has them moves what they hold into the
+/// partitions (`store/redis/migrate.rs`), and gives the former expiry
+/// index a day to live. Nothing writes them any more.
+pub mod unpartitioned {
+    use crate::domain::ids::{MessageId, PractitionerId};
 
-/// Notices of messages that expired undelivered (list of `msg|prac|endpoint|submission`,
-/// ids only), drained by workers to tell the practice's other endpoints.
-pub const EXPIRED_NOTICES: &str = "gr:{q}:expired";
+    /// The schedule (sorted set: message id → due time).
+    pub const DUE: &str = "gr:{q}:due";
+    /// The former expiry index (sorted set), no longer read.
+    pub const EXPIRY: &str = "gr:{q}:expiry";
+    /// Notices of messages that expired undelivered (list of `msg|prac|endpoint|sub`).
+    pub const EXPIRED_NOTICES: &str = "gr:{q}:expired";
 
-/// Prefix of queued message keys, for the claim script.
-pub const QUEUE_MESSAGE_PREFIX: &str = "gr:{q}:msg:";
+    /// A queued message (hash: `sealed`, `endpoint`, `practitioner`, `attempt`,
+    /// `expires`, `leased_until`).
+    pub fn message(id: &MessageId) -> String {
+        format!("gr:{{q}}:msg:{id}")
+    }
 
-/// One queued message (hash: `sealed`, `endpoint`, `practitioner`, `attempt`,
-/// `expires`, and `leased_until` while a worker holds it). The only key holding patient data, and only as ciphertext; it always
-/// carries an expiry (`PEXPIREAT`, at most 24 h after submission), set in the same
-/// transaction that creates it, and is deleted the moment it is delivered.
-pub fn message(id: &MessageId) -> String {
-    format!("{QUEUE_MESSAGE_PREFIX}{id}")
-}
+    /// A delivery-log record (hash).
+    pub fn delivery(id: &MessageId) -> String {
+        format!("gr:{{q}}:delivery:{id}")
+    }
 
-/// A delivery's log record (hash; `PEXPIREAT` 24 h after it was queued). Metadata
-/// only. It shares the queue's `{q}` tag so that it is written in the same transaction
-/// as its message and marked expired by the same script that purges it.
-pub fn delivery(id: &MessageId) -> String {
-    format!("gr:{{q}}:delivery:{id}")
-}
-
-/// Prefix of delivery record keys, for the claim script.
-pub const DELIVERY_PREFIX: &str = "gr:{q}:delivery:";
-
-/// A practitioner's delivery log index (sorted set: message id → queued at, Unix ms);
-/// entries older than 24 h are trimmed on every enqueue, entries whose record is gone
-/// when listed.
-pub fn deliveries(id: &PractitionerId) -> String {
-    format!("gr:{{q}}:deliveries:{id}")
+    /// A practitioner's delivery-log index (sorted set).
+    pub fn deliveries(id: &PractitionerId) -> String {
+        format!("gr:{{q}}:deliveries:{id}")
+    }
 }
 
 /// When the practice was last alerted about this subject, an endpoint that keeps

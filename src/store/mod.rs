@@ -19,7 +19,7 @@ pub mod redis;
 pub use audit::{AuditEntry, AuditStore};
 pub use config::{ApiKeyRecord, ConfigStore, EndpointRecord, FormContext, Replaced, Revocation};
 pub use queue::{
-    AlertSubject, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage,
+    AlertSubject, Claim, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage,
     QueueStore, Settlement, DELIVERY_LOG_TTL_MS,
 };
 

@@ -1,5 +1,5 @@
 //! Queue storage: the delivery queue (sealed messages, their schedule, leases and expiry),
-//! the delivery log that follows each message, expiry notices and alert claims.
+//! the delivery log that follows each message, and alert claims.
 
 use super::{Page, StoreError};
 use crate::domain::delivery::DeliveryStatus;
@@ -161,6 +161,16 @@ impl std::fmt::Debug for ClaimedMessage {
     }
 }
 
+/// What a claim took: the messages to attempt, and notices of the messages it found
+/// expired (ids only) for the practices' other endpoints.
+#[derive(Debug, Default)]
+pub struct Claim {
+    /// Claimed under a lease, to attempt now.
+    pub messages: Vec<ClaimedMessage>,
+    /// Expired undelivered, of an event type the caller named.
+    pub expired: Vec<ExpiredNotice>,
+}
+
 /// What an alert is about, for the one-alert-per-window claim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AlertSubject {
@@ -188,17 +198,18 @@ pub trait QueueStore: Send + Sync {
     /// are queued or none is.
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
     /// Claims up to `limit` messages due at `now_ms`, leasing each for `lease` (a
-    /// message whose worker dies becomes due again when the lease lapses). Messages
-    /// past their expiry are removed instead of returned, their delivery-log records
-    /// marked expired; one whose event type is in `noticed` (the caller's policy
-    /// decides which, the store only carries it out) also leaves an [`ExpiredNotice`].
+    /// message whose worker dies becomes due again when the lease lapses) and counting
+    /// the attempt. Messages past their expiry are removed instead of returned, their
+    /// delivery-log records marked expired; one whose event type is in `noticed` (the
+    /// caller's policy decides which, the store only carries it out) comes back as an
+    /// [`ExpiredNotice`], for the caller to act on.
     async fn claim_due(
         &self,
         now_ms: i64,
         lease: Duration,
         limit: usize,
         noticed: &[&str],
-    ) -> Result<Vec<ClaimedMessage>, StoreError>;
+    ) -> Result<Claim, StoreError>;
     /// Settles a claimed message after an attempt and records the attempt in its
     /// delivery-log record in the same atomic step, so that the log never contradicts
     /// the queue (a crash or a Redis restart between two separate writes could leave a
@@ -242,8 +253,6 @@ pub trait QueueStore: Send + Sync {
         now_ms: i64,
         window_ms: i64,
     ) -> Result<bool, StoreError>;
-    /// Takes up to `limit` notices of submissions' messages that expired undelivered.
-    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError>;
     /// A page of a practitioner's delivery log, newest first.
     async fn deliveries(
         &self,
@@ -254,6 +263,13 @@ pub trait QueueStore: Send + Sync {
     ) -> Result<Page<DeliveryRecord>, StoreError>;
     /// Number of messages queued (due or not), for readiness and tests.
     async fn queue_len(&self) -> Result<usize, StoreError>;
+    /// Moves what a relay of an earlier storage layout left (queued messages, delivery
+    /// log, unsent expiry notices) into this one, and returns those notices for the
+    /// caller to send. Idempotent, safe to run from several processes at once; a few
+    /// reads when there is nothing to move, nothing at all for the in-memory store.
+    async fn adopt_earlier_queue(&self) -> Result<Vec<ExpiredNotice>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Tells other processes' idle workers that something was queued (an API-only
     /// process has no worker of its own to wake). The in-memory store has no other
     /// processes: nothing to do.

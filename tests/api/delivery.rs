@@ -144,11 +144,7 @@ async fn failures_back_off_and_the_message_is_purged_at_its_expiry() {
     );
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
     let mut redis = app.redis.as_ref().expect("redis").client().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:[me]*")
-        .query_async(&mut redis)
-        .await
-        .expect("keys");
+    let keys = crate::helpers::payload_keys(&mut redis).await;
     assert!(keys.is_empty(), "{keys:?}");
     // Nothing is sent after expiry.
     let sent = crm.requests().len();
@@ -296,7 +292,8 @@ async fn a_message_whose_worker_died_is_delivered_after_its_lease_lapses() {
         .store
         .claim_due(app.now_ms(), Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     assert_eq!(claimed.len(), 1);
     assert!(
         app.deliver_pending().await.is_empty(),
@@ -362,11 +359,7 @@ async fn the_delivery_log_shows_each_attempt_and_marks_expired_messages_that_are
     assert_eq!(log["data"][0]["status"], "expired");
     assert!(log["data"][0]["next_attempt_at"].is_null());
     let mut redis = app.redis.as_ref().expect("redis").client().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:msg:*")
-        .query_async(&mut redis)
-        .await
-        .expect("keys");
+    let keys = crate::helpers::payload_keys(&mut redis).await;
     assert!(keys.is_empty(), "{keys:?}");
     app.advance(Duration::from_secs(3600));
     app.deliver_pending().await;
@@ -803,11 +796,7 @@ async fn a_queue_entry_that_cannot_be_opened_is_moved_aside_once_and_counted() {
         .expect("json");
     // Tamper with the sealed event in Redis: one flipped bit fails its authentication.
     let mut redis = app.redis.as_ref().expect("redis").client().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:msg:*")
-        .query_async(&mut redis)
-        .await
-        .expect("keys");
+    let keys = crate::helpers::payload_keys(&mut redis).await;
     assert_eq!(keys.len(), 1);
     let mut sealed: Vec<u8> = redis::cmd("HGET")
         .arg(&keys[0])
@@ -844,11 +833,7 @@ async fn a_queue_entry_that_cannot_be_opened_is_moved_aside_once_and_counted() {
     // Moved aside once: not claimed again when its lease would have lapsed.
     app.advance(Duration::from_secs(3600));
     assert!(app.deliver_pending().await.is_empty());
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:msg:*")
-        .query_async(&mut redis)
-        .await
-        .expect("keys");
+    let keys = crate::helpers::payload_keys(&mut redis).await;
     assert!(keys.is_empty(), "{keys:?}");
 }
 
@@ -858,11 +843,7 @@ async fn replace_the_sealed_event(
     sealed: impl FnOnce(&MessageId, &EndpointId) -> Vec<u8>,
 ) {
     let mut redis = app.redis.as_ref().expect("redis").client().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:msg:*")
-        .query_async(&mut redis)
-        .await
-        .expect("keys");
+    let keys = crate::helpers::payload_keys(&mut redis).await;
     assert_eq!(keys.len(), 1);
     let endpoint: String = redis::cmd("HGET")
         .arg(&keys[0])
@@ -870,7 +851,7 @@ async fn replace_the_sealed_event(
         .query_async(&mut redis)
         .await
         .expect("endpoint");
-    let id = MessageId::parse(keys[0].trim_start_matches("gr:{q}:msg:")).expect("id");
+    let id = crate::helpers::message_id_of(&keys[0]).expect("id");
     let endpoint = EndpointId::parse(&endpoint).expect("endpoint id");
     let () = redis::cmd("HSET")
         .arg(&keys[0])
@@ -1034,7 +1015,8 @@ async fn a_retry_request_leaves_a_message_in_flight_alone() {
         .store
         .claim_due(app.now_ms(), Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     assert_eq!(claimed.len(), 1);
     let (status, body) = retry_endpoint(&app, &p.api_key, &ep.id).await;
     assert_eq!((status, body["scheduled"].as_u64()), (202, Some(0)));

@@ -146,12 +146,8 @@ async fn an_endpoint_added_after_the_day_gets_nothing_and_the_record_says_expire
     assert!(app.deliver_pending().await.is_empty());
     assert!(crm.requests().is_empty(), "nothing after the day");
     let redis = app.redis.as_ref().expect("redis");
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("{}*", gaprelay::store::keys::QUEUE_MESSAGE_PREFIX))
-        .query_async(&mut redis.client().await)
-        .await
-        .expect("keys");
-    assert!(keys.is_empty(), "no message left in Redis: {keys:?}");
+    let keys = crate::helpers::payload_keys(&mut redis.client().await).await;
+    assert!(keys.is_empty(), "no payload left in Redis: {keys:?}");
 }
 
 #[tokio::test]

@@ -374,3 +374,39 @@ pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
     assert!(body["error"]["code"].is_string(), "error shape: {body}");
     (status, body)
 }
+
+/// Whether `key` names a queued message's hash (its payload and its delivery-log
+/// record), in any partition of the queue.
+pub fn is_message_key(key: &str) -> bool {
+    message_id_of(key).is_some()
+}
+
+/// The message a message key names.
+pub fn message_id_of(key: &str) -> Option<gaprelay::domain::ids::MessageId> {
+    let rest = key.strip_prefix("gr:{q")?;
+    let (_, id) = rest.split_once("}:msg:")?;
+    gaprelay::domain::ids::MessageId::parse(id).ok()
+}
+
+/// The message hashes on this Redis that still hold a payload: a delivered, dropped or
+/// expired message keeps only its delivery-log record, its `sealed` field emptied.
+pub async fn payload_keys(redis: &mut ::redis::aio::MultiplexedConnection) -> Vec<String> {
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("gr:{q*}:msg:*")
+        .query_async(redis)
+        .await
+        .expect("keys");
+    let mut holding = Vec::new();
+    for key in keys {
+        let sealed: Option<Vec<u8>> = ::redis::cmd("HGET")
+            .arg(&key)
+            .arg("sealed")
+            .query_async(redis)
+            .await
+            .expect("hget");
+        if sealed.is_some_and(|s| !s.is_empty()) {
+            holding.push(key);
+        }
+    }
+    holding
+}

@@ -316,7 +316,7 @@ async fn when_the_queue_refuses_writes_intake_answers_503_and_nothing_is_queued(
         .expect("config");
     assert_eq!(app.store.queue_len().await.expect("queue"), 0);
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("gr:{q}:*")
+        .arg("gr:{q*}:*")
         .query_async(&mut redis)
         .await
         .expect("keys");

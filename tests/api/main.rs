@@ -23,6 +23,7 @@ mod interop;
 mod key_rotation;
 mod listen;
 mod openapi;
+mod partitions;
 mod practitioners;
 mod ranges;
 mod receiver_crate;

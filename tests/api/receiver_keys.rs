@@ -7,7 +7,7 @@ use crate::helpers::{canary_intake, error_code, spawn_app, TestApp, CANARIES};
 use crate::support::{interop_python, FakeCrm, RecordedRequest};
 use gaprelay::crypto::jwe_receiver::GeneralJwe;
 use gaprelay::delivery::message::open_message;
-use gaprelay::domain::ids::{EndpointId, MessageId};
+use gaprelay::domain::ids::EndpointId;
 use gaprelay_receiver::DecryptionKey;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
@@ -161,7 +161,7 @@ async fn a_queued_submission_opens_with_the_receivers_keys_and_not_with_redis_an
         .expect("keys");
     let mut opened = 0;
     for key in &all {
-        let Some(id) = key.strip_prefix("gr:{q}:msg:") else {
+        let Some(id) = crate::helpers::message_id_of(key) else {
             continue;
         };
         let (endpoint, sealed): (String, Vec<u8>) = ::redis::cmd("HMGET")
@@ -173,7 +173,7 @@ async fn a_queued_submission_opens_with_the_receivers_keys_and_not_with_redis_an
             .expect("hmget");
         let event = open_message(
             &app.master_key,
-            &MessageId::parse(id).expect("message id"),
+            &id,
             &EndpointId::parse(&endpoint).expect("endpoint id"),
             &sealed,
         )

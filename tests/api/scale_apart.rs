@@ -11,17 +11,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The port a process logged (JSON logs) in the line whose message contains `message`.
-async fn logged_port(process: &mut Gaprelay, message: &str) -> u16 {
-    let line = process
-        .stderr
-        .until(|l| l.contains(message) && l.contains("\"port\""), WAIT)
-        .await;
-    let entry: Value = serde_json::from_str(&line).expect("a JSON log line");
-    let port = entry["port"].as_u64().expect("a port field");
-    u16::try_from(port).expect("a port")
-}
-
 #[tokio::test]
 async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     let redis = TestRedis::start();
@@ -50,7 +39,7 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     );
     let base = format!(
         "http://127.0.0.1:{}",
-        logged_port(&mut api, "gaprelay serving").await
+        api.logged_port("gaprelay serving", WAIT).await
     );
     let client = reqwest::Client::new();
     let created: Value = client
@@ -110,7 +99,7 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     );
     let probe = format!(
         "http://127.0.0.1:{}",
-        logged_port(&mut worker, "gaprelay worker delivering").await
+        worker.logged_port("gaprelay worker delivering", WAIT).await
     );
     let delivered = crm.wait_for_requests(1, WAIT).await;
     assert!(delivered[0].body_str().contains("Canaryname"));

@@ -69,6 +69,12 @@ fn message(p: &Practitioner, ep: &EndpointId, due: i64, expires: i64) -> NewMess
     }
 }
 
+/// `m`, given an id minted beside `first`'s, so that the two can be queued together.
+fn beside(first: &NewMessage, mut m: NewMessage) -> NewMessage {
+    m.id = MessageId::generate_beside(&first.id, &mut rand::rngs::OsRng);
+    m
+}
+
 async fn practitioners_keys_and_slugs(store: Arc<dyn Store>) {
     let p = practitioner("conf-a");
     let (key, record) = key_for(&p);
@@ -283,8 +289,8 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     let p = practitioner("conf-q");
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
     let early = message(&p, &ep, NOW - 10, NOW + 60_000);
-    let later = message(&p, &ep, NOW + 5_000, NOW + 60_000);
-    let short = message(&p, &ep, NOW, NOW + 1_000);
+    let later = beside(&early, message(&p, &ep, NOW + 5_000, NOW + 60_000));
+    let short = beside(&early, message(&p, &ep, NOW, NOW + 1_000));
     store
         .enqueue(&[early.clone(), later.clone(), short.clone()])
         .await
@@ -296,7 +302,8 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     let got = store
         .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     let ids: Vec<_> = got.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
         ids,
@@ -313,6 +320,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .claim_due(NOW + 1, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
+        .messages
         .iter()
         .all(|m| m.id != early.id));
 
@@ -329,7 +337,8 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     let got = store
         .claim_due(NOW + 10_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     let ids: Vec<_> = got.iter().map(|m| m.id.clone()).collect();
     // `short` expired at NOW + 1000 and is gone; `later` and `early` are due.
     assert_eq!(ids, vec![later.id.clone(), early.id.clone()]);
@@ -347,7 +356,8 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
     let got = store
         .claim_due(NOW + 10_000 + 30_001, lease, 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     assert_eq!(
         got.iter()
             .map(|m| (m.id.clone(), m.attempt))
@@ -360,6 +370,7 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
         .claim_due(NOW + 10_000 + 30_001 + 30_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
+        .messages
         .is_empty());
     assert_eq!(store.queue_len().await.expect("len"), 0);
     store
@@ -378,15 +389,18 @@ async fn the_queue_claims_leases_reschedules_and_expires(store: Arc<dyn Store>) 
 async fn claims_respect_the_limit(store: Arc<dyn Store>) {
     let p = practitioner("conf-limit");
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let msgs: Vec<_> = (0..5)
-        .map(|i| message(&p, &ep, NOW + i, NOW + 60_000))
-        .collect();
-    store.enqueue(&msgs).await.expect("enqueue");
+    // Queued one by one, so that on Redis they fall in different partitions: the limit
+    // holds across them.
+    for i in 0..5 {
+        let m = message(&p, &ep, NOW + i, NOW + 60_000);
+        store.enqueue(&[m]).await.expect("enqueue");
+    }
     assert_eq!(
         store
             .claim_due(NOW + 10, Duration::from_secs(30), 2, NOTICED_ON_EXPIRY)
             .await
             .expect("claim")
+            .messages
             .len(),
         2
     );
@@ -395,6 +409,7 @@ async fn claims_respect_the_limit(store: Arc<dyn Store>) {
             .claim_due(NOW + 10, Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
             .await
             .expect("claim")
+            .messages
             .len(),
         3
     );
@@ -605,6 +620,7 @@ async fn practitioners_page_and_erasure_leaves_nothing(store: Arc<dyn Store>) {
         .claim_due(NOW + 1, Duration::from_secs(30), 100, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
+        .messages
         .iter()
         .all(|m| m.practitioner_id != p.id));
     assert!(store.practitioner(&p.id).await.expect("get").is_none());
@@ -744,7 +760,7 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
     let p = practitioner("conf-log");
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
     let a = message(&p, &ep, NOW, NOW + 60_000);
-    let b = message(&p, &ep, NOW + 1, NOW + 2_000);
+    let b = beside(&a, message(&p, &ep, NOW + 1, NOW + 2_000));
     store
         .enqueue(&[a.clone(), b.clone()])
         .await
@@ -773,18 +789,18 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         .await
         .expect("settle");
     // `b` expires unsent: the purge marks it.
-    store
+    let notices = store
         .claim_due(NOW + 3_000, Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .expired;
     let page = store
         .deliveries(&p.id, None, 1, NOW + 3_000)
         .await
         .expect("log");
     assert_eq!(page.items[0].status, "expired");
     assert_eq!(page.items[0].message_id, b.id);
-    // The purge leaves one notice for the expired submission, ids only, drained once.
-    let notices = store.drain_expired(10).await.expect("drain");
+    // The purge gives one notice for the expired submission, ids only, once.
     assert_eq!(notices.len(), 1);
     assert_eq!(
         (
@@ -793,7 +809,12 @@ async fn the_delivery_log_follows_each_message_and_marks_expiry(store: Arc<dyn S
         ),
         (b.id.clone(), ep.clone())
     );
-    assert!(store.drain_expired(10).await.expect("drain").is_empty());
+    assert!(store
+        .claim_due(NOW + 3_001, Duration::from_secs(30), 10, NOTICED_ON_EXPIRY)
+        .await
+        .expect("claim")
+        .expired
+        .is_empty());
     let next = store
         .deliveries(&p.id, page.next_cursor.as_deref(), 1, NOW + 3_000)
         .await
@@ -862,6 +883,7 @@ async fn settling_moves_the_queue_and_the_log_together(store: Arc<dyn Store>) {
                 .claim_due(at, lease, 10, NOTICED_ON_EXPIRY)
                 .await
                 .expect("claim")
+                .messages
                 .into_iter()
                 .map(|c| c.attempt)
                 .collect::<Vec<_>>()
@@ -1130,9 +1152,9 @@ async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_fligh
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
     let other = EndpointId::generate(&mut rand::rngs::OsRng);
     let in_flight = message(&p, &ep, NOW, NOW + 600_000);
-    let backing_off = message(&p, &ep, NOW, NOW + 600_000);
-    let later = message(&p, &ep, NOW + 60_000, NOW + 600_000);
-    let elsewhere = message(&p, &other, NOW + 60_000, NOW + 600_000);
+    let backing_off = beside(&in_flight, message(&p, &ep, NOW, NOW + 600_000));
+    let later = beside(&in_flight, message(&p, &ep, NOW + 60_000, NOW + 600_000));
+    let elsewhere = beside(&in_flight, message(&p, &other, NOW + 60_000, NOW + 600_000));
     store
         .enqueue(&[
             in_flight.clone(),
@@ -1146,7 +1168,8 @@ async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_fligh
     let got = store
         .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
         .await
-        .expect("claim");
+        .expect("claim")
+        .messages;
     assert_eq!(got.len(), 2);
     // One attempt failed and backs off for a minute; the other is still being sent.
     store
@@ -1165,6 +1188,7 @@ async fn retry_now_makes_an_endpoints_waiting_messages_due_except_those_in_fligh
         .claim_due(now, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
+        .messages
         .into_iter()
         .map(|m| m.id)
         .collect();
@@ -1199,7 +1223,7 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
     let held = EndpointId::awaiting();
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
     let m = message(&p, &held, NOW, NOW + 60_000);
-    let short = message(&p, &held, NOW, NOW + 2_000);
+    let short = beside(&m, message(&p, &held, NOW, NOW + 2_000));
     store
         .enqueue(&[m.clone(), short.clone()])
         .await
@@ -1215,6 +1239,7 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
             .claim_due(NOW, lease, 10, NOTICED_ON_EXPIRY)
             .await
             .expect("claim")
+            .messages
             .len(),
         2
     );
@@ -1249,11 +1274,13 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
         .claim_due(NOW + 1_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim")
+        .messages
         .is_empty());
-    let again = store
+    let claim = store
         .claim_due(NOW + 31_000, lease, 10, NOTICED_ON_EXPIRY)
         .await
         .expect("claim");
+    let again = claim.messages;
     assert_eq!(again.len(), 1);
     assert_eq!(
         (
@@ -1274,7 +1301,7 @@ async fn a_held_message_is_handed_over_once_and_keeps_its_claim(store: Arc<dyn S
         .find(|d| d.message_id == short.id)
         .expect("record");
     assert_eq!(expired.status, "expired");
-    let notices = store.drain_expired(10).await.expect("drain");
+    let notices = claim.expired;
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].message_id, short.id);
     // A message that is gone is not handed over.
@@ -1423,13 +1450,13 @@ async fn only_the_event_types_named_leave_a_notice_when_they_expire(store: Arc<d
     let p = practitioner("conf-notice");
     let ep = EndpointId::generate(&mut rand::rngs::OsRng);
     let submission = message(&p, &ep, NOW, NOW + 1_000);
-    let mut test = message(&p, &ep, NOW, NOW + 1_000);
+    let mut test = beside(&submission, message(&p, &ep, NOW, NOW + 1_000));
     test.event = "endpoint.test".into();
     store
         .enqueue(&[submission.clone(), test.clone()])
         .await
         .expect("enqueue");
-    store
+    let notices = store
         .claim_due(
             NOW + 2_000,
             Duration::from_secs(30),
@@ -1437,8 +1464,8 @@ async fn only_the_event_types_named_leave_a_notice_when_they_expire(store: Arc<d
             &["intake.submitted"],
         )
         .await
-        .expect("claim");
-    let notices = store.drain_expired(10).await.expect("drain");
+        .expect("claim")
+        .expired;
     assert_eq!(
         notices
             .iter()
@@ -1456,11 +1483,12 @@ async fn only_the_event_types_named_leave_a_notice_when_they_expire(store: Arc<d
     // Naming no type, no expiry leaves a notice.
     let late = message(&p, &ep, NOW + 3_000, NOW + 4_000);
     store.enqueue(&[late]).await.expect("enqueue");
-    store
+    let claim = store
         .claim_due(NOW + 5_000, Duration::from_secs(30), 10, &[])
         .await
         .expect("claim");
-    assert!(store.drain_expired(10).await.expect("drain").is_empty());
+    assert!(claim.messages.is_empty());
+    assert!(claim.expired.is_empty());
 }
 
 /// Runs every scenario, each on a fresh, empty store from `make`.

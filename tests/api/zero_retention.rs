@@ -189,7 +189,7 @@ async fn queued_patient_data_is_only_ciphertext_and_always_expires_within_24_hou
     );
     let mut message_keys = 0;
     for key in &keys {
-        if key.starts_with("gr:{q}:msg:") {
+        if crate::helpers::is_message_key(key) {
             message_keys += 1;
             let ttl_ms: i64 = ::redis::cmd("PTTL")
                 .arg(key)
@@ -216,20 +216,25 @@ async fn after_delivery_no_patient_data_key_is_left() {
     assert_eq!(crm.requests().len(), 1);
     let mut after = all_keys(&mut redis).await;
     // The delivery log (metadata only, itself expiring within 24 h) is all that the
-    // delivery leaves besides configuration.
+    // delivery leaves besides configuration: the message's hash, its payload gone, and
+    // the practice's log index.
     let log_keys: Vec<String> = after
         .iter()
-        .filter(|k| k.starts_with("gr:{q}:delivery:") || k.starts_with("gr:{q}:deliveries:"))
+        .filter(|k| crate::helpers::is_message_key(k) || k.ends_with("}:deliveries"))
         .cloned()
         .collect();
     assert_eq!(log_keys.len(), 2, "{after:?}");
+    assert!(
+        crate::helpers::payload_keys(&mut redis).await.is_empty(),
+        "the payload is deleted on delivery"
+    );
     let found = plaintext_canaries(&mut redis, &log_keys).await;
     assert!(
         found.is_empty(),
         "plaintext patient data in Redis: {found:?}"
     );
     for key in &log_keys {
-        if key.starts_with("gr:{q}:delivery:") {
+        if crate::helpers::is_message_key(key) {
             let ttl_ms: i64 = ::redis::cmd("PTTL")
                 .arg(key)
                 .query_async(&mut redis)
@@ -243,9 +248,9 @@ async fn after_delivery_no_patient_data_key_is_left() {
     before_sorted.sort();
     after.sort();
     // Otherwise only configuration (practitioner, slug, key hash, endpoints) remains:
-    // exactly what was there before the patient came.
+    // exactly what was there before the patient came; nothing is left scheduled.
     assert_eq!(after, before_sorted);
-    assert!(after.iter().all(|k| !k.starts_with("gr:{q}")), "{after:?}");
+    assert!(after.iter().all(|k| !k.starts_with("gr:{q")), "{after:?}");
 }
 
 /// The patient's address, as a proxy would forward it.

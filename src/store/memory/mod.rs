@@ -12,7 +12,7 @@ use crate::domain::ids::{ApiKeyId, EndpointId, MessageId, PractitionerId};
 use crate::domain::practitioner::{ConsentVersion, Practitioner};
 use crate::domain::ranges::RangeOverride;
 use crate::store::{
-    AlertSubject, ApiKeyRecord, AuditEntry, DeliveryRecord, EndpointRecord, ExpiredNotice, Replaced,
+    AlertSubject, ApiKeyRecord, AuditEntry, DeliveryRecord, EndpointRecord, Replaced,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -43,7 +43,6 @@ struct Inner {
     audit: HashMap<Option<PractitionerId>, Vec<(u64, i64, AuditEntry)>>,
     audit_seq: u64,
     deliveries: HashMap<MessageId, DeliveryRecord>,
-    expired_notices: Vec<ExpiredNotice>,
     queue: HashMap<MessageId, QueuedEntry>,
     /// When each failing endpoint's last alert was claimed (Unix ms), see `keys::alerted`.
     alerted: HashMap<AlertSubject, i64>,

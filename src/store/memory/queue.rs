@@ -1,12 +1,11 @@
-//! The in-memory store's queue: queued messages, the delivery log, expiry notices and
-//! alert claims.
+//! The in-memory store's queue: queued messages, the delivery log and alert claims.
 
 use super::{MemoryStore, QueuedEntry};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId};
 use crate::store::{
-    AlertSubject, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage, Page,
-    QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
+    AlertSubject, Claim, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage,
+    Page, QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use std::time::Duration;
 
@@ -58,7 +57,7 @@ impl QueueStore for MemoryStore {
         lease: Duration,
         limit: usize,
         noticed: &[&str],
-    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+    ) -> Result<Claim, StoreError> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let mut inner = self.lock();
         let expired: Vec<MessageId> = inner
@@ -67,6 +66,7 @@ impl QueueStore for MemoryStore {
             .filter(|(_, e)| e.expires_at_ms <= now_ms)
             .map(|(id, _)| id.clone())
             .collect();
+        let mut notices = Vec::new();
         for id in expired {
             inner.queue.remove(&id);
             let mut notice = None;
@@ -85,7 +85,7 @@ impl QueueStore for MemoryStore {
                     }
                 }
             }
-            inner.expired_notices.extend(notice);
+            notices.extend(notice);
         }
         inner
             .deliveries
@@ -114,7 +114,16 @@ impl QueueStore for MemoryStore {
                 });
             }
         }
-        Ok(claimed)
+        // The record counts an attempt as it starts, as Redis's shared field does.
+        for m in &claimed {
+            if let Some(d) = inner.deliveries.get_mut(&m.id) {
+                d.attempts = m.attempt;
+            }
+        }
+        Ok(Claim {
+            messages: claimed,
+            expired: notices,
+        })
     }
 
     async fn settle(
@@ -141,6 +150,10 @@ impl QueueStore for MemoryStore {
                 e.leased_until = None;
                 if matches!(settlement, Settlement::Release { .. }) {
                     e.attempt = e.attempt.saturating_sub(1);
+                    let attempts = e.attempt;
+                    if let Some(d) = inner.deliveries.get_mut(id) {
+                        d.attempts = attempts;
+                    }
                 }
             }
         }
@@ -215,12 +228,6 @@ impl QueueStore for MemoryStore {
         }
         inner.alerted.insert(subject.clone(), now_ms);
         Ok(true)
-    }
-
-    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
-        let mut inner = self.lock();
-        let n = limit.min(inner.expired_notices.len());
-        Ok(inner.expired_notices.drain(..n).collect())
     }
 
     async fn deliveries(

@@ -211,9 +211,9 @@ impl ConfigStore for RedisStore {
         // endpoints are gone: they could only ever be dropped), payloads and all. The
         // log index names every message queued for the practice in the last day.
         for m in logged.iter().filter_map(|m| MessageId::parse(m).ok()) {
-            pipe.del(keys::delivery(&m)).ignore();
             pipe.del(keys::message(&m)).ignore();
-            pipe.zrem(keys::QUEUE_DUE, m.as_str()).ignore();
+            pipe.zrem(keys::Partition::of(&m).due(), m.as_str())
+                .ignore();
         }
         pipe.del(&log_index).ignore();
         for hash in key_records.iter().filter_map(|k| field(k, "hash")) {

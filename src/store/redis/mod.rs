@@ -1,12 +1,13 @@
 //! The Redis store: configuration as JSON values under per-practitioner hash-tagged
-//! keys, the delivery queue as a sorted set of due times plus one expiring hash per
-//! message, and audit logs as streams. See [`super::keys`] for every key. This file
+//! keys, the delivery queue in partitions (each a sorted set of due times plus one
+//! expiring hash per message), and audit logs as streams. See [`super::keys`] for every key. This file
 //! holds the connection and the scripts (each loaded once, from `store/lua/`); each
 //! concern's trait is implemented in its own file.
 
 mod audit;
 mod config;
 mod conn;
+mod migrate;
 mod queue;
 
 use super::{keys, Replaced, StoreError};
@@ -15,7 +16,12 @@ use anyhow::Context;
 use conn::RedisConn;
 use redis::AsyncCommands;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Queues messages in one partition.
+const ENQUEUE_SCRIPT: &str = include_str!("../lua/enqueue.lua");
 
 /// Claims due messages under a lease, purging expired ones first.
 const CLAIM_SCRIPT: &str = include_str!("../lua/claim.lua");
@@ -57,6 +63,10 @@ pub struct RedisStore {
     /// A node to subscribe to for [`keys::QUEUED_CHANNEL`] (on a cluster any node
     /// sees every publication).
     pubsub: redis::Client,
+    /// Where the next claim starts its turn over the queue's partitions (shared by the
+    /// store's clones, so one process's workers take turns too).
+    next_partition: Arc<AtomicUsize>,
+    enqueue: redis::Script,
     claim: redis::Script,
     settle: redis::Script,
     revoke: redis::Script,
@@ -114,12 +124,12 @@ impl RedisStore {
         Ok(store)
     }
 
-    /// Gives the former expiry index ([`keys::QUEUE_EXPIRY`]), which older relays kept
+    /// Gives the former expiry index ([`keys::unpartitioned::EXPIRY`]), which older relays kept
     /// and this one no longer reads, a day to live (ids only; everything it names is
     /// gone by then). Nothing to do on a Redis that has none; a failure is harmless.
     async fn retire_expiry_index(&self) {
         let done: Result<i64, _> = redis::cmd("PEXPIRE")
-            .arg(keys::QUEUE_EXPIRY)
+            .arg(keys::unpartitioned::EXPIRY)
             .arg(24 * 60 * 60 * 1000)
             .arg("NX")
             .query_async(&mut self.conn())
@@ -133,6 +143,8 @@ impl RedisStore {
         RedisStore {
             conn,
             pubsub,
+            next_partition: Arc::new(AtomicUsize::new(0)),
+            enqueue: redis::Script::new(ENQUEUE_SCRIPT),
             claim: redis::Script::new(CLAIM_SCRIPT),
             settle: redis::Script::new(SETTLE_SCRIPT),
             revoke: redis::Script::new(REVOKE_SCRIPT),

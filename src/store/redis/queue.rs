@@ -1,97 +1,82 @@
-//! The Redis store's queue: the delivery queue under the `{q}` hash tag (the schedule
-//! and one expiring hash per message), the delivery log beside it, expiry
-//! notices and alert claims.
+//! The Redis store's queue: the delivery queue in [`Partition`]s (each a schedule and one
+//! expiring hash per message, holding its payload and its delivery-log record), the
+//! practices' log indexes, and alert claims.
 
 use super::{unavailable, RedisStore};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
+use crate::store::keys::Partition;
 use crate::store::{
-    keys, AlertSubject, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage,
-    Page, QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
+    keys, AlertSubject, Claim, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice,
+    NewMessage, Page, QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use redis::AsyncCommands;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 #[async_trait::async_trait]
 impl QueueStore for RedisStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
-        if messages.is_empty() {
+        let Some(first) = messages.first() else {
             return Ok(());
+        };
+        let partition = Partition::of(&first.id);
+        if messages.iter().any(|m| Partition::of(&m.id) != partition) {
+            // Messages queued together are minted beside one another; anything else is
+            // a bug, and splitting the call would break its all-or-nothing promise.
+            return Err(StoreError::Corrupt(
+                "messages queued together must share a queue partition".into(),
+            ));
         }
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        // The practices' log indexes first, in their own slots: an id listed there whose
+        // message then fails to queue is skipped (and dropped) when the log is read.
+        let mut indexes = redis::pipe();
         for m in messages {
-            let key = keys::message(&m.id);
-            pipe.hset_multiple(
-                &key,
-                &[
-                    ("endpoint", m.endpoint_id.as_str().as_bytes()),
-                    ("practitioner", m.practitioner_id.as_str().as_bytes()),
-                    ("attempt", b"0"),
-                    ("expires", m.expires_at_ms.to_string().as_bytes()),
-                    ("sealed", &m.sealed),
-                ],
-            )
-            .ignore()
-            .cmd("PEXPIREAT")
-            .arg(&key)
-            .arg(m.expires_at_ms)
-            .ignore()
-            .zadd(keys::QUEUE_DUE, m.id.as_str(), m.due_at_ms)
-            .ignore();
-            // The delivery log record, in the same transaction.
-            let log = keys::delivery(&m.id);
             let index = keys::deliveries(&m.practitioner_id);
-            let due = m.due_at_ms.to_string();
-            pipe.hset_multiple(
-                &log,
-                &[
-                    ("practitioner", m.practitioner_id.as_str()),
-                    ("endpoint", m.endpoint_id.as_str()),
-                    ("event", m.event.as_str()),
-                    (
-                        "submission",
-                        m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""),
-                    ),
-                    // A message held for the practice's first endpoint says so.
-                    (
-                        "status",
-                        if m.endpoint_id.is_awaiting() {
-                            DeliveryStatus::AwaitingEndpoint.as_str()
-                        } else {
-                            DeliveryStatus::Pending.as_str()
-                        },
-                    ),
-                    ("attempts", "0"),
-                    ("next_attempt_ms", due.as_str()),
-                    ("created_ms", due.as_str()),
-                    ("updated_ms", due.as_str()),
-                ],
-            )
-            .ignore()
-            .cmd("PEXPIREAT")
-            .arg(&log)
-            .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS))
-            .ignore()
-            .zadd(&index, m.id.as_str(), m.due_at_ms)
-            .ignore();
-            // Ids older than the records they name go from the practice's index on one
-            // enqueue in 16, not on every one: a command fewer per intake, and the
-            // index still holds at most a day of ids and a few more (listing skips ids
-            // whose record is gone).
+            indexes.zadd(&index, m.id.as_str(), m.due_at_ms).ignore();
+            // Ids older than the records they name go on one enqueue in 16, not on every
+            // one: a command fewer per intake, and the index still holds at most a day
+            // of ids and a few more.
             if rand::random::<u8>() < 16 {
-                pipe.zrembyscore(
-                    &index,
-                    "-inf",
-                    format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
-                )
-                .ignore();
+                indexes
+                    .zrembyscore(
+                        &index,
+                        "-inf",
+                        format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
+                    )
+                    .ignore();
             }
         }
-        pipe.query_async::<()>(&mut self.conn())
+        indexes
+            .query_async::<()>(&mut self.conn())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let mut call = self.enqueue.prepare_invoke();
+        call.key(partition.due()).arg(partition.message_prefix());
+        for m in messages {
+            // A message held for the practice's first endpoint says so.
+            let status = if m.endpoint_id.is_awaiting() {
+                DeliveryStatus::AwaitingEndpoint
+            } else {
+                DeliveryStatus::Pending
+            };
+            call.arg(m.id.as_str())
+                .arg(m.endpoint_id.as_str())
+                .arg(m.practitioner_id.as_str())
+                .arg(m.expires_at_ms)
+                .arg(&m.sealed)
+                .arg(m.event.as_str())
+                .arg(m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""))
+                .arg(status.as_str())
+                .arg(m.due_at_ms)
+                .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS));
+        }
+        let _: i64 = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn claim_due(
@@ -100,22 +85,36 @@ impl QueueStore for RedisStore {
         lease: Duration,
         limit: usize,
         noticed: &[&str],
-    ) -> Result<Vec<ClaimedMessage>, StoreError> {
-        let raw: Vec<redis::Value> = self
-            .claim
-            .key(keys::QUEUE_DUE)
-            .key(keys::QUEUE_EXPIRY)
-            .key(keys::EXPIRED_NOTICES)
-            .arg(now_ms)
-            .arg(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
-            .arg(limit)
-            .arg(keys::QUEUE_MESSAGE_PREFIX)
-            .arg(keys::DELIVERY_PREFIX)
-            .arg(noticed)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        raw.chunks(6).map(parse_claimed).collect()
+    ) -> Result<Claim, StoreError> {
+        // Partitions in turn, from the next one along each call, so that every partition
+        // is served as often as the others; the batch is filled from as many as it takes.
+        let start = self.next_partition.fetch_add(1, Ordering::Relaxed);
+        let mut claim = Claim::default();
+        for k in 0..keys::PARTITIONS {
+            let remaining = limit.saturating_sub(claim.messages.len());
+            if remaining == 0 {
+                break;
+            }
+            let partition = Partition::wrapping(start + k);
+            let (messages, notices): (Vec<redis::Value>, Vec<String>) = self
+                .claim
+                .key(partition.due())
+                .arg(now_ms)
+                .arg(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+                .arg(remaining)
+                .arg(partition.message_prefix())
+                .arg(noticed)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            for chunk in messages.chunks(6) {
+                claim.messages.push(parse_claimed(chunk)?);
+            }
+            claim
+                .expired
+                .extend(notices.iter().filter_map(|n| ExpiredNotice::parse(n)));
+        }
+        Ok(claim)
     }
 
     async fn settle(
@@ -130,10 +129,8 @@ impl QueueStore for RedisStore {
             Settlement::Release { due_at_ms } => ("release", due_at_ms),
         };
         let mut call = self.settle.prepare_invoke();
-        call.key(keys::QUEUE_DUE)
+        call.key(Partition::of(id).due())
             .key(keys::message(id))
-            .key(keys::QUEUE_EXPIRY)
-            .key(keys::delivery(id))
             .arg(mode)
             .arg(id.as_str())
             .arg(due);
@@ -165,7 +162,6 @@ impl QueueStore for RedisStore {
         let done: i64 = self
             .hand_over
             .key(keys::message(id))
-            .key(keys::delivery(id))
             .arg(EndpointId::awaiting().as_str())
             .arg(endpoint.as_str())
             .arg(sealed)
@@ -177,17 +173,20 @@ impl QueueStore for RedisStore {
     }
 
     async fn retry_now(&self, endpoint: &EndpointId, now_ms: i64) -> Result<usize, StoreError> {
-        let n: usize = self
-            .retry_now
-            .key(keys::QUEUE_DUE)
-            .arg(endpoint.as_str())
-            .arg(now_ms)
-            .arg(keys::QUEUE_MESSAGE_PREFIX)
-            .arg(keys::DELIVERY_PREFIX)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(n)
+        let mut total = 0;
+        for partition in Partition::all() {
+            let n: usize = self
+                .retry_now
+                .key(partition.due())
+                .arg(endpoint.as_str())
+                .arg(now_ms)
+                .arg(partition.message_prefix())
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            total += n;
+        }
+        Ok(total)
     }
 
     async fn claim_alert(
@@ -205,20 +204,6 @@ impl QueueStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(claimed == 1)
-    }
-
-    async fn drain_expired(&self, limit: usize) -> Result<Vec<ExpiredNotice>, StoreError> {
-        let raw: Option<Vec<String>> = redis::cmd("LPOP")
-            .arg(keys::EXPIRED_NOTICES)
-            .arg(limit)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(raw
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|r| ExpiredNotice::parse(r))
-            .collect())
     }
 
     async fn deliveries(
@@ -243,15 +228,24 @@ impl QueueStore for RedisStore {
             .collect::<Result<_, _>>()?;
         let mut pipe = redis::pipe();
         for id in &ids {
-            pipe.hgetall(keys::delivery(id));
+            // The record's fields only, never the payload beside them.
+            pipe.cmd("HMGET")
+                .arg(keys::message(id))
+                .arg(&RECORD_FIELDS[..]);
         }
-        let raw: Vec<HashMap<String, String>> = pipe
+        let raw: Vec<Vec<Option<String>>> = pipe
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
         let mut items = Vec::new();
         let mut gone = Vec::new();
-        for (id, fields) in ids.iter().zip(raw) {
+        for (id, values) in ids.iter().zip(raw) {
+            let fields: HashMap<&str, String> = RECORD_FIELDS
+                .iter()
+                .copied()
+                .zip(values)
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
             if fields.is_empty() {
                 gone.push(id.to_string());
                 continue;
@@ -270,10 +264,19 @@ impl QueueStore for RedisStore {
     }
 
     async fn queue_len(&self) -> Result<usize, StoreError> {
-        self.conn()
-            .zcard(keys::QUEUE_DUE)
+        let mut pipe = redis::pipe();
+        for partition in Partition::all() {
+            pipe.zcard(partition.due());
+        }
+        let counts: Vec<usize> = pipe
+            .query_async(&mut self.conn())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        Ok(counts.iter().sum())
+    }
+
+    async fn adopt_earlier_queue(&self) -> Result<Vec<ExpiredNotice>, StoreError> {
+        self.migrate().await
     }
 
     async fn announce_queued(&self) -> Result<(), StoreError> {
@@ -323,10 +326,22 @@ impl QueueStore for RedisStore {
     }
 }
 
-fn parse_delivery(
-    id: &MessageId,
-    f: &HashMap<String, String>,
-) -> Result<DeliveryRecord, StoreError> {
+/// The delivery-log fields of a message's hash.
+const RECORD_FIELDS: [&str; 11] = [
+    "practitioner",
+    "endpoint",
+    "event",
+    "submission",
+    "status",
+    "attempts",
+    "next_attempt_ms",
+    "last_http_status",
+    "last_error",
+    "created_ms",
+    "updated_ms",
+];
+
+fn parse_delivery(id: &MessageId, f: &HashMap<&str, String>) -> Result<DeliveryRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("delivery record: bad {what}"));
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let num = |k: &str| -> Option<i64> { get(k).parse().ok() };
@@ -355,7 +370,7 @@ fn parse_delivery(
 
 fn parse_claimed(chunk: &[redis::Value]) -> Result<ClaimedMessage, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("claimed message: bad {what}"));
-    let [id, sealed, endpoint, practitioner, attempt, expires] = chunk else {
+    let [id, sealed, endpoint, practitioner, attempts, expires] = chunk else {
         return Err(corrupt("shape"));
     };
     let text = |v: &redis::Value, what: &str| -> Result<String, StoreError> {
@@ -368,7 +383,7 @@ fn parse_claimed(chunk: &[redis::Value]) -> Result<ClaimedMessage, StoreError> {
             .map_err(|_| corrupt("endpoint"))?,
         practitioner_id: PractitionerId::parse(&text(practitioner, "practitioner")?)
             .map_err(|_| corrupt("practitioner"))?,
-        attempt: redis::from_redis_value::<u32>(attempt).map_err(|_| corrupt("attempt"))?,
+        attempt: redis::from_redis_value::<u32>(attempts).map_err(|_| corrupt("attempts"))?,
         expires_at_ms: text(expires, "expiry")?
             .parse()
             .map_err(|_| corrupt("expiry"))?,

@@ -116,6 +116,18 @@ impl Gaprelay {
         }
     }
 
+    /// The port it logged (JSON logs) in the first line whose message contains
+    /// `message`, waiting up to `timeout` for it.
+    pub async fn logged_port(&mut self, message: &str, timeout: Duration) -> u16 {
+        let line = self
+            .stderr
+            .until(|l| l.contains(message) && l.contains("\"port\""), timeout)
+            .await;
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        let port = entry["port"].as_u64().expect("a port field");
+        u16::try_from(port).expect("a port")
+    }
+
     /// Sends SIGTERM (a clean stop) and waits up to `timeout` for the exit status.
     pub async fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

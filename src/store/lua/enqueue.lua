@@ -1,0 +1,22 @@
+-- Queues messages in one partition, atomically: for each, one hash holding the sealed
+-- payload and the delivery-log record, its expiry, and its place in the schedule.
+-- KEYS[1]: the partition's schedule (Partition::due).
+-- ARGV[1]: the partition's message key prefix; then ten values per message: id,
+-- endpoint, practitioner, expires (Unix ms), sealed, event, submission (or ''), status,
+-- due (Unix ms), and when its hash expires (Unix ms: a day after queueing, the delivery
+-- log's retention; the payload goes sooner, see the claim).
+-- Returns how many were queued.
+local n = 0
+for i = 2, #ARGV, 10 do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  local due = ARGV[i + 8]
+  redis.call('HSET', key, 'sealed', ARGV[i + 4], 'endpoint', ARGV[i + 1],
+    'practitioner', ARGV[i + 2], 'expires', ARGV[i + 3], 'event', ARGV[i + 5],
+    'submission', ARGV[i + 6], 'status', ARGV[i + 7], 'attempts', 0,
+    'next_attempt_ms', due, 'created_ms', due, 'updated_ms', due)
+  redis.call('PEXPIREAT', key, ARGV[i + 9])
+  redis.call('ZADD', KEYS[1], due, id)
+  n = n + 1
+end
+return n
