@@ -135,7 +135,8 @@ impl Partition {
 /// One queued message and its delivery-log record (hash: `sealed`, `endpoint`,
 /// `practitioner`, `attempt`, `expires`, `leased_until` while a worker holds it; and
 /// the record's `event`, `submission`, `status`, `attempts`, `next_attempt_ms`,
-/// `last_http_status`, `last_error`, `created_ms`, `updated_ms`), in its partition.
+/// `last_http_status`, `last_error`, `created_ms`, `updated_ms`; a new message has only
+/// what it needs, the others read as "none yet" or its creation), in its partition.
 /// The only key holding patient data, and only as ciphertext in `sealed`, which is
 /// deleted the moment the message is delivered, dropped or found expired. The hash
 /// always carries an expiry (`PEXPIREAT` 24 h after it was queued, set in the same

@@ -11,10 +11,17 @@ for i = 2, #ARGV, 10 do
   local id = ARGV[i]
   local key = ARGV[1] .. id
   local due = ARGV[i + 8]
-  redis.call('HSET', key, 'sealed', ARGV[i + 4], 'endpoint', ARGV[i + 1],
-    'practitioner', ARGV[i + 2], 'expires', ARGV[i + 3], 'event', ARGV[i + 5],
-    'submission', ARGV[i + 6], 'status', ARGV[i + 7], 'attempts', 0,
-    'next_attempt_ms', due, 'created_ms', due, 'updated_ms', due)
+  -- Only what a new message has: no attempts yet, next attempt and last change at its
+  -- creation (absent fields read so; each field costs memory for as long as it waits).
+  if ARGV[i + 6] == '' then
+    redis.call('HSET', key, 'sealed', ARGV[i + 4], 'endpoint', ARGV[i + 1],
+      'practitioner', ARGV[i + 2], 'expires', ARGV[i + 3], 'event', ARGV[i + 5],
+      'status', ARGV[i + 7], 'created_ms', due)
+  else
+    redis.call('HSET', key, 'sealed', ARGV[i + 4], 'endpoint', ARGV[i + 1],
+      'practitioner', ARGV[i + 2], 'expires', ARGV[i + 3], 'event', ARGV[i + 5],
+      'submission', ARGV[i + 6], 'status', ARGV[i + 7], 'created_ms', due)
+  end
   redis.call('PEXPIREAT', key, ARGV[i + 9])
   redis.call('ZADD', KEYS[1], due, id)
   n = n + 1

@@ -357,14 +357,19 @@ fn parse_delivery(id: &MessageId, f: &HashMap<&str, String>) -> Result<DeliveryR
             .transpose()
             .map_err(|_| corrupt("submission"))?,
         status: DeliveryStatus::parse(get("status")).ok_or_else(|| corrupt("status"))?,
+        // A message not yet attempted has no `attempts`, `next_attempt_ms` or
+        // `updated_ms` (the enqueue script saves the memory): none, and its creation.
         attempts: get("attempts").parse().unwrap_or(0),
-        next_attempt_ms: num("next_attempt_ms"),
+        next_attempt_ms: match f.get("next_attempt_ms") {
+            Some(next) => next.parse().ok(),
+            None => num("created_ms"),
+        },
         last_http_status: get("last_http_status").parse().ok(),
         last_error: Some(get("last_error"))
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
         created_ms: num("created_ms").unwrap_or(0),
-        updated_ms: num("updated_ms").unwrap_or(0),
+        updated_ms: num("updated_ms").or_else(|| num("created_ms")).unwrap_or(0),
     })
 }
 
