@@ -57,9 +57,9 @@ pub struct Settings {
     pub allow_private_targets: bool,
     /// Delivery tuning.
     pub delivery: DeliverySettings,
-    /// How long a public form's configuration is cached in-process (`form_cache_ttl`;
-    /// zero disables). Configuration changed through another instance reaches this one
-    /// within this time.
+    /// How long a public form's configuration, and the endpoint records a worker
+    /// delivers with, are cached in-process (`form_cache_ttl`; zero disables).
+    /// Configuration changed through another instance reaches this one within this time.
     pub form_cache_ttl: Duration,
     /// How long audit-log entries are kept (`audit_retention`).
     pub audit_retention: Duration,

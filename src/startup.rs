@@ -387,7 +387,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         master_key,
         clock,
         settings.delivery.clone(),
-        None,
+        Some(services.forms.clone()),
         services.metrics.clone(),
         services.breakers.clone(),
         notifier(&settings)?,

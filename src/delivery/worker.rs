@@ -111,7 +111,8 @@ pub fn open_endpoint_secrets(
 }
 
 impl Worker {
-    /// A worker over `store`; `forms` is this process's form cache, invalidated when an
+    /// A worker over `store`; `forms` is this process's form cache (the worker reads
+    /// endpoint records through it too), invalidated when an
     /// endpoint is disabled; `metrics` counts each attempt's outcome; `breakers` holds
     /// the endpoints' circuits, shared with the use case that closes one on request;
     /// `notifier` emails a practice whose endpoint keeps failing; `woken` is rung by this
@@ -356,12 +357,30 @@ impl Worker {
     }
 
     async fn load_endpoint(&self, msg: &ClaimedMessage) -> anyhow::Result<Option<OpenedEndpoint>> {
-        let Some(record) = self
-            .inner
-            .store
-            .endpoint(&msg.practitioner_id, &msg.endpoint_id)
-            .await?
-        else {
+        let record = match &self.inner.forms {
+            // A steady stream of deliveries reads a practice's endpoints once per cache
+            // lifetime, not once per message.
+            Some(cache) => {
+                let records = match cache.endpoints(&msg.practitioner_id) {
+                    Some(records) => records,
+                    None => {
+                        let generation = cache.generation();
+                        let records =
+                            Arc::new(self.inner.store.endpoints(&msg.practitioner_id).await?);
+                        cache.put_endpoints(&msg.practitioner_id, records.clone(), generation);
+                        records
+                    }
+                };
+                records.iter().find(|e| e.id == msg.endpoint_id).cloned()
+            }
+            None => {
+                self.inner
+                    .store
+                    .endpoint(&msg.practitioner_id, &msg.endpoint_id)
+                    .await?
+            }
+        };
+        let Some(record) = record else {
             return Ok(None);
         };
         if !record.enabled {

@@ -5,12 +5,13 @@
 //! practice can have an endpoint's backlog attempted at once.
 
 use crate::helpers::{canary_intake, spawn_app, spawn_app_with, AppOptions};
-use crate::support::FakeResponse;
+use crate::support::{FakeCrm, FakeResponse};
 use gaprelay::crypto::jwe::{self, ContentKey, FlattenedJwe};
 use gaprelay::delivery::policy::NOTICED_ON_EXPIRY;
 use gaprelay::delivery::worker::AttemptOutcome;
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
 use gaprelay::store::EndpointRecord;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 #[tokio::test]
@@ -1170,4 +1171,64 @@ async fn a_fast_endpoint_earns_more_deliveries_in_flight_and_a_failing_one_fewer
     // one at a time.
     assert!(failing.requests().len() >= 2);
     assert_eq!(app.endpoint_limit(&failing_ep.id), 1);
+}
+
+#[tokio::test]
+async fn a_stream_of_deliveries_reads_the_endpoint_once_and_a_change_applies_at_once() {
+    let app = spawn_app().await;
+    let (p, ep, crm) = app.practitioner_with_crm("deliver-warm", "none").await;
+    let mut redis = app.redis.as_ref().expect("redis").client().await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+
+    // Warm: ten more intakes are delivered without reading anything from Redis (the
+    // form and the endpoint come from this process's cache).
+    let before = crate::helpers::read_commands(&mut redis).await;
+    for _ in 0..10 {
+        app.post_intake(&p.slug, &canary_intake()).await;
+    }
+    // (Some may wait for a slot of the endpoint: handed back, due a moment later.)
+    for _ in 0..10 {
+        app.deliver_pending().await;
+        if crm.requests().len() == 11 {
+            break;
+        }
+        app.advance(Duration::from_secs(1));
+    }
+    assert_eq!(crm.requests().len(), 11);
+    assert_eq!(
+        crate::helpers::read_commands(&mut redis).await,
+        before,
+        "the delivery path read from Redis"
+    );
+
+    // A new URL and a rotated secret, through this instance: the very next delivery
+    // goes to the new URL, signed with the new secret.
+    let moved = FakeCrm::start().await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/endpoints/{}", ep.id)))
+        .bearer_auth(&p.api_key)
+        .json(&json!({ "url": moved.url() }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status(), 200);
+    let rotated: Value = app
+        .client
+        .post(app.url(&format!("/v1/endpoints/{}/rotate", ep.id)))
+        .bearer_auth(&p.api_key)
+        .send()
+        .await
+        .expect("rotate")
+        .json()
+        .await
+        .expect("json");
+    let secret = rotated["secret"].as_str().expect("the new secret");
+    app.post_intake(&p.slug, &canary_intake()).await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Delivered]);
+    assert_eq!(crm.requests().len(), 11, "nothing more to the old URL");
+    let reqs = moved.requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(reqs[0].is_signed_by(secret));
 }

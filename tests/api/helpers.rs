@@ -410,3 +410,27 @@ pub async fn payload_keys(redis: &mut ::redis::aio::MultiplexedConnection) -> Ve
     }
     holding
 }
+
+/// How many reads (`GET`, `HGET`, `HGETALL`) this Redis has served so far.
+pub async fn read_commands(redis: &mut ::redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(redis)
+        .await
+        .expect("info");
+    info.lines()
+        .filter(|l| {
+            ["cmdstat_get:", "cmdstat_hgetall:", "cmdstat_hget:"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}

@@ -323,29 +323,6 @@ async fn when_the_queue_refuses_writes_intake_answers_503_and_nothing_is_queued(
     assert!(keys.is_empty(), "{keys:?}");
 }
 
-async fn read_commands(redis: &mut ::redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = ::redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(redis)
-        .await
-        .expect("info");
-    info.lines()
-        .filter(|l| {
-            ["cmdstat_get:", "cmdstat_hgetall:", "cmdstat_hget:"]
-                .iter()
-                .any(|p| l.starts_with(p))
-        })
-        .filter_map(|l| {
-            l.split("calls=")
-                .nth(1)?
-                .split(',')
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn a_warm_form_costs_no_redis_reads_and_a_range_change_applies_at_once() {
     let app = spawn_app().await;
@@ -355,13 +332,13 @@ async fn a_warm_form_costs_no_redis_reads_and_a_range_change_applies_at_once() {
         app.post_intake(&p.slug, &canary_intake()).await.status(),
         202
     );
-    let before = read_commands(&mut redis).await;
+    let before = crate::helpers::read_commands(&mut redis).await;
     assert_eq!(
         app.post_intake(&p.slug, &canary_intake()).await.status(),
         202
     );
     assert_eq!(
-        read_commands(&mut redis).await,
+        crate::helpers::read_commands(&mut redis).await,
         before,
         "the hot path read from Redis"
     );
