@@ -2,8 +2,9 @@
 //! congestion window): a process starts every endpoint at `initial` deliveries in
 //! flight, adds about one for every window of fast answers, and halves the limit on
 //! an overload (a timeout, a connection error, 429, 5xx). A fast endpoint soon takes
-//! as many slots as it can use, up to `ceiling` (a quarter of the process's slots stay
-//! for the others); a slow one stays where it started and a failing one drops to one.
+//! as many slots as it can use: every slot while no other endpoint has a delivery in
+//! flight in this process, else up to `ceiling` (a quarter of the slots stay for the
+//! others); a slow one stays where it started and a failing one drops to one.
 //!
 //! Pure bookkeeping, no I/O and no clock: the worker says how each attempt went.
 
@@ -31,18 +32,23 @@ pub enum Signal {
 pub struct Bounds {
     /// Where every endpoint starts (`GAPRELAY_ENDPOINT_CONCURRENCY`).
     pub initial: usize,
-    /// The most one endpoint may reach.
+    /// The most one endpoint may have in flight while another endpoint has any.
     pub ceiling: usize,
+    /// The most one endpoint may reach alone: every slot.
+    pub slots: usize,
 }
 
 impl Bounds {
     /// Starts at `initial`; may grow to three quarters of the process's `slots` (but
-    /// never below `initial`).
+    /// never below `initial`), and to all of them while no other endpoint has anything
+    /// in flight (a single busy endpoint would otherwise leave a quarter of the slots
+    /// idle, and every claim that filled them would hand its messages back).
     pub fn new(initial: usize, slots: usize) -> Bounds {
         let initial = initial.max(1);
         Bounds {
             initial,
             ceiling: (slots - slots / 4).max(initial),
+            slots: slots.max(initial),
         }
     }
 }
@@ -97,9 +103,19 @@ impl Limits {
             in_flight: 0,
             epoch: 0,
         });
-        if state.in_flight as f64 >= state.limit.floor() {
+        let (in_flight, limit) = (state.in_flight, state.limit.floor() as usize);
+        let others_busy = states
+            .iter()
+            .any(|(id, other)| id != endpoint && other.in_flight > 0);
+        let allowed = if others_busy {
+            limit.min(self.bounds.ceiling)
+        } else {
+            limit
+        };
+        if in_flight >= allowed {
             return None;
         }
+        let state = states.get_mut(endpoint)?;
         state.in_flight += 1;
         Some(Permit {
             limits: self.clone(),
@@ -124,7 +140,7 @@ impl Limits {
         state.in_flight = state.in_flight.saturating_sub(1);
         match signal {
             Signal::Fast => {
-                state.limit = (state.limit + 1.0 / state.limit).min(self.bounds.ceiling as f64);
+                state.limit = (state.limit + 1.0 / state.limit).min(self.bounds.slots as f64);
             }
             Signal::Overloaded if epoch == state.epoch => {
                 state.limit = (state.limit / 2.0).max(1.0);
@@ -182,14 +198,16 @@ mod tests {
             Bounds::new(8, 32),
             Bounds {
                 initial: 8,
-                ceiling: 24
+                ceiling: 24,
+                slots: 32
             }
         );
         assert_eq!(
             Bounds::new(8, 4),
             Bounds {
                 initial: 8,
-                ceiling: 8
+                ceiling: 8,
+                slots: 8
             }
         );
         assert_eq!(Bounds::new(0, 1).initial, 1);
@@ -205,8 +223,16 @@ mod tests {
         for _ in 0..100 {
             round(&limits, &ep, Signal::Fast);
         }
-        assert_eq!(limits.limit(&ep), 24, "stops at the ceiling");
+        assert_eq!(limits.limit(&ep), 32, "alone, it may take every slot");
+        assert_eq!(round(&limits, &ep, Signal::Fast), 32);
+        // While another endpoint has a delivery in flight, a quarter stays for others.
+        let other = endpoint(9);
+        let busy = limits
+            .try_acquire(&other)
+            .expect("a slot for another endpoint");
         assert_eq!(round(&limits, &ep, Signal::Fast), 24);
+        busy.finish(Signal::Neutral);
+        assert_eq!(round(&limits, &ep, Signal::Fast), 32);
     }
 
     #[test]
