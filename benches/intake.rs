@@ -15,7 +15,7 @@ use gaprelay::domain::submission::{IntakeDraft, Submission};
 use std::hint::black_box;
 use time::OffsetDateTime;
 
-const INTAKE: &str = r#"{"contact": {"name": "Sam Sample", "email": "sam@example.com", "phone": "+1 555 0100 2222"},
+const INTAKE: &str = r#"{"contact": {"name": "Sam Sample", "email": "sam@example.com", "phone": "+44 20 7946 0958"},
  "sex": "female", "age": 42,
  "labs": [{"marker": "3016-3", "value": 3.1, "unit": "uIU/mL"},
           {"marker": "glucose_fasting", "value": 5.2, "unit": "mmol/L"},
@@ -74,6 +74,27 @@ fn bench(c: &mut Criterion) {
 
     let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep);
     let sealed = message::seal_message(&master, &msg, &ep, &event, &mut rng).expect("json");
+    c.bench_function(
+        "queue entry: seal an intake's event (JSON + DEFLATE + AES-256-GCM)",
+        |b| {
+            b.iter(|| {
+                black_box(
+                    message::seal_message(&master, &msg, &ep, black_box(&event), &mut rng)
+                        .expect("json"),
+                )
+            })
+        },
+    );
+    c.bench_function("queue entry: open it (AES-256-GCM + inflate + JSON)", |b| {
+        b.iter(|| {
+            black_box(message::open_message(
+                &master,
+                &msg,
+                &ep,
+                black_box(&sealed),
+            ))
+        })
+    });
     c.bench_function("delivery: open + JWE + sign (one attempt's crypto)", |b| {
         b.iter(|| {
             let event =

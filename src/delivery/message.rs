@@ -214,7 +214,69 @@ const DEFLATED: u8 = 0x01;
 
 /// The most an entry's event may inflate to: far above any event (an intake's is a few
 /// KiB), a bound on the work a damaged entry could cause.
-const MAX_EVENT_BYTES: u64 = 4 << 20;
+const MAX_EVENT_BYTES: usize = 4 << 20;
+
+/// The DEFLATE window, 4 KiB: an event fits in it whole, and the compressor's tables,
+/// reset for every entry, stay small.
+const WINDOW_BITS: u8 = 12;
+
+thread_local! {
+    /// Each thread's compressor and decompressor, reset for every entry rather than
+    /// built afresh (a DEFLATE state is a few hundred KiB to allocate and clear).
+    static DEFLATE: std::cell::RefCell<(flate2::Compress, flate2::Decompress)> =
+        std::cell::RefCell::new((
+            flate2::Compress::new_with_window_bits(flate2::Compression::fast(), false, WINDOW_BITS),
+            flate2::Decompress::new_with_window_bits(false, WINDOW_BITS),
+        ));
+}
+
+/// `0x01` and the raw DEFLATE of `json`.
+fn deflate(json: &[u8]) -> Vec<u8> {
+    DEFLATE.with_borrow_mut(|(compress, _)| {
+        compress.reset();
+        let mut out = Vec::with_capacity(json.len() / 2 + 64);
+        out.push(DEFLATED);
+        loop {
+            let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+            let rest = json.get(consumed..).unwrap_or_default();
+            match compress.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => return out,
+                // Out of room: make some and go on.
+                Ok(_) => out.reserve(out.capacity().max(256)),
+                // Compressing bytes in memory cannot fail; were it ever to, the entry is
+                // sealed as plain JSON, which opens just as well.
+                Err(_) => return json.to_vec(),
+            }
+        }
+    })
+}
+
+/// The event's JSON from an entry's plaintext, inflating a compressed one.
+fn event_json(plaintext: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, OpenError> {
+    let Some((&DEFLATED, deflated)) = plaintext.split_first() else {
+        return Ok(std::borrow::Cow::Borrowed(plaintext));
+    };
+    let damaged = OpenError::Damaged("not_an_event");
+    DEFLATE.with_borrow_mut(|(_, decompress)| {
+        decompress.reset(false);
+        let mut json = Vec::with_capacity(deflated.len() * 3);
+        loop {
+            let consumed = usize::try_from(decompress.total_in()).unwrap_or(usize::MAX);
+            let rest = deflated.get(consumed..).unwrap_or_default();
+            let before = json.len();
+            match decompress.decompress_vec(rest, &mut json, flate2::FlushDecompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => return Ok(std::borrow::Cow::Owned(json)),
+                Ok(_)
+                    if json.len() < MAX_EVENT_BYTES
+                        && (json.len() > before || json.len() == json.capacity()) =>
+                {
+                    json.reserve(json.capacity().max(1024));
+                }
+                _ => return Err(damaged),
+            }
+        }
+    })
+}
 
 /// Seals `event` as the queue entry of message `id` for `endpoint`, compressed.
 pub fn seal_message(
@@ -224,35 +286,13 @@ pub fn seal_message(
     event: &Event,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<Vec<u8>, serde_json::Error> {
-    // The marker, then the compressor's output appended to it.
-    let mut plaintext = Vec::with_capacity(1024);
-    plaintext.push(DEFLATED);
-    let mut deflate = flate2::write::DeflateEncoder::new(plaintext, flate2::Compression::fast());
-    serde_json::to_writer(&mut deflate, event)?;
-    // Writing into a Vec cannot fail; the serialiser's own errors are reported above.
-    let plaintext = deflate.finish().map_err(serde_json::Error::io)?;
+    let plaintext = deflate(&serde_json::to_vec(event)?);
     Ok(seal::seal(
         master,
         &queue_aad(id, endpoint),
         &plaintext,
         rng,
     ))
-}
-
-/// The event's JSON from an entry's plaintext, inflating a compressed one.
-fn event_json(plaintext: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, OpenError> {
-    use std::io::Read as _;
-    match plaintext.split_first() {
-        Some((&DEFLATED, deflated)) => {
-            let mut json = Vec::with_capacity(deflated.len() * 3);
-            flate2::read::DeflateDecoder::new(deflated)
-                .take(MAX_EVENT_BYTES)
-                .read_to_end(&mut json)
-                .map_err(|_| OpenError::Damaged("not_an_event"))?;
-            Ok(std::borrow::Cow::Owned(json))
-        }
-        _ => Ok(std::borrow::Cow::Borrowed(plaintext)),
-    }
 }
 
 /// Opens the queue entry of message `id` for `endpoint`.
@@ -476,6 +516,18 @@ mod tests {
             open_message(&master, &id, &endpoint, &sealed).unwrap_or_else(|e| panic!("{e}")),
             big
         );
+
+        // A compressed entry cut short is damage too.
+        let cut = seal::seal(
+            &master,
+            old_aad.as_bytes(),
+            &plaintext[..plaintext.len() / 2],
+            &mut rand::rngs::StdRng::seed_from_u64(7),
+        );
+        assert!(matches!(
+            open_message(&master, &id, &endpoint, &cut),
+            Err(OpenError::Damaged("not_an_event"))
+        ));
 
         // A marker followed by what is not DEFLATE is damage, named without content.
         let bad = seal::seal(
