@@ -3,14 +3,13 @@
 //! processes sharing the cluster deliver every message exactly once between them,
 //! each doing part of the work.
 
-use crate::helpers::{canary_intake, is_message_key, ADMIN_TOKEN, METRICS_TOKEN};
-use crate::support::{FakeCrm, Gaprelay, TestCluster};
-use base64::Engine as _;
+use crate::helpers::{canary_intake, is_message_key, METRICS_TOKEN};
+use crate::support::{practice_with_endpoint, FakeCrm, Relay, TestCluster};
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
 use gaprelay::store::keys::{Partition, PARTITIONS};
 use gaprelay::store::redis::RedisStore;
 use gaprelay::store::{NewMessage, QueueStore};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -121,77 +120,29 @@ async fn the_queue_spreads_evenly_over_a_three_master_cluster() {
 #[tokio::test]
 async fn two_worker_processes_on_a_cluster_deliver_everything_once_and_share_it() {
     let cluster = TestCluster::start().await;
-    let urls = cluster.urls();
-    let master = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-    let common = [
-        ("GAPRELAY_REDIS_URL", urls.as_str()),
-        ("GAPRELAY_REDIS_CLUSTER", "true"),
-        ("GAPRELAY_MASTER_KEY", master.as_str()),
-        ("GAPRELAY_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("GAPRELAY_METRICS_TOKEN", METRICS_TOKEN),
-        ("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true"),
-        ("GAPRELAY_LOG_FORMAT", "json"),
-        ("GAPRELAY_POLL_INTERVAL", "100ms"),
-        ("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "6000/min"),
-        ("GAPRELAY_RATE_LIMIT_PER_PRACTITIONER", "6000/min"),
-    ];
-    let with = |extra: &[(&'static str, &'static str)]| {
-        let mut all: Vec<(&str, &str)> = common.to_vec();
-        all.extend_from_slice(extra);
-        all
-    };
-    let mut api = Gaprelay::start(
-        &["serve"],
-        &with(&[
-            ("GAPRELAY_BIND", "127.0.0.1:0"),
-            ("GAPRELAY_WORKER_CONCURRENCY", "0"),
-        ]),
+    let relay = Relay::new(
+        &cluster.urls(),
+        true,
+        &[
+            ("GAPRELAY_POLL_INTERVAL", "100ms"),
+            ("GAPRELAY_RATE_LIMIT_PER_ADDRESS", "6000/min"),
+            ("GAPRELAY_RATE_LIMIT_PER_PRACTITIONER", "6000/min"),
+        ],
     );
-    let base = format!(
-        "http://127.0.0.1:{}",
-        api.logged_port("gaprelay serving", WAIT).await
-    );
-    let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/v1/practitioners"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(
-            &json!({"practice_name": "Shared", "doctor_name": "Dr. Shared",
-                      "email": "shared@example.com", "website_url": "https://shared.example.com",
-                      "slug": "shared"}),
-        )
-        .send()
-        .await
-        .expect("create a practice")
-        .json()
-        .await
-        .expect("JSON");
-    let key = created["api_key"].as_str().expect("an API key").to_owned();
+    let (mut api, base) = relay.start_api(WAIT).await;
     // A receiver that takes a moment over each delivery, so neither worker can take
     // the whole queue before the other has claimed.
     let crm = FakeCrm::start().await;
     crm.set_default_delay(Duration::from_millis(20));
-    let res = client
-        .post(format!("{base}/v1/endpoints"))
-        .bearer_auth(&key)
-        .json(&json!({"url": crm.url(), "encryption": "none"}))
-        .send()
-        .await
-        .expect("create an endpoint");
-    assert_eq!(res.status(), 201);
+    practice_with_endpoint(&base, "shared", &crm.url()).await;
+    let client = reqwest::Client::new();
 
     let mut workers = Vec::new();
     let mut probes = Vec::new();
     for _ in 0..2 {
-        let mut worker = Gaprelay::start(
-            &["worker"],
-            &with(&[("GAPRELAY_WORKER_BIND", "127.0.0.1:0")]),
-        );
-        probes.push(format!(
-            "http://127.0.0.1:{}",
-            worker.logged_port("gaprelay worker delivering", WAIT).await
-        ));
+        let (worker, probe) = relay.start_worker(&[], WAIT).await;
         workers.push(worker);
+        probes.push(probe);
     }
 
     const INTAKES: usize = 200;

@@ -3,10 +3,9 @@
 //! worker` delivers, and serves `/healthz`, `/readyz` and `/metrics` (token-protected)
 //! on `GAPRELAY_WORKER_BIND`.
 
-use crate::helpers::{canary_intake, ADMIN_TOKEN, METRICS_TOKEN};
-use crate::support::{FakeCrm, Gaprelay, TestRedis};
+use crate::helpers::{canary_intake, METRICS_TOKEN};
+use crate::support::{practice_with_endpoint, FakeCrm, Relay, TestRedis};
 use base64::Engine as _;
-use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -14,58 +13,11 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     let redis = TestRedis::start();
-    let url = redis.url();
-    let master = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-    let common = [
-        ("GAPRELAY_REDIS_URL", url.as_str()),
-        ("GAPRELAY_MASTER_KEY", master.as_str()),
-        ("GAPRELAY_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("GAPRELAY_METRICS_TOKEN", METRICS_TOKEN),
-        ("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true"),
-        ("GAPRELAY_LOG_FORMAT", "json"),
-        ("GAPRELAY_POLL_INTERVAL", "50ms"),
-    ];
-    let with = |extra: &[(&'static str, &'static str)]| {
-        let mut all: Vec<(&str, &str)> = common.to_vec();
-        all.extend_from_slice(extra);
-        all
-    };
-    let mut api = Gaprelay::start(
-        &["serve"],
-        &with(&[
-            ("GAPRELAY_BIND", "127.0.0.1:0"),
-            ("GAPRELAY_WORKER_CONCURRENCY", "0"),
-        ]),
-    );
-    let base = format!(
-        "http://127.0.0.1:{}",
-        api.logged_port("gaprelay serving", WAIT).await
-    );
-    let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/v1/practitioners"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(
-            &json!({"practice_name": "Apart", "doctor_name": "Dr. Apart",
-                      "email": "apart@example.com", "website_url": "https://apart.example.com",
-                      "slug": "apart"}),
-        )
-        .send()
-        .await
-        .expect("create a practice")
-        .json()
-        .await
-        .expect("JSON");
-    let key = created["api_key"].as_str().expect("an API key").to_owned();
+    let relay = Relay::new(&redis.url(), false, &[("GAPRELAY_POLL_INTERVAL", "50ms")]);
+    let (mut api, base) = relay.start_api(WAIT).await;
     let crm = FakeCrm::start().await;
-    let res = client
-        .post(format!("{base}/v1/endpoints"))
-        .bearer_auth(&key)
-        .json(&json!({"url": crm.url(), "encryption": "none"}))
-        .send()
-        .await
-        .expect("create an endpoint");
-    assert_eq!(res.status(), 201);
+    let key = practice_with_endpoint(&base, "apart", &crm.url()).await;
+    let client = reqwest::Client::new();
     let res = client
         .post(format!("{base}/v1/intake/apart"))
         .json(&canary_intake())
@@ -90,17 +42,9 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
 
     // A worker process delivers it, and answers for itself. It polls once a minute: what
     // the API queues later reaches it by the API's announcement, at once.
-    let mut worker = Gaprelay::start(
-        &["worker"],
-        &with(&[
-            ("GAPRELAY_WORKER_BIND", "127.0.0.1:0"),
-            ("GAPRELAY_POLL_INTERVAL", "60s"),
-        ]),
-    );
-    let probe = format!(
-        "http://127.0.0.1:{}",
-        worker.logged_port("gaprelay worker delivering", WAIT).await
-    );
+    let (mut worker, probe) = relay
+        .start_worker(&[("GAPRELAY_POLL_INTERVAL", "60s")], WAIT)
+        .await;
     let delivered = crm.wait_for_requests(1, WAIT).await;
     assert!(delivered[0].body_str().contains("Canaryname"));
     tokio::time::sleep(Duration::from_millis(500)).await;

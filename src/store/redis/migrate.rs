@@ -10,6 +10,7 @@
 //! the same moment: the receiver then sees its `webhook-id` twice, which Standard
 //! Webhooks receivers are expected to tolerate.
 
+use super::queue::RECORD_FIELDS;
 use super::{unavailable, RedisStore};
 use crate::domain::ids::{MessageId, PractitionerId};
 use crate::store::keys::{self, unpartitioned, Partition};
@@ -27,20 +28,6 @@ const MESSAGE_FIELDS: [&str; 5] = [
     "practitioner",
     "expires",
     "leased_until",
-];
-
-/// The old record's fields that carry over under the same name.
-const RECORD_FIELDS: [&str; 10] = [
-    "event",
-    "submission",
-    "status",
-    "attempts",
-    "next_attempt_ms",
-    "last_http_status",
-    "last_error",
-    "created_ms",
-    "updated_ms",
-    "endpoint",
 ];
 
 impl RedisStore {
@@ -177,6 +164,7 @@ impl RedisStore {
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         };
         let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
+        // The old record had the fields the current one reads, under the same names.
         for name in RECORD_FIELDS {
             if let Some(v) = record.get(name) {
                 fields.push((name.to_owned(), v.clone()));

@@ -327,7 +327,7 @@ impl QueueStore for RedisStore {
 }
 
 /// The delivery-log fields of a message's hash.
-const RECORD_FIELDS: [&str; 11] = [
+pub(super) const RECORD_FIELDS: [&str; 11] = [
     "practitioner",
     "endpoint",
     "event",

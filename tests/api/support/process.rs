@@ -184,3 +184,113 @@ pub async fn start_demo() -> (String, String, Gaprelay) {
         .to_owned();
     (base, key, demo)
 }
+
+/// The settings every process of one relay shares (a Redis or a cluster, a master key,
+/// the test's tokens, private targets allowed, JSON logs), to start `serve` and
+/// `worker` processes side by side.
+pub struct Relay {
+    env: Vec<(String, String)>,
+}
+
+impl Relay {
+    /// A relay on the Redis at `redis_url` (a cluster's node list with `cluster`), with
+    /// `extra` settings for every process.
+    pub fn new(redis_url: &str, cluster: bool, extra: &[(&str, &str)]) -> Relay {
+        use base64::Engine as _;
+        let master = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+        let mut env: Vec<(String, String)> = [
+            ("GAPRELAY_REDIS_URL", redis_url),
+            (
+                "GAPRELAY_REDIS_CLUSTER",
+                if cluster { "true" } else { "false" },
+            ),
+            ("GAPRELAY_MASTER_KEY", master.as_str()),
+            ("GAPRELAY_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN),
+            ("GAPRELAY_METRICS_TOKEN", crate::helpers::METRICS_TOKEN),
+            ("GAPRELAY_ALLOW_PRIVATE_TARGETS", "true"),
+            ("GAPRELAY_LOG_FORMAT", "json"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Relay { env }
+    }
+
+    /// Starts `gaprelay <args>` with the relay's settings and `extra` (which win).
+    pub fn start(&self, args: &[&str], extra: &[(&str, &str)]) -> Gaprelay {
+        let mut env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        env.extend_from_slice(extra);
+        Gaprelay::start(args, &env)
+    }
+
+    /// Starts `serve` with the API alone (no delivery slots) on a free port: the
+    /// process and its base URL.
+    pub async fn start_api(&self, timeout: Duration) -> (Gaprelay, String) {
+        let mut api = self.start(
+            &["serve"],
+            &[
+                ("GAPRELAY_BIND", "127.0.0.1:0"),
+                ("GAPRELAY_WORKER_CONCURRENCY", "0"),
+            ],
+        );
+        let port = api.logged_port("gaprelay serving", timeout).await;
+        (api, format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Starts `gaprelay worker` with `extra` settings, its probes on a free port: the
+    /// process and the probes' base URL.
+    pub async fn start_worker(
+        &self,
+        extra: &[(&str, &str)],
+        timeout: Duration,
+    ) -> (Gaprelay, String) {
+        let mut all = vec![("GAPRELAY_WORKER_BIND", "127.0.0.1:0")];
+        all.extend_from_slice(extra);
+        let mut worker = self.start(&["worker"], &all);
+        let port = worker
+            .logged_port("gaprelay worker delivering", timeout)
+            .await;
+        (worker, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+/// Creates the practice `slug` through the API at `base`, with one unencrypted endpoint
+/// at `url`; returns the practice's API key.
+pub async fn practice_with_endpoint(base: &str, slug: &str, url: &str) -> String {
+    use serde_json::{json, Value};
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/v1/practitioners"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(
+            &json!({"practice_name": slug, "doctor_name": format!("Dr. {slug}"),
+                      "email": format!("{slug}@example.com"),
+                      "website_url": format!("https://{slug}.example.com"), "slug": slug}),
+        )
+        .send()
+        .await
+        .expect("create a practice")
+        .json()
+        .await
+        .expect("JSON");
+    let key = created["api_key"].as_str().expect("an API key").to_owned();
+    let res = client
+        .post(format!("{base}/v1/endpoints"))
+        .bearer_auth(&key)
+        .json(&json!({"url": url, "encryption": "none"}))
+        .send()
+        .await
+        .expect("create an endpoint");
+    assert_eq!(res.status(), 201);
+    key
+}
