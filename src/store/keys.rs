@@ -121,7 +121,9 @@ impl Partition {
     }
 
     /// Its schedule (sorted set: message id → due time in Unix ms). Holds only ids;
-    /// entries whose message has expired are removed when they come due.
+    /// entries whose message has expired are removed when they come due. A claimed
+    /// message's score is its lease's end less half a millisecond: due times are whole
+    /// milliseconds, so the half says "claimed" (see `lua/claim.lua`).
     pub fn due(self) -> String {
         format!("{PREFIX}:{{{}}}:due", self.tag())
     }
@@ -133,8 +135,8 @@ impl Partition {
 }
 
 /// One queued message and its delivery-log record (hash: `sealed`, `endpoint`,
-/// `practitioner`, `attempt`, `expires`, `leased_until` while a worker holds it; and
-/// the record's `event`, `submission`, `status`, `attempts`, `next_attempt_ms`,
+/// `practitioner`, `expires`; and the record's `event`, `submission`, `status`,
+/// `attempts` (settled, and any whose worker died mid-way), `next_attempt_ms`,
 /// `last_http_status`, `last_error`, `created_ms`, `updated_ms`; a new message has only
 /// what it needs, the others read as "none yet" or its creation), in its partition.
 /// The only key holding patient data, and only as ciphertext in `sealed`, which is
@@ -172,7 +174,7 @@ pub mod unpartitioned {
     pub const EXPIRED_NOTICES: &str = "gr:{q}:expired";
 
     /// A queued message (hash: `sealed`, `endpoint`, `practitioner`, `attempt`,
-    /// `expires`, `leased_until`).
+    /// `expires`, `leased_until` while claimed).
     pub fn message(id: &MessageId) -> String {
         format!("gr:{{q}}:msg:{id}")
     }

@@ -47,7 +47,8 @@ pub struct DeliveryRecord {
     pub submission_id: Option<SubmissionId>,
     /// Where the delivery stands.
     pub status: DeliveryStatus,
-    /// Attempts started.
+    /// Attempts made: those settled, and any whose worker died mid-way (counted when
+    /// the message is claimed again); one in flight shows once it ends.
     pub attempts: u32,
     /// When the next attempt is due, Unix ms.
     pub next_attempt_ms: Option<i64>,
@@ -198,8 +199,8 @@ pub trait QueueStore: Send + Sync {
     /// are queued or none is.
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
     /// Claims up to `limit` messages due at `now_ms`, leasing each for `lease` (a
-    /// message whose worker dies becomes due again when the lease lapses) and counting
-    /// the attempt. Messages past their expiry are removed instead of returned, their
+    /// message whose worker dies becomes due again when the lease lapses, and that
+    /// attempt counts then). Messages past their expiry are removed instead of returned, their
     /// delivery-log records marked expired; one whose event type is in `noticed` (the
     /// caller's policy decides which, the store only carries it out) comes back as an
     /// [`ExpiredNotice`], for the caller to act on.

@@ -8,12 +8,13 @@
 -- A message is queued while it is in the schedule. One that is not any more is not
 -- re-queued and its record not touched: the claim's purge marked it (expired) or
 -- another worker settled it after this one's lease lapsed. Only a delivery is logged
--- regardless: a delivery is a delivery, whoever settled first. Returns 0 when the
+-- regardless: a delivery is a delivery, whoever settled first. The claim counted
+-- nothing: a reschedule counts its attempt (the log's count, or one more), a release
+-- (handed back unattempted) only moves the due time. Returns 0 when the
 -- message was gone and nothing was logged, 1 otherwise.
 local mode = ARGV[1]
-local queued
 if mode == 'remove' then
-  queued = redis.call('ZREM', KEYS[1], ARGV[2]) == 1
+  local queued = redis.call('ZREM', KEYS[1], ARGV[2]) == 1
   if not queued then
     -- Only a record that still exists is updated: an erased practice's records are
     -- gone for good (a write would bring one back, without its expiry).
@@ -23,11 +24,11 @@ if mode == 'remove' then
   end
   -- The payload goes; the record stays, with the hash's expiry.
   if ARGV[4] == '1' then
-    redis.call('HSET', KEYS[2], 'sealed', '', 'leased_until', '', 'status', ARGV[5],
-      'attempts', ARGV[6], 'next_attempt_ms', ARGV[7], 'last_http_status', ARGV[8],
-      'last_error', ARGV[9], 'updated_ms', ARGV[10])
+    redis.call('HSET', KEYS[2], 'sealed', '', 'status', ARGV[5], 'attempts', ARGV[6],
+      'next_attempt_ms', ARGV[7], 'last_http_status', ARGV[8], 'last_error', ARGV[9],
+      'updated_ms', ARGV[10])
   else
-    redis.call('HSET', KEYS[2], 'sealed', '', 'leased_until', '')
+    redis.call('HSET', KEYS[2], 'sealed', '')
   end
   return 1
 end
@@ -35,15 +36,11 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[2])
-if mode == 'release' then
-  -- Handed back unattempted: the claim's attempt does not count.
-  redis.call('HINCRBY', KEYS[2], 'attempts', -1)
-end
 if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[2], 'leased_until', '', 'status', ARGV[5], 'attempts', ARGV[6],
-    'next_attempt_ms', ARGV[7], 'last_http_status', ARGV[8], 'last_error', ARGV[9],
-    'updated_ms', ARGV[10])
-else
-  redis.call('HSET', KEYS[2], 'leased_until', '')
+  redis.call('HSET', KEYS[2], 'status', ARGV[5], 'attempts', ARGV[6], 'next_attempt_ms',
+    ARGV[7], 'last_http_status', ARGV[8], 'last_error', ARGV[9], 'updated_ms', ARGV[10])
+elseif mode == 'reschedule' then
+  -- A retry counts its attempt, logged or not.
+  redis.call('HINCRBY', KEYS[2], 'attempts', 1)
 end
 return 1

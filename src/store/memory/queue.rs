@@ -114,12 +114,6 @@ impl QueueStore for MemoryStore {
                 });
             }
         }
-        // The record counts an attempt as it starts, as Redis's shared field does.
-        for m in &claimed {
-            if let Some(d) = inner.deliveries.get_mut(&m.id) {
-                d.attempts = m.attempt;
-            }
-        }
         Ok(Claim {
             messages: claimed,
             expired: notices,
@@ -150,10 +144,6 @@ impl QueueStore for MemoryStore {
                 e.leased_until = None;
                 if matches!(settlement, Settlement::Release { .. }) {
                     e.attempt = e.attempt.saturating_sub(1);
-                    let attempts = e.attempt;
-                    if let Some(d) = inner.deliveries.get_mut(id) {
-                        d.attempts = attempts;
-                    }
                 }
             }
         }

@@ -22,13 +22,7 @@ use std::collections::HashMap;
 const BATCH: isize = 100;
 
 /// The old message hash's fields that carry over under the same name.
-const MESSAGE_FIELDS: [&str; 5] = [
-    "sealed",
-    "endpoint",
-    "practitioner",
-    "expires",
-    "leased_until",
-];
+const MESSAGE_FIELDS: [&str; 4] = ["sealed", "endpoint", "practitioner", "expires"];
 
 impl RedisStore {
     /// Moves everything an unpartitioned relay left into the partitions and returns the
@@ -176,7 +170,9 @@ impl RedisStore {
                     fields.push((name.to_owned(), v.clone()));
                 }
             }
-            // The old hash counted claims in `attempt`, the record attempts settled.
+            // The old hash counted claims in `attempt` (a claim in flight included, whose
+            // worker may die), the record attempts settled: the current count is the
+            // former.
             if let Some(v) = message.get("attempt") {
                 fields.push(("attempts".to_owned(), v.clone()));
             }
