@@ -114,7 +114,7 @@ pub enum Settlement {
 pub struct DeliveryUpdate {
     /// New status.
     pub status: DeliveryStatus,
-    /// Attempts started so far.
+    /// Attempts made so far, this one included.
     pub attempts: u32,
     /// When the next attempt is due.
     pub next_attempt_ms: Option<i64>,

@@ -47,7 +47,7 @@ pub struct DeliveryView {
     /// `retrying`, `delivered`, `failed`, `expired` or `undeliverable`.
     #[schema(value_type = String)]
     pub status: DeliveryStatus,
-    /// Attempts started.
+    /// Attempts made (one in progress counts once it ends).
     pub attempts: u32,
     /// When the next attempt is due (RFC 3339), if one is.
     pub next_attempt_at: Option<String>,
