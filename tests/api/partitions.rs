@@ -3,8 +3,8 @@
 //! processes sharing the cluster deliver every message exactly once between them,
 //! each doing part of the work.
 
-use crate::helpers::{canary_intake, is_message_key, METRICS_TOKEN};
-use crate::support::{practice_with_endpoint, FakeCrm, Relay, TestCluster};
+use crate::helpers::{canary_intake, is_message_key};
+use crate::support::{practice_with_endpoint, scrape_metrics, FakeCrm, Relay, TestCluster};
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
 use gaprelay::store::keys::{Partition, PARTITIONS};
 use gaprelay::store::redis::RedisStore;
@@ -187,15 +187,7 @@ async fn two_worker_processes_on_a_cluster_deliver_everything_once_and_share_it(
     // Both processes delivered part of it, and together all of it.
     let mut shares = Vec::new();
     for probe in &probes {
-        let metrics = client
-            .get(format!("{probe}/metrics"))
-            .bearer_auth(METRICS_TOKEN)
-            .send()
-            .await
-            .expect("worker metrics")
-            .text()
-            .await
-            .expect("text");
+        let metrics = scrape_metrics(probe).await;
         shares.push(delivered_count(&metrics));
     }
     assert_eq!(shares.iter().sum::<usize>(), INTAKES, "{shares:?}");

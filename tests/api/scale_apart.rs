@@ -3,8 +3,8 @@
 //! worker` delivers, and serves `/healthz`, `/readyz` and `/metrics` (token-protected)
 //! on `GAPRELAY_WORKER_BIND`.
 
-use crate::helpers::{canary_intake, METRICS_TOKEN};
-use crate::support::{practice_with_endpoint, FakeCrm, Relay, TestRedis};
+use crate::helpers::canary_intake;
+use crate::support::{practice_with_endpoint, scrape_metrics, FakeCrm, Relay, TestRedis};
 use base64::Engine as _;
 use std::time::Duration;
 
@@ -29,15 +29,7 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     // The API process queues and never delivers.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(crm.requests().is_empty(), "serve with 0 slots delivered");
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .expect("API metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = scrape_metrics(&base).await;
     assert!(metrics.contains("gaprelay_queue_messages 1"), "{metrics}");
 
     // A worker process delivers it, and answers for itself. It polls once a minute: what
@@ -73,15 +65,7 @@ async fn serve_runs_the_api_alone_and_a_worker_delivers_with_its_own_metrics() {
     assert_eq!(refused.status(), 401);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let metrics = client
-            .get(format!("{probe}/metrics"))
-            .bearer_auth(METRICS_TOKEN)
-            .send()
-            .await
-            .expect("worker metrics")
-            .text()
-            .await
-            .expect("text");
+        let metrics = scrape_metrics(&probe).await;
         if metrics.contains("gaprelay_delivery_attempts_total{outcome=\"delivered\"} 2\n")
             && metrics.contains("gaprelay_queue_messages 0")
         {

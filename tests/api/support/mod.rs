@@ -13,7 +13,9 @@ pub mod smtp;
 pub mod webhook_schemas;
 
 pub use self::fake_crm::{post_forged_webhook, FakeCrm, FakeResponse, RecordedRequest};
-pub use self::process::{practice_with_endpoint, start_demo, Gaprelay, Lines, Relay};
+pub use self::process::{
+    practice_with_endpoint, scrape_metrics, start_demo, Gaprelay, Lines, Relay,
+};
 pub use self::python::{interop_python, verify_webhook_with_python};
 pub use self::redis::TestRedis;
 pub use self::redis_cluster::TestCluster;

@@ -294,3 +294,16 @@ pub async fn practice_with_endpoint(base: &str, slug: &str, url: &str) -> String
     assert_eq!(res.status(), 201);
     key
 }
+
+/// What a relay process at `base` (its API or a worker's probes) shows on `/metrics`,
+/// asked with the test's scraper token.
+pub async fn scrape_metrics(base: &str) -> String {
+    let res = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(crate::helpers::METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 200, "{base}/metrics");
+    res.text().await.expect("metrics text")
+}
