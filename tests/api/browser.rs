@@ -122,11 +122,19 @@ async fn a_patient_completes_the_embedded_form_in_chromium_and_the_crm_receives_
     // node:test's report (and what the browser saw, on stderr): shown with --nocapture
     // or when the test fails.
     eprintln!("{stdout}{stderr}");
-    assert!(
-        output.status.success(),
-        "the browser tests failed ({}); their report is above",
-        output.status
-    );
+    if !output.status.success() {
+        // What the relay made of the submissions it saw, to set beside the browser's
+        // timeline of them: answered here and lost on the way, or never answered.
+        let metrics = crate::support::process::scrape_metrics(&app.address).await;
+        let intakes: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("gaprelay_intake_total"))
+            .collect();
+        panic!(
+            "the browser tests failed ({}); their report is above; the relay counted {intakes:?}",
+            output.status
+        );
+    }
 
     let result: Value = serde_json::from_slice(
         &std::fs::read(&result_file).expect("the browser tests write their result file"),

@@ -1028,65 +1028,76 @@ async fn a_retry_request_leaves_a_message_in_flight_alone() {
     assert!(crm.requests().is_empty());
 }
 
-/// A log sink for one test: the JSON lines a tracing subscriber writes.
-#[derive(Clone, Default)]
-struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogLines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
+/// Each attempt's log line names its own message, even while another attempt is in
+/// flight on the same thread. Read from the real binary's JSON logs, on a runtime of
+/// one thread (`TOKIO_WORKER_THREADS=1`) so that both attempts share it: a span entered
+/// across an await would tag the other attempt's line. (In this test process, a
+/// subscriber scoped to one test's thread misses events now and then while other tests
+/// run alongside: tracing caches which call sites are wanted for all threads at once.)
 #[tokio::test]
 async fn each_attempts_log_line_carries_its_own_messages_ids_while_others_are_in_flight() {
-    let lines = LogLines::default();
-    let sink = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || sink.clone())
-        .finish();
-    // This test's runtime runs every attempt on this thread: the default applies to all.
-    let _default = tracing::subscriber::set_default(subscriber);
-    let app = spawn_app().await;
-    let (p, _, first) = app.practitioner_with_crm("span-ids", "none").await;
-    let second = crate::support::FakeCrm::start().await;
-    app.create_endpoint(&p.api_key, &second.url(), "none").await;
+    let redis = crate::support::redis::TestRedis::start();
+    let relay = crate::support::process::Relay::new(&redis.url(), false, &[]);
+    let mut serve = relay.start(
+        &["serve"],
+        &[
+            ("GAPRELAY_BIND", "127.0.0.1:0"),
+            ("TOKIO_WORKER_THREADS", "1"),
+        ],
+    );
+    let port = serve
+        .logged_port("gaprelay serving", Duration::from_secs(30))
+        .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let first = FakeCrm::start().await;
+    let second = FakeCrm::start().await;
+    let key =
+        crate::support::process::practice_with_endpoint(&base, "span-ids", &first.url()).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{base}/v1/endpoints"))
+        .bearer_auth(&key)
+        .json(&json!({"url": second.url(), "encryption": "none"}))
+        .send()
+        .await
+        .expect("create the second endpoint");
+    assert_eq!(res.status(), 201);
     // Both attempts wait on their receivers at once; the one that started first ends
     // first, while the other is still in flight.
     first.push_response(FakeResponse::status(500).delay(Duration::from_millis(400)));
     second.push_response(FakeResponse::status(200).delay(Duration::from_millis(400)));
-    app.post_intake(&p.slug, &canary_intake()).await;
-    let mut outcomes = app.deliver_pending().await;
-    outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(
-        outcomes,
-        vec![AttemptOutcome::Delivered, AttemptOutcome::Retrying]
-    );
-    let id_of = |crm: &crate::support::FakeCrm| {
+    let res = client
+        .post(format!("{base}/v1/intake/span-ids"))
+        .json(&canary_intake())
+        .send()
+        .await
+        .expect("intake");
+    assert_eq!(res.status(), 202);
+
+    let mut attempts = Vec::new();
+    for _ in 0..2 {
+        let line = serve
+            .stderr
+            .until(
+                |l| l.contains("\"delivery attempt\""),
+                Duration::from_secs(30),
+            )
+            .await;
+        attempts.push(serde_json::from_str::<Value>(&line).expect("a JSON log line"));
+    }
+    let id_of = |crm: &FakeCrm| {
         crm.requests()[0]
             .header("webhook-id")
             .expect("id")
             .to_owned()
     };
     let expected = [(500, id_of(&first)), (200, id_of(&second))];
-    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
-    let attempts: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["fields"]["message"] == "delivery attempt")
-        .collect();
-    assert_eq!(attempts.len(), 2, "{text}");
+    let seen = serve.stderr.seen().to_owned();
     for (status, id) in expected {
         let event = attempts
             .iter()
-            .find(|e| e["fields"]["http.status"] == status)
-            .unwrap_or_else(|| panic!("no attempt logged with {status}: {text}"));
+            .find(|e| e["http.status"] == status)
+            .unwrap_or_else(|| panic!("no attempt logged with {status}: {seen}"));
         assert_eq!(event["span"]["message.id"], id.as_str(), "{event}");
         // Its own span alone: a span entered across an await would still be on the
         // thread's stack when the other attempt logs.

@@ -83,6 +83,9 @@ const axeResults = {}; // state -> violations
 // printed at the end to explain a failure.
 const diagnostics = [];
 const result = {};
+const started = performance.now();
+/** Seconds since the run began, for the diagnostics' timeline. */
+const at = () => `[${((performance.now() - started) / 1e3).toFixed(2)} s]`;
 const embedded = {}; // the host page's context, page and form frame, shared by the tests
 
 before(async () => {
@@ -121,11 +124,15 @@ async function openPage(label, origins, contextOptions = {}, watchConsole = true
     if (!origins.includes(url.origin)) strayRequests.push(`${label}: ${request.url()}`);
   });
   context.on('requestfailed', (request) =>
-    diagnostics.push(`${label}: ${request.url()} failed: ${request.failure()?.errorText}`),
+    diagnostics.push(`${at()} ${label}: ${request.url()} failed: ${request.failure()?.errorText}`),
   );
+  // Every submission's journey, timed, so that one left unanswered shows when it left.
+  context.on('request', (request) => {
+    if (request.method() === 'POST') diagnostics.push(`${at()} ${label}: POST ${request.url()} sent`);
+  });
   context.on('response', (response) => {
-    if (response.status() >= 400) {
-      diagnostics.push(`${label}: ${response.url()} answered ${response.status()}`);
+    if (response.status() >= 400 || response.request().method() === 'POST') {
+      diagnostics.push(`${at()} ${label}: ${response.url()} answered ${response.status()}`);
     }
   });
   const page = await context.newPage();
@@ -208,7 +215,21 @@ async function expectTshError(frame) {
 
 /** Waits for the drawn report and asserts its TSH range bar says the zone in words. */
 async function expectReport(frame) {
-  await frame.locator('#gr-report').waitFor({ state: 'visible' });
+  try {
+    await frame.locator('#gr-report').waitFor({ state: 'visible' });
+  } catch (error) {
+    // Say what the patient sees instead: still sending, or a message in the summary.
+    const state = await frame
+      .evaluate(() => ({
+        button: document.querySelector('.gr-submit')?.textContent,
+        disabled: document.querySelector('.gr-submit')?.disabled,
+        summary: document.querySelector('#gr-errors')?.hidden ? null : document.querySelector('#gr-errors')?.textContent,
+        formHidden: document.querySelector('#gr-form')?.hidden,
+      }))
+      .catch((e) => `unreadable: ${e.message}`);
+    error.message += `\nThe form instead: ${JSON.stringify(state)}`;
+    throw error;
+  }
   const bars = frame.locator('#gr-report svg[role="img"][aria-label*="TSH"]');
   await bars.first().waitFor();
   assert.equal(await bars.count(), 1, 'one range bar for TSH');
