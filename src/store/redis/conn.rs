@@ -87,9 +87,14 @@ fn runs_by_hash_tag(pipeline: &Pipeline) -> Vec<Pipeline> {
 
 /// The part of a command's key that decides its cluster slot: the text between the
 /// first `{` and the next `}` when that is not empty, else the whole key. The store's
-/// pipelined commands all name their key first.
+/// pipelined commands all name their key first, but for a script (`EVALSHA sha
+/// numkeys key …`), whose first key comes third.
 fn hash_tag(cmd: &Cmd) -> &[u8] {
-    let key = match cmd.args_iter().nth(1) {
+    let mut args = cmd.args_iter();
+    let first = args.next();
+    let is_script = matches!(first, Some(Arg::Simple(name))
+        if name.eq_ignore_ascii_case(b"EVALSHA") || name.eq_ignore_ascii_case(b"EVAL"));
+    let key = match if is_script { args.nth(2) } else { args.next() } {
         Some(Arg::Simple(key)) => key,
         _ => return &[],
     };
@@ -129,6 +134,18 @@ mod tests {
         assert_eq!(tag("gr:{}:x"), "gr:{}:x");
         assert_eq!(tag("gr:{open"), "gr:{open");
         assert_eq!(hash_tag(&redis::cmd("PING")), b"");
+        let script = redis::cmd("EVALSHA")
+            .arg("0123abcd")
+            .arg(1)
+            .arg("gr:{q0.2}:due")
+            .arg("gr:{q0.2}:msg:")
+            .clone();
+        assert_eq!(
+            hash_tag(&script),
+            b"q0.2",
+            "a script's slot is its first key's"
+        );
+        assert_eq!(hash_tag(redis::cmd("EVALSHA").arg("0123abcd").arg(0)), b"");
     }
 
     #[test]

@@ -30,30 +30,30 @@ impl QueueStore for RedisStore {
             ));
         }
         // The practices' log indexes first, in their own slots: an id listed there whose
-        // message then fails to queue is skipped (and dropped) when the log is read.
-        let mut indexes = redis::pipe();
+        // message then fails to queue is skipped (and dropped) when the log is read. One
+        // pipeline with the enqueue script after them: one round trip on a single Redis;
+        // on a cluster, [`super::conn::RedisConn`] sends each slot's run in turn.
+        let mut pipe = redis::pipe();
         for m in messages {
             let index = keys::deliveries(&m.practitioner_id);
-            indexes.zadd(&index, m.id.as_str(), m.due_at_ms).ignore();
+            pipe.zadd(&index, m.id.as_str(), m.due_at_ms).ignore();
             // Ids older than the records they name go on one enqueue in 16, not on every
             // one: a command fewer per intake, and the index still holds at most a day
             // of ids and a few more.
             if rand::random::<u8>() < 16 {
-                indexes
-                    .zrembyscore(
-                        &index,
-                        "-inf",
-                        format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
-                    )
-                    .ignore();
+                pipe.zrembyscore(
+                    &index,
+                    "-inf",
+                    format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
+                )
+                .ignore();
             }
         }
-        indexes
-            .query_async::<()>(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        let mut call = self.enqueue.prepare_invoke();
-        call.key(partition.due()).arg(partition.message_prefix());
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(self.enqueue.get_hash())
+            .arg(1)
+            .arg(partition.due())
+            .arg(partition.message_prefix());
         for m in messages {
             // A message held for the practice's first endpoint says so.
             let status = if m.endpoint_id.is_awaiting() {
@@ -72,10 +72,24 @@ impl QueueStore for RedisStore {
                 .arg(m.due_at_ms)
                 .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS));
         }
-        let _: i64 = call
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+        pipe.add_command(call.clone());
+        let mut conn = self.conn();
+        match pipe.query_async::<(i64,)>(&mut conn).await {
+            Ok(_) => {}
+            // A Redis that has not seen the script yet (new, restarted or failed over):
+            // load it and run the enqueue again (the index entries are already there,
+            // and adding them twice changes nothing).
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                self.enqueue
+                    .load_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                call.query_async::<i64>(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
         Ok(())
     }
 
