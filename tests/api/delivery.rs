@@ -1038,17 +1038,9 @@ async fn a_retry_request_leaves_a_message_in_flight_alone() {
 async fn each_attempts_log_line_carries_its_own_messages_ids_while_others_are_in_flight() {
     let redis = crate::support::redis::TestRedis::start();
     let relay = crate::support::process::Relay::new(&redis.url(), false, &[]);
-    let mut serve = relay.start(
-        &["serve"],
-        &[
-            ("GAPRELAY_BIND", "127.0.0.1:0"),
-            ("TOKIO_WORKER_THREADS", "1"),
-        ],
-    );
-    let port = serve
-        .logged_port("gaprelay serving", Duration::from_secs(30))
+    let (mut serve, base) = relay
+        .start_serve(&[("TOKIO_WORKER_THREADS", "1")], Duration::from_secs(30))
         .await;
-    let base = format!("http://127.0.0.1:{port}");
     let first = FakeCrm::start().await;
     let second = FakeCrm::start().await;
     let key =

@@ -233,18 +233,25 @@ impl Relay {
         Gaprelay::start(args, &env)
     }
 
+    /// Starts `serve` (the API and, unless `extra` turns them off, workers) on a free
+    /// port with `extra` settings: the process and its base URL.
+    pub async fn start_serve(
+        &self,
+        extra: &[(&str, &str)],
+        timeout: Duration,
+    ) -> (Gaprelay, String) {
+        let mut all = vec![("GAPRELAY_BIND", "127.0.0.1:0")];
+        all.extend_from_slice(extra);
+        let mut serve = self.start(&["serve"], &all);
+        let port = serve.logged_port("gaprelay serving", timeout).await;
+        (serve, format!("http://127.0.0.1:{port}"))
+    }
+
     /// Starts `serve` with the API alone (no delivery slots) on a free port: the
     /// process and its base URL.
     pub async fn start_api(&self, timeout: Duration) -> (Gaprelay, String) {
-        let mut api = self.start(
-            &["serve"],
-            &[
-                ("GAPRELAY_BIND", "127.0.0.1:0"),
-                ("GAPRELAY_WORKER_CONCURRENCY", "0"),
-            ],
-        );
-        let port = api.logged_port("gaprelay serving", timeout).await;
-        (api, format!("http://127.0.0.1:{port}"))
+        self.start_serve(&[("GAPRELAY_WORKER_CONCURRENCY", "0")], timeout)
+            .await
     }
 
     /// Starts `gaprelay worker` with `extra` settings, its probes on a free port: the
