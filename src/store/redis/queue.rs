@@ -72,25 +72,25 @@ impl QueueStore for RedisStore {
                 .arg(m.due_at_ms)
                 .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS));
         }
-        pipe.add_command(call.clone());
+        pipe.add_command(call);
         let mut conn = self.conn();
         match pipe.query_async::<(i64,)>(&mut conn).await {
-            Ok(_) => {}
+            Ok(_) => Ok(()),
             // A Redis that has not seen the script yet (new, restarted or failed over):
-            // load it and run the enqueue again (the index entries are already there,
-            // and adding them twice changes nothing).
+            // load it and send the pipeline again (adding an id to an index twice, or
+            // trimming it twice, changes nothing).
             Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
                 self.enqueue
                     .load_async(&mut conn)
                     .await
                     .map_err(unavailable)?;
-                call.query_async::<i64>(&mut conn)
+                pipe.query_async::<(i64,)>(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map(|_| ())
+                    .map_err(unavailable)
             }
-            Err(e) => return Err(unavailable(e)),
+            Err(e) => Err(unavailable(e)),
         }
-        Ok(())
     }
 
     async fn claim_due(
