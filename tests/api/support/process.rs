@@ -240,11 +240,8 @@ impl Relay {
         extra: &[(&str, &str)],
         timeout: Duration,
     ) -> (Gaprelay, String) {
-        let mut all = vec![("GAPRELAY_BIND", "127.0.0.1:0")];
-        all.extend_from_slice(extra);
-        let mut serve = self.start(&["serve"], &all);
-        let port = serve.logged_port("gaprelay serving", timeout).await;
-        (serve, format!("http://127.0.0.1:{port}"))
+        self.start_listening("serve", "GAPRELAY_BIND", "gaprelay serving", extra, timeout)
+            .await
     }
 
     /// Starts `serve` with the API alone (no delivery slots) on a free port: the
@@ -261,13 +258,32 @@ impl Relay {
         extra: &[(&str, &str)],
         timeout: Duration,
     ) -> (Gaprelay, String) {
-        let mut all = vec![("GAPRELAY_WORKER_BIND", "127.0.0.1:0")];
+        self.start_listening(
+            "worker",
+            "GAPRELAY_WORKER_BIND",
+            "gaprelay worker delivering",
+            extra,
+            timeout,
+        )
+        .await
+    }
+
+    /// Starts `gaprelay <command>` with `bind` set to a free loopback port and `extra`
+    /// settings, and waits for the port it logs with `ready`: the process and the base
+    /// URL there.
+    async fn start_listening(
+        &self,
+        command: &str,
+        bind: &str,
+        ready: &str,
+        extra: &[(&str, &str)],
+        timeout: Duration,
+    ) -> (Gaprelay, String) {
+        let mut all = vec![(bind, "127.0.0.1:0")];
         all.extend_from_slice(extra);
-        let mut worker = self.start(&["worker"], &all);
-        let port = worker
-            .logged_port("gaprelay worker delivering", timeout)
-            .await;
-        (worker, format!("http://127.0.0.1:{port}"))
+        let mut child = self.start(&[command], &all);
+        let port = child.logged_port(ready, timeout).await;
+        (child, format!("http://127.0.0.1:{port}"))
     }
 }
 
