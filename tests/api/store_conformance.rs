@@ -1536,3 +1536,254 @@ async fn the_redis_store_conforms() {
     })
     .await;
 }
+
+/// The clients connected to Redis besides `client` (which asks), as (id, last command).
+async fn redis_clients(client: &mut ::redis::aio::MultiplexedConnection) -> Vec<(u64, String)> {
+    let me: u64 = ::redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(client)
+        .await
+        .expect("CLIENT ID");
+    let list: String = ::redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(client)
+        .await
+        .expect("CLIENT LIST");
+    list.lines()
+        .filter_map(|line| {
+            let field = |name: &str| {
+                line.split(' ')
+                    .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                    .map(str::to_owned)
+            };
+            let id: u64 = field("id")?.parse().ok()?;
+            (id != me).then(|| (id, field("cmd").unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Waits up to 5 s for Redis's clients (besides `client`) to be as `expected` says
+/// (`what` names it for the failure message).
+async fn until_clients(
+    client: &mut ::redis::aio::MultiplexedConnection,
+    what: &str,
+    expected: impl Fn(&[(u64, String)]) -> bool,
+) -> Vec<(u64, String)> {
+    for _ in 0..100 {
+        let clients = redis_clients(client).await;
+        if expected(&clients) {
+            return clients;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {:?}", redis_clients(client).await);
+}
+
+// An HTTP worker's runtime has one thread: the store opens a connection on it, so that
+// queueing an intake never hands its commands to the shared connection's thread and back.
+#[tokio::test]
+async fn a_single_threaded_runtime_queues_through_a_redis_connection_of_its_own() {
+    let redis = TestRedis::start();
+    let mut admin = redis.client().await;
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    let shared = until_clients(&mut admin, "one connection", |c| c.len() == 1).await;
+    let p = practitioner("own-conn");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let expires = due + 86_400_000;
+
+    // The first intake goes through the shared connection and opens this thread's own.
+    store
+        .enqueue(&[message(&p, &ep, due, expires)])
+        .await
+        .expect("queued");
+    let clients = until_clients(&mut admin, "a connection of the thread's own", |c| {
+        c.len() == 2
+    })
+    .await;
+    let own = clients
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|id| *id != shared[0].0)
+        .expect("a second connection");
+    // The shared connection still serves everything else; the next intake goes through
+    // this thread's own.
+    assert_eq!(store.queue_len().await.expect("queue length"), 1);
+    store
+        .enqueue(&[message(&p, &ep, due, expires)])
+        .await
+        .expect("queued");
+    let clients = redis_clients(&mut admin).await;
+    let queued_by: Vec<u64> = clients
+        .iter()
+        .filter(|(_, cmd)| cmd == "evalsha")
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(
+        queued_by,
+        vec![own],
+        "the second intake was queued through the thread's own connection: {clients:?}"
+    );
+    assert_eq!(store.queue_len().await.expect("queue length"), 2);
+
+    // A store dropped leaves nothing open: the next store used on this thread closes
+    // the connection the dropped one opened here.
+    drop(store);
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    store
+        .enqueue(&[message(&p, &ep, due, expires)])
+        .await
+        .expect("queued");
+    until_clients(
+        &mut admin,
+        "the dropped store's connections closed, the new one's shared and own open",
+        |c| c.len() == 2 && c.iter().all(|(id, _)| *id > own),
+    )
+    .await;
+    assert_eq!(store.queue_len().await.expect("queue length"), 3);
+}
+
+// The delivery workers run on a multi-threaded runtime, beside the shared connection's
+// own task: they, and every thread there, use the shared connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_threaded_runtime_queues_through_the_shared_connection() {
+    let redis = TestRedis::start();
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    let p = practitioner("shared-conn");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    for _ in 0..20 {
+        store
+            .enqueue(&[message(&p, &ep, due, due + 86_400_000)])
+            .await
+            .expect("queued");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut admin = redis.client().await;
+    assert_eq!(redis_clients(&mut admin).await.len(), 1, "one connection");
+    assert_eq!(store.queue_len().await.expect("queue length"), 20);
+}
+
+// Redis restarted (or failed over): the HTTP worker's own connection is gone, and the
+// first intake to find out reopens it and is sent again rather than refused.
+#[tokio::test]
+async fn the_first_intake_after_a_redis_restart_is_queued_not_refused() {
+    let mut redis = TestRedis::start();
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    let p = practitioner("restart");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let expires = due + 86_400_000;
+    store
+        .enqueue(&[message(&p, &ep, due, expires)])
+        .await
+        .expect("queued");
+    let mut admin = redis.client().await;
+    until_clients(&mut admin, "a connection of the thread's own", |c| {
+        c.len() == 2
+    })
+    .await;
+    drop(admin);
+
+    redis.crash();
+    redis.restart();
+    let m = message(&p, &ep, due, expires);
+    store
+        .enqueue(std::slice::from_ref(&m))
+        .await
+        .expect("the first intake after the restart is queued");
+    let mut admin = redis.client().await;
+    assert_eq!(
+        queued_state(&mut admin, &m).await.0,
+        Some(due as f64),
+        "it is in the queue"
+    );
+}
+
+// A resend (after a dropped connection, when the first send may have run) leaves a
+// message the first send queued as it is: a worker may have taken it meanwhile.
+#[tokio::test]
+async fn a_resent_enqueue_leaves_a_message_the_first_send_queued_as_it_is() {
+    let redis = TestRedis::start();
+    let mut admin = redis.client().await;
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    let p = practitioner("resend");
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let m = message(&p, &ep, due, due + 86_400_000);
+    store
+        .enqueue(std::slice::from_ref(&m))
+        .await
+        .expect("queued");
+    let claim = store
+        .claim_due(due + 1, Duration::from_secs(60), 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(claim.messages.len(), 1, "a worker took it");
+
+    let taken = queued_state(&mut admin, &m).await;
+    assert_eq!(
+        send_enqueue_script(&mut admin, &m, true).await,
+        0,
+        "a resend queues nothing already queued"
+    );
+    assert_eq!(
+        queued_state(&mut admin, &m).await,
+        taken,
+        "the taken message is as it was"
+    );
+    // The same call as a first send would have put it back in the queue, due again.
+    assert_eq!(send_enqueue_script(&mut admin, &m, false).await, 1);
+    assert_eq!(
+        queued_state(&mut admin, &m).await.0,
+        Some(m.due_at_ms as f64),
+        "a first send sets the schedule"
+    );
+}
+
+/// A queued message's score in its partition's schedule, and its hash.
+async fn queued_state(
+    admin: &mut ::redis::aio::MultiplexedConnection,
+    m: &NewMessage,
+) -> (Option<f64>, std::collections::BTreeMap<String, Vec<u8>>) {
+    let partition = gaprelay::store::keys::Partition::of(&m.id);
+    let score: Option<f64> = ::redis::cmd("ZSCORE")
+        .arg(partition.due())
+        .arg(m.id.as_str())
+        .query_async(admin)
+        .await
+        .expect("ZSCORE");
+    let hash = ::redis::cmd("HGETALL")
+        .arg(format!("{}{}", partition.message_prefix(), m.id.as_str()))
+        .query_async(admin)
+        .await
+        .expect("HGETALL");
+    (score, hash)
+}
+
+/// Runs the store's enqueue script for `m`, as a first send or a resend; how many it
+/// queued.
+async fn send_enqueue_script(
+    admin: &mut ::redis::aio::MultiplexedConnection,
+    m: &NewMessage,
+    resend: bool,
+) -> i64 {
+    let partition = gaprelay::store::keys::Partition::of(&m.id);
+    ::redis::Script::new(include_str!("../../src/store/lua/enqueue.lua"))
+        .key(partition.due())
+        .arg(partition.message_prefix())
+        .arg(if resend { "1" } else { "0" })
+        .arg(m.id.as_str())
+        .arg(m.endpoint_id.as_str())
+        .arg(m.practitioner_id.as_str())
+        .arg(m.expires_at_ms)
+        .arg(&m.sealed)
+        .arg(m.event.as_str())
+        .arg("")
+        .arg("pending")
+        .arg(m.due_at_ms)
+        .arg(m.due_at_ms + 86_400_000)
+        .invoke_async(admin)
+        .await
+        .expect("the enqueue script")
+}

@@ -14,10 +14,12 @@ use super::{keys, Replaced, StoreError};
 use crate::domain::practitioner::Practitioner;
 use anyhow::Context;
 use conn::RedisConn;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Queues messages in one partition.
@@ -60,6 +62,9 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct RedisStore {
     conn: RedisConn,
+    /// How a thread opens a connection of its own (one server only; see
+    /// [`RedisStore::thread_conn`]).
+    own: Option<Arc<ThreadConns>>,
     /// A node to subscribe to for [`keys::QUEUED_CHANNEL`] (on a cluster any node
     /// sees every publication).
     pubsub: redis::Client,
@@ -79,6 +84,51 @@ pub struct RedisStore {
     claim_alert: redis::Script,
 }
 
+/// What a thread needs to open its own connection to a single Redis server.
+struct ThreadConns {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+}
+
+/// A thread's own connection for one store: being opened, or open.
+enum OwnConn {
+    Opening,
+    Open(ConnectionManager),
+}
+
+thread_local! {
+    /// This thread's own connections, one per store that asked for one (a store is
+    /// known by its [`ThreadConns`]; entries of dropped stores go at the next look-up).
+    static THREAD_CONNS: RefCell<Vec<(Weak<ThreadConns>, OwnConn)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Whether a thread's entry belongs to the store `own`.
+fn is(store: &Weak<ThreadConns>, own: &Arc<ThreadConns>) -> bool {
+    std::ptr::eq(store.as_ptr(), Arc::as_ptr(own))
+}
+
+/// Opens this thread's own connection for a store and files it (see
+/// [`RedisStore::thread_conn`]); after a failure the entry goes, for a later call to
+/// try again.
+async fn open_thread_conn(own: Arc<ThreadConns>) {
+    let opened = own
+        .client
+        .get_connection_manager_with_config(own.config.clone())
+        .await;
+    THREAD_CONNS.with_borrow_mut(|conns| match opened {
+        Ok(conn) => {
+            if let Some(entry) = conns.iter_mut().find(|(store, _)| is(store, &own)) {
+                entry.1 = OwnConn::Open(conn);
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot open a Redis connection of this thread's own; the shared one serves");
+            conns.retain(|(store, _)| !is(store, &own));
+        }
+    });
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(e).context("redis command failed"))
 }
@@ -95,10 +145,11 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(1000);
         let conn = client
-            .get_connection_manager_with_config(config)
+            .get_connection_manager_with_config(config.clone())
             .await
             .context("cannot connect to Redis")?;
-        let store = RedisStore::with(RedisConn::Single(conn), client);
+        let mut store = RedisStore::with(RedisConn::Single(conn), client.clone());
+        store.own = Some(Arc::new(ThreadConns { client, config }));
         store.retire_expiry_index().await;
         Ok(store)
     }
@@ -142,6 +193,7 @@ impl RedisStore {
     fn with(conn: RedisConn, pubsub: redis::Client) -> RedisStore {
         RedisStore {
             conn,
+            own: None,
             pubsub,
             next_partition: Arc::new(AtomicUsize::new(0)),
             enqueue: redis::Script::new(ENQUEUE_SCRIPT),
@@ -160,6 +212,46 @@ impl RedisStore {
 
     fn conn(&self) -> RedisConn {
         self.conn.clone()
+    }
+
+    /// A connection whose I/O runs on the calling thread, for the intake's hot path.
+    /// The shared connection's task runs on the runtime that connected the store, so
+    /// every command an HTTP worker thread sends through it crosses threads twice (to
+    /// that task and back), and on a busy machine each crossing is a wake-up and a
+    /// context switch. A connection opened on the HTTP worker's own single-threaded
+    /// runtime keeps the whole request on its thread.
+    ///
+    /// One per such thread and store, opened in the background at the thread's first
+    /// call (the shared connection serves meanwhile, so no request waits for it, nor
+    /// for a Redis that cannot be reached) and kept for the thread's life. A failed
+    /// opening is tried again at a later call. On a multi-threaded runtime (the
+    /// delivery workers, which share the shared connection's runtime) and on a cluster
+    /// the shared connection serves.
+    fn thread_conn(&self) -> RedisConn {
+        let Some(own) = &self.own else {
+            return self.conn();
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.conn();
+        };
+        if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread {
+            return self.conn();
+        }
+        let open = THREAD_CONNS.with_borrow_mut(|conns| {
+            conns.retain(|(store, _)| store.strong_count() > 0);
+            match conns.iter().find(|(store, _)| is(store, own)) {
+                Some((_, OwnConn::Open(conn))) => Some(conn.clone()),
+                Some((_, OwnConn::Opening)) => None,
+                None => {
+                    conns.push((Arc::downgrade(own), OwnConn::Opening));
+                    // A current-thread runtime runs what it spawns on this thread, so
+                    // the connection's own task runs here too.
+                    runtime.spawn(open_thread_conn(own.clone()));
+                    None
+                }
+            }
+        });
+        open.map_or_else(|| self.conn(), RedisConn::Single)
     }
 
     /// A page of a sorted set's members after `cursor` (a member), ascending or

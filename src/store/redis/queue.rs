@@ -33,53 +33,26 @@ impl QueueStore for RedisStore {
         // message then fails to queue is skipped (and dropped) when the log is read. One
         // pipeline with the enqueue script after them: one round trip on a single Redis;
         // on a cluster, [`super::conn::RedisConn`] sends each slot's run in turn.
-        let mut pipe = redis::pipe();
-        for m in messages {
-            let index = keys::deliveries(&m.practitioner_id);
-            pipe.zadd(&index, m.id.as_str(), m.due_at_ms).ignore();
-            // Ids older than the records they name go on one enqueue in 16, not on every
-            // one: a command fewer per intake, and the index still holds at most a day
-            // of ids and a few more.
-            if rand::random::<u8>() < 16 {
-                pipe.zrembyscore(
-                    &index,
-                    "-inf",
-                    format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
-                )
-                .ignore();
+        let mut conn = self.thread_conn();
+        let pipe = self.enqueue_pipeline(partition, messages, false);
+        let sent = match pipe.query_async::<(i64,)>(&mut conn).await {
+            // A connection Redis dropped (a restart, a failover) is reopened by the first
+            // command that finds it gone, which fails, whether or not Redis ran it: it is
+            // sent once more, on the reopened connection, as a resend (a message the
+            // first send queued is left as it is, even if a worker has taken it since).
+            Err(e) if e.is_unrecoverable_error() => {
+                let pipe = self.enqueue_pipeline(partition, messages, true);
+                let sent = pipe.query_async::<(i64,)>(&mut conn).await;
+                (pipe, sent)
             }
-        }
-        let mut call = redis::cmd("EVALSHA");
-        call.arg(self.enqueue.get_hash())
-            .arg(1)
-            .arg(partition.due())
-            .arg(partition.message_prefix());
-        for m in messages {
-            // A message held for the practice's first endpoint says so.
-            let status = if m.endpoint_id.is_awaiting() {
-                DeliveryStatus::AwaitingEndpoint
-            } else {
-                DeliveryStatus::Pending
-            };
-            call.arg(m.id.as_str())
-                .arg(m.endpoint_id.as_str())
-                .arg(m.practitioner_id.as_str())
-                .arg(m.expires_at_ms)
-                .arg(&m.sealed)
-                .arg(m.event.as_str())
-                .arg(m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""))
-                .arg(status.as_str())
-                .arg(m.due_at_ms)
-                .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS));
-        }
-        pipe.add_command(call);
-        let mut conn = self.conn();
-        match pipe.query_async::<(i64,)>(&mut conn).await {
-            Ok(_) => Ok(()),
+            sent => (pipe, sent),
+        };
+        match sent {
+            (_, Ok(_)) => Ok(()),
             // A Redis that has not seen the script yet (new, restarted or failed over):
             // load it and send the pipeline again (adding an id to an index twice, or
-            // trimming it twice, changes nothing).
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+            // trimming it twice, changes nothing; the script did not run).
+            (pipe, Err(e)) if e.kind() == redis::ErrorKind::NoScriptError => {
                 self.enqueue
                     .load_async(&mut conn)
                     .await
@@ -89,7 +62,7 @@ impl QueueStore for RedisStore {
                     .map(|_| ())
                     .map_err(unavailable)
             }
-            Err(e) => Err(unavailable(e)),
+            (_, Err(e)) => Err(unavailable(e)),
         }
     }
 
@@ -337,6 +310,61 @@ impl QueueStore for RedisStore {
                 }
             }
         }
+    }
+}
+
+impl RedisStore {
+    /// The enqueue's one pipeline (see [`QueueStore::enqueue`]): each practice's log
+    /// index, then the enqueue script for `messages` (all in `partition`); a `resend`
+    /// leaves alone any message whose hash exists already.
+    fn enqueue_pipeline(
+        &self,
+        partition: Partition,
+        messages: &[NewMessage],
+        resend: bool,
+    ) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        for m in messages {
+            let index = keys::deliveries(&m.practitioner_id);
+            pipe.zadd(&index, m.id.as_str(), m.due_at_ms).ignore();
+            // Ids older than the records they name go on one enqueue in 16, not on every
+            // one: a command fewer per intake, and the index still holds at most a day
+            // of ids and a few more.
+            if rand::random::<u8>() < 16 {
+                pipe.zrembyscore(
+                    &index,
+                    "-inf",
+                    format!("({}", m.due_at_ms - DELIVERY_LOG_TTL_MS),
+                )
+                .ignore();
+            }
+        }
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(self.enqueue.get_hash())
+            .arg(1)
+            .arg(partition.due())
+            .arg(partition.message_prefix())
+            .arg(if resend { "1" } else { "0" });
+        for m in messages {
+            // A message held for the practice's first endpoint says so.
+            let status = if m.endpoint_id.is_awaiting() {
+                DeliveryStatus::AwaitingEndpoint
+            } else {
+                DeliveryStatus::Pending
+            };
+            call.arg(m.id.as_str())
+                .arg(m.endpoint_id.as_str())
+                .arg(m.practitioner_id.as_str())
+                .arg(m.expires_at_ms)
+                .arg(&m.sealed)
+                .arg(m.event.as_str())
+                .arg(m.submission_id.as_ref().map(|s| s.as_str()).unwrap_or(""))
+                .arg(status.as_str())
+                .arg(m.due_at_ms)
+                .arg(m.due_at_ms.saturating_add(DELIVERY_LOG_TTL_MS));
+        }
+        pipe.add_command(call);
+        pipe
     }
 }
 
