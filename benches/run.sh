@@ -43,6 +43,10 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 command -v redis-server >/dev/null || make redis
 command -v curl >/dev/null || fail "curl is needed"
 command -v python3 >/dev/null || fail "python3 is needed"
+# The interpreter itself, not a version manager's shim: a shim is a shell script that
+# starts several processes per call, and the harness calls Python often (a poll every
+# 0.2 s while a phase drains), on the cores it measures.
+PYTHON="$(python3 -c 'import sys; print(sys.executable)')"
 
 # Anything else busy on the machine skews every figure: the load average at the start
 # goes into the record.
@@ -69,10 +73,10 @@ results="$work/results"
 put() { printf '%s=%s\n' "$1" "$2" >>"$results"; }
 get() { sed -n "s/^$1=//p" "$results" | tail -n1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # `json FILE EXPR`: a value out of a JSON file, EXPR being Python on `d`.
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,(str,int,float)) else json.dumps(v))' "$1" "$2"; }
-calc() { python3 -c "print($1)"; }
+json() { "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,(str,int,float)) else json.dumps(v))' "$1" "$2"; }
+calc() { "$PYTHON" -c "print($1)"; }
 wait_for() { # wait_for WHAT CMD...: up to 10 s
   local what="$1"; shift
   for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -111,7 +115,7 @@ cat >"$work/intake.json" <<'JSON'
 {"contact":{"name":"Load Test","email":"load@example.com"},"sex":"female","age":42,"labs":[{"marker":"3016-3","value":3.1,"unit":"mIU/L"},{"marker":"glucose_fasting","value":5.2,"unit":"mmol/L"},{"marker":"vitamin_d_25oh","value":70,"unit":"nmol/L"}],"symptoms":["fatigue","brain_fog"],"consent":true}
 JSON
 # The baseline's body: 1,024 bytes of JSON shaped like a form post.
-python3 - "$work/baseline.json" <<'PY'
+"$PYTHON" - "$work/baseline.json" <<'PY'
 import json, sys
 doc = {"contact": {"name": "Load Test", "email": "load@example.com"}, "sex": "female", "age": 42,
        "labs": [{"marker": f"marker_{i}", "value": i + 0.5, "unit": "mmol/L"} for i in range(8)],
@@ -120,7 +124,7 @@ doc["note"] = "x" * (1024 - len(json.dumps(doc, separators=(",", ":"))))
 open(sys.argv[1], "w").write(json.dumps(doc, separators=(",", ":")))
 PY
 wrk_lua() { # wrk_lua BODY_FILE > LUA: POST the file, print a JSON summary at the end
-  python3 - "$1" <<'PY'
+  "$PYTHON" - "$1" <<'PY'
 import json, sys
 body = open(sys.argv[1]).read().strip()
 print('wrk.method = "POST"')
@@ -205,7 +209,7 @@ metric() { # metric URL NAME: a value from a /metrics page
   echo "$value"
 }
 sink_stats() { curl -fs "http://127.0.0.1:$sink_port/stats?window=${1:-1}"; }
-sink_count() { sink_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
+sink_count() { curl -fs "http://127.0.0.1:$sink_port/count"; }
 sink_reset() { curl -fs -X POST "http://127.0.0.1:$sink_port/reset" >/dev/null; }
 
 # A practice with one JWE endpoint at the sink, and the sink holding its secret and key;
@@ -214,7 +218,7 @@ setup_practice() {
   local key
   key="$(curl -fs -X POST "$base/v1/practitioners" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"practice_name":"Load","doctor_name":"Dr L","email":"l@example.com","website_url":"https://l.example.com","slug":"load"}' \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')" || fail "could not create the practice"
+    | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')" || fail "could not create the practice"
   curl -fs -X POST "$base/v1/endpoints" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d "{\"url\":\"http://127.0.0.1:$sink_port/hook\",\"encryption\":\"jwe\"}" >"$work/endpoint.json" \
     || fail "could not create the endpoint"
@@ -344,4 +348,4 @@ put loadavg "$loadavg_start before, $(cut -d' ' -f1 /proc/loadavg) after"
 put machine "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r), $(redis-server --version | sed -n 's/.*\(v=[0-9.]*\).*/Redis \1/p' | tr -d 'v='), $(rustc --version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)"
 
 section "results"
-python3 benches/harness/report.py "$results" "$work" "$DOC" "${BENCH_RECORD:-auto}"
+"$PYTHON" benches/harness/report.py "$results" "$work" "$DOC" "${BENCH_RECORD:-auto}"

@@ -15,6 +15,8 @@
 //!   `other` (events other than `intake.submitted`), `per_s` (deliveries per second
 //!   between the first and the last), `window_per_s` (over the last S seconds, default
 //!   1), and the latency percentiles `p50_ms`, `p90_ms`, `p99_ms`, `max_ms`.
+//! - `GET /count`: `count` alone, as plain text: cheap enough to poll (`/stats` copies
+//!   and sorts every latency).
 //! - `POST /reset`: clears the counters.
 //!
 //! It prints nothing about the payloads: the bench sends made-up patients, but a sink
@@ -157,6 +159,11 @@ async fn stats(query: web::Query<StatsQuery>, sink: web::Data<Sink>) -> HttpResp
     }))
 }
 
+async fn count(sink: web::Data<Sink>) -> HttpResponse {
+    let count = sink.recorded().deliveries.len();
+    HttpResponse::Ok().body(count.to_string())
+}
+
 async fn reset(sink: web::Data<Sink>) -> HttpResponse {
     *sink.recorded() = Recorded::default();
     HttpResponse::NoContent().finish()
@@ -183,6 +190,7 @@ async fn main() -> std::io::Result<()> {
             .app_data(sink.clone())
             .route("/hook", web::post().to(hook))
             .route("/stats", web::get().to(stats))
+            .route("/count", web::get().to(count))
             .route("/reset", web::post().to(reset))
     })
     .backlog(4096)
