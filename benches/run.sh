@@ -22,6 +22,9 @@
 # when each phase ran at least 15 s and other processes took at most 5% of the CPU over
 # the run (BENCH_RECORD=1: record it anyway; BENCH_RECORD=0: never).
 #
+# BENCH_GAPRELAY_BIN=path measures that gaprelay binary instead of this checkout's build
+# (the run is then not recorded).
+#
 # GAPRELAY_* settings in the environment reach every gaprelay process (e.g.
 # GAPRELAY_ENDPOINT_CONCURRENCY=32 make bench), except those the phases set themselves.
 set -euo pipefail
@@ -54,7 +57,10 @@ loadavg_start="$(cut -d' ' -f1 /proc/loadavg)"
 section "build (release): gaprelay and the bench examples"
 cargo build --release --quiet
 cargo build --release --quiet --example bench_baseline --example bench_sink --example bench_load
-BIN=target/release/gaprelay
+# BENCH_GAPRELAY_BIN: another gaprelay binary to measure (e.g. an earlier commit's
+# release build, for a before/after in turns); such a run is never recorded.
+BIN="${BENCH_GAPRELAY_BIN:-target/release/gaprelay}"
+[ -z "${BENCH_GAPRELAY_BIN:-}" ] || BENCH_RECORD=0
 EX=target/release/examples
 
 work="$(mktemp -d)"
