@@ -1537,6 +1537,13 @@ async fn the_redis_store_conforms() {
     .await;
 }
 
+/// A message to a new endpoint of a new practice, due now and kept for a day.
+fn due_now() -> NewMessage {
+    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
+    message(&practitioner("due-now"), &ep, due, due + 86_400_000)
+}
+
 /// The clients connected to Redis besides `client` (which asks), as (id, last command).
 async fn redis_clients(client: &mut ::redis::aio::MultiplexedConnection) -> Vec<(u64, String)> {
     let me: u64 = ::redis::cmd("CLIENT")
@@ -1587,16 +1594,9 @@ async fn a_single_threaded_runtime_queues_through_a_redis_connection_of_its_own(
     let mut admin = redis.client().await;
     let store = RedisStore::connect(&redis.url()).await.expect("connect");
     let shared = until_clients(&mut admin, "one connection", |c| c.len() == 1).await;
-    let p = practitioner("own-conn");
-    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let expires = due + 86_400_000;
 
     // The first intake goes through the shared connection and opens this thread's own.
-    store
-        .enqueue(&[message(&p, &ep, due, expires)])
-        .await
-        .expect("queued");
+    store.enqueue(&[due_now()]).await.expect("queued");
     let clients = until_clients(&mut admin, "a connection of the thread's own", |c| {
         c.len() == 2
     })
@@ -1609,10 +1609,7 @@ async fn a_single_threaded_runtime_queues_through_a_redis_connection_of_its_own(
     // The shared connection still serves everything else; the next intake goes through
     // this thread's own.
     assert_eq!(store.queue_len().await.expect("queue length"), 1);
-    store
-        .enqueue(&[message(&p, &ep, due, expires)])
-        .await
-        .expect("queued");
+    store.enqueue(&[due_now()]).await.expect("queued");
     let clients = redis_clients(&mut admin).await;
     let queued_by: Vec<u64> = clients
         .iter()
@@ -1630,10 +1627,7 @@ async fn a_single_threaded_runtime_queues_through_a_redis_connection_of_its_own(
     // the connection the dropped one opened here.
     drop(store);
     let store = RedisStore::connect(&redis.url()).await.expect("connect");
-    store
-        .enqueue(&[message(&p, &ep, due, expires)])
-        .await
-        .expect("queued");
+    store.enqueue(&[due_now()]).await.expect("queued");
     until_clients(
         &mut admin,
         "the dropped store's connections closed, the new one's shared and own open",
@@ -1649,14 +1643,8 @@ async fn a_single_threaded_runtime_queues_through_a_redis_connection_of_its_own(
 async fn a_multi_threaded_runtime_queues_through_the_shared_connection() {
     let redis = TestRedis::start();
     let store = RedisStore::connect(&redis.url()).await.expect("connect");
-    let p = practitioner("shared-conn");
-    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
     for _ in 0..20 {
-        store
-            .enqueue(&[message(&p, &ep, due, due + 86_400_000)])
-            .await
-            .expect("queued");
+        store.enqueue(&[due_now()]).await.expect("queued");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut admin = redis.client().await;
@@ -1670,14 +1658,7 @@ async fn a_multi_threaded_runtime_queues_through_the_shared_connection() {
 async fn the_first_intake_after_a_redis_restart_is_queued_not_refused() {
     let mut redis = TestRedis::start();
     let store = RedisStore::connect(&redis.url()).await.expect("connect");
-    let p = practitioner("restart");
-    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let expires = due + 86_400_000;
-    store
-        .enqueue(&[message(&p, &ep, due, expires)])
-        .await
-        .expect("queued");
+    store.enqueue(&[due_now()]).await.expect("queued");
     let mut admin = redis.client().await;
     until_clients(&mut admin, "a connection of the thread's own", |c| {
         c.len() == 2
@@ -1687,7 +1668,7 @@ async fn the_first_intake_after_a_redis_restart_is_queued_not_refused() {
 
     redis.crash();
     redis.restart();
-    let m = message(&p, &ep, due, expires);
+    let m = due_now();
     store
         .enqueue(std::slice::from_ref(&m))
         .await
@@ -1695,7 +1676,7 @@ async fn the_first_intake_after_a_redis_restart_is_queued_not_refused() {
     let mut admin = redis.client().await;
     assert_eq!(
         queued_state(&mut admin, &m).await.0,
-        Some(due as f64),
+        Some(m.due_at_ms as f64),
         "it is in the queue"
     );
 }
@@ -1707,16 +1688,13 @@ async fn a_resent_enqueue_leaves_a_message_the_first_send_queued_as_it_is() {
     let redis = TestRedis::start();
     let mut admin = redis.client().await;
     let store = RedisStore::connect(&redis.url()).await.expect("connect");
-    let p = practitioner("resend");
-    let ep = EndpointId::generate(&mut rand::rngs::OsRng);
-    let due = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let m = message(&p, &ep, due, due + 86_400_000);
+    let m = due_now();
     store
         .enqueue(std::slice::from_ref(&m))
         .await
         .expect("queued");
     let claim = store
-        .claim_due(due + 1, Duration::from_secs(60), 10, &[])
+        .claim_due(m.due_at_ms + 1, Duration::from_secs(60), 10, &[])
         .await
         .expect("claim");
     assert_eq!(claim.messages.len(), 1, "a worker took it");
