@@ -531,9 +531,13 @@ async fn audit_logs_page_newest_first_and_stay_apart(store: Arc<dyn Store>) {
         .append_audit(Some(&q), &entry(1), t1, 0)
         .await
         .expect("append");
+    // The cut is taken after the first append has returned (so after Redis stamped it)
+    // and before the second is sent (so before Redis stamps that), however slow the
+    // machine: a fixed margin after `t1` was not enough on a busy one.
     tokio::time::sleep(Duration::from_millis(20)).await;
+    let cut = real_now();
     store
-        .append_audit(Some(&q), &entry(2), real_now(), t1 + 5)
+        .append_audit(Some(&q), &entry(2), cut, cut)
         .await
         .expect("append");
     assert_eq!(
