@@ -29,30 +29,23 @@ impl QueueStore for RedisStore {
                 "messages queued together must share a queue partition".into(),
             ));
         }
-        // The practices' log indexes first, in their own slots: an id listed there whose
-        // message then fails to queue is skipped (and dropped) when the log is read. One
-        // pipeline with the enqueue script after them: one round trip on a single Redis;
-        // on a cluster, [`super::conn::RedisConn`] sends each slot's run in turn.
         let mut conn = self.thread_conn();
-        let pipe = self.enqueue_pipeline(partition, messages, false);
-        let sent = match pipe.query_async::<(i64,)>(&mut conn).await {
-            // A connection Redis dropped (a restart, a failover) is reopened by the first
-            // command that finds it gone, which fails, whether or not Redis ran it: it is
-            // sent once more, on the reopened connection, as a resend (a message the
-            // first send queued is left as it is, even if a worker has taken it since).
-            Err(e) if e.is_unrecoverable_error() => {
-                let pipe = self.enqueue_pipeline(partition, messages, true);
-                let sent = pipe.query_async::<(i64,)>(&mut conn).await;
-                (pipe, sent)
-            }
-            sent => (pipe, sent),
-        };
+        let mut pipe = self.enqueue_pipeline(partition, messages, false);
+        let mut sent = pipe.query_async::<(i64,)>(&mut conn).await;
+        // A connection Redis dropped (a restart, a failover) is reopened by the first
+        // command that finds it gone, which fails, whether or not Redis ran it: it is
+        // sent once more, on the reopened connection, as a resend (a message the first
+        // send queued is left as it is, even if a worker has taken it since).
+        if matches!(&sent, Err(e) if e.is_unrecoverable_error()) {
+            pipe = self.enqueue_pipeline(partition, messages, true);
+            sent = pipe.query_async::<(i64,)>(&mut conn).await;
+        }
         match sent {
-            (_, Ok(_)) => Ok(()),
+            Ok(_) => Ok(()),
             // A Redis that has not seen the script yet (new, restarted or failed over):
             // load it and send the pipeline again (adding an id to an index twice, or
             // trimming it twice, changes nothing; the script did not run).
-            (pipe, Err(e)) if e.kind() == redis::ErrorKind::NoScriptError => {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
                 self.enqueue
                     .load_async(&mut conn)
                     .await
@@ -62,7 +55,7 @@ impl QueueStore for RedisStore {
                     .map(|_| ())
                     .map_err(unavailable)
             }
-            (_, Err(e)) => Err(unavailable(e)),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -314,9 +307,12 @@ impl QueueStore for RedisStore {
 }
 
 impl RedisStore {
-    /// The enqueue's one pipeline (see [`QueueStore::enqueue`]): each practice's log
-    /// index, then the enqueue script for `messages` (all in `partition`); a `resend`
-    /// leaves alone any message whose hash exists already.
+    /// The enqueue's one pipeline: the practices' log indexes first, in their own slots
+    /// (an id listed there whose message then fails to queue is skipped, and dropped,
+    /// when the log is read), then the enqueue script for `messages` (all in
+    /// `partition`); a `resend` leaves alone any message whose hash exists already. One
+    /// round trip on a single Redis; on a cluster, [`super::conn::RedisConn`] sends
+    /// each slot's run in turn.
     fn enqueue_pipeline(
         &self,
         partition: Partition,
