@@ -136,14 +136,23 @@ async fn accepted_submissions_survive_a_killed_relay_a_flaky_crm_and_a_redis_cra
     const N: usize = 60;
     let mut accepted: HashSet<String> = HashSet::new();
     let (mut refused, mut sent) = (0usize, 0usize);
+    // Each fault once, however many tries the intake after it takes: a relay that never
+    // accepts again fails the test at the refusal bound below instead of looping.
+    let (mut killed, mut crashed) = (false, false);
     while sent < N {
-        if sent == 20 {
+        assert!(
+            refused < 600,
+            "the relays refused 600 intakes (a minute of retries) with {sent} of {N} accepted"
+        );
+        if sent == 20 && !killed {
+            killed = true;
             // SIGKILL one relay mid-run (deliveries in flight included), then restart it.
             let _ = relays[1].child.kill();
             let _ = relays[1].child.wait();
             relays[1] = start_relay(ports[1], &redis.url(), &key);
         }
-        if sent == 40 {
+        if sent == 40 && !crashed {
+            crashed = true;
             redis.crash();
             redis.restart();
         }
