@@ -21,6 +21,7 @@ use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
 use crate::store::{EndpointRecord, NewMessage};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// The version tag of the queue-entry format, bound into every entry's associated data.
@@ -64,15 +65,19 @@ impl std::fmt::Display for EventKind {
 }
 
 /// The event as queued (sealed) and as delivered (with `data` possibly encrypted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `data` and the renderings are kept as the JSON text they were rendered to, never
+/// parsed back into a tree: a delivery opens the entry, copies that text into the
+/// request (or encrypts it as it is) and never looks inside (docs/decisions.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// Event type.
     #[serde(rename = "type")]
     pub kind: EventKind,
     /// When the event happened (RFC 3339, UTC); stable across retries.
     pub timestamp: String,
-    /// The payload, as the message's endpoint's format renders it.
-    pub data: serde_json::Value,
+    /// The payload, as the message's endpoint's format renders it: its JSON text.
+    pub data: Box<RawValue>,
     /// Only in a submission held for an endpoint not there yet: `data` as each other
     /// payload format renders it, by format name, so that it can be handed over to an
     /// endpoint of any format. Never delivered: [`Event::for_format`] takes it out.
@@ -81,7 +86,7 @@ pub struct Event {
         rename = "held_renderings",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    pub renderings: BTreeMap<String, serde_json::Value>,
+    pub renderings: BTreeMap<String, Box<RawValue>>,
     /// Set once `data` is a JWE to a `jwe-receiver` endpoint's public keys (see
     /// [`Event::to_receiver`]): it is then sent as it is. Never delivered.
     #[serde(
@@ -101,13 +106,37 @@ pub struct Event {
     pub submission: Option<SubmissionId>,
 }
 
+/// Two events are equal when they are the same text: `data` and the renderings are
+/// compared as rendered (an event opened from its entry equals the one sealed).
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.kind == other.kind
+            && self.timestamp == other.timestamp
+            && self.data.get() == other.data.get()
+            && self.renderings.len() == other.renderings.len()
+            && self
+                .renderings
+                .iter()
+                .zip(&other.renderings)
+                .all(|((f, a), (g, b))| f == g && a.get() == b.get())
+            && self.receiver_sealed == other.receiver_sealed
+            && self.submission == other.submission
+    }
+}
+
+/// `value` as JSON text. Writing a `serde_json::Value` out cannot fail (its keys are
+/// strings and the text goes to memory), so there is no error to pass on.
+pub fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
 impl Event {
     /// An event whose `data` is rendered for one format.
-    pub fn new(kind: EventKind, timestamp: String, data: serde_json::Value) -> Event {
+    pub fn new(kind: EventKind, timestamp: String, data: &serde_json::Value) -> Event {
         Event {
             kind,
             timestamp,
-            data,
+            data: raw_json(data),
             renderings: BTreeMap::new(),
             receiver_sealed: false,
             submission: None,
@@ -122,7 +151,7 @@ impl Event {
     }
 
     /// Also carries `data` as `format` renders it (for a held submission).
-    pub fn with_rendering(mut self, format: Format, data: serde_json::Value) -> Event {
+    pub fn with_rendering(mut self, format: Format, data: Box<RawValue>) -> Event {
         self.renderings.insert(format.as_str().to_owned(), data);
         self
     }
@@ -136,6 +165,24 @@ impl Event {
         }
         self.renderings.clear();
         self
+    }
+
+    /// The submission an `intake.submitted` event carries: its own field, or, in an
+    /// entry queued before that field existed, `data`'s `submission_id` (read only
+    /// then; `data` may by now be a JWE or a Bundle, which has none).
+    pub fn submission_id(&self) -> Option<SubmissionId> {
+        #[derive(Deserialize)]
+        struct Legacy<'a> {
+            #[serde(borrow)]
+            submission_id: Option<&'a str>,
+        }
+        if self.submission.is_some() || self.kind != EventKind::IntakeSubmitted {
+            return self.submission.clone();
+        }
+        serde_json::from_str::<Legacy<'_>>(self.data.get())
+            .ok()
+            .and_then(|l| l.submission_id)
+            .and_then(|s| SubmissionId::parse(s).ok())
     }
 }
 
@@ -152,8 +199,8 @@ impl Event {
             return Ok(self);
         }
         self.renderings.clear();
-        let plaintext = serde_json::to_vec(&self.data)?;
-        self.data = serde_json::to_value(jwe_receiver::encrypt(keys, &plaintext, rng))?;
+        let plaintext = self.data.get().as_bytes();
+        self.data = serde_json::value::to_raw_value(&jwe_receiver::encrypt(keys, plaintext, rng))?;
         self.receiver_sealed = true;
         Ok(self)
     }
@@ -461,6 +508,11 @@ mod tests {
     use rand::SeedableRng;
     use serde_json::json;
 
+    /// `data` read back as a tree, to compare.
+    fn data(event: &Event) -> serde_json::Value {
+        serde_json::from_str(event.data.get()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn ids(seed: u64) -> (MasterKey, MessageId, EndpointId) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         (
@@ -485,14 +537,14 @@ mod tests {
         );
         let event = open_message(&master, &id, &endpoint, &old).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(event.kind, EventKind::EndpointTest);
-        assert_eq!(event.data, json!({"message": "hi"}));
+        assert_eq!(data(&event), json!({"message": "hi"}));
 
         // Now: the same associated data, the marker, then DEFLATE; it opens to the same
         // event, and an event the size of an intake's takes well under half the bytes.
         let big = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({"labs": (0..12).map(|i| json!({"marker": format!("m{i}"), "optimal": {"low": 1.0, "high": 2.0}, "standard": {"low": 0.5, "high": 4.0}, "zone": "above_optimal", "unit": "mIU/L"})).collect::<Vec<_>>()}),
+            &json!({"labs": (0..12).map(|i| json!({"marker": format!("m{i}"), "optimal": {"low": 1.0, "high": 2.0}, "standard": {"low": 0.5, "high": 4.0}, "zone": "above_optimal", "unit": "mIU/L"})).collect::<Vec<_>>()}),
         );
         let sealed = seal_message(
             &master,
@@ -552,11 +604,11 @@ mod tests {
         let held = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({"patient": "Ada"}),
+            &json!({"patient": "Ada"}),
         )
         .with_rendering(
             Format::FhirR4,
-            json!({"resourceType": "Bundle", "name": "Ada"}),
+            raw_json(&json!({"resourceType": "Bundle", "name": "Ada"})),
         );
         let sealed = held
             .to_receiver(std::slice::from_ref(&public), &mut rng)
@@ -571,7 +623,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again, sealed);
         let plain =
-            gaprelay_receiver::decrypt(&sealed.data, &[key]).unwrap_or_else(|e| panic!("{e}"));
+            gaprelay_receiver::decrypt(&data(&sealed), &[key]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plain, json!({"patient": "Ada"}));
         // An event of the first format reads with the mark unset.
         let old: Event = serde_json::from_str(
@@ -586,22 +638,82 @@ mod tests {
         let held = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({"json": true}),
+            &json!({"json": true}),
         )
-        .with_rendering(Format::FhirR4, json!({"resourceType": "Bundle"}));
+        .with_rendering(Format::FhirR4, raw_json(&json!({"resourceType": "Bundle"})));
         let sealed_form = serde_json::to_value(&held).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             sealed_form["held_renderings"]["fhir-r4"]["resourceType"],
             "Bundle"
         );
         let fhir = held.clone().for_format(Format::FhirR4);
-        assert_eq!(fhir.data, json!({"resourceType": "Bundle"}));
+        assert_eq!(data(&fhir), json!({"resourceType": "Bundle"}));
         let json_event = held.for_format(Format::GaprelayV1);
-        assert_eq!(json_event.data, json!({"json": true}));
+        assert_eq!(data(&json_event), json!({"json": true}));
         for delivered in [fhir, json_event] {
             let text = serde_json::to_string(&delivered).unwrap_or_else(|e| panic!("{e}"));
             assert!(!text.contains("held_renderings"), "{text}");
         }
+    }
+
+    #[test]
+    fn the_submission_is_read_from_its_field_or_from_the_data_of_an_older_entry() {
+        let sub = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(9));
+        let intake = |data: serde_json::Value| {
+            Event::new(
+                EventKind::IntakeSubmitted,
+                "2026-01-01T00:00:00Z".into(),
+                &data,
+            )
+        };
+        // Now: the event's own field, whatever `data` has become.
+        let event = intake(json!({"resourceType": "Bundle"})).of_submission(&sub);
+        assert_eq!(event.submission_id(), Some(sub.clone()));
+        // An entry queued before the field: `data`'s member.
+        let older = intake(json!({"submission_id": sub.as_str(), "patient": {}}));
+        assert_eq!(older.submission.as_ref(), None);
+        assert_eq!(older.submission_id(), Some(sub.clone()));
+        // None to be had: encrypted data, a malformed id, another kind of event.
+        assert_eq!(intake(json!({"protected": "eyJ9"})).submission_id(), None);
+        assert_eq!(
+            intake(json!({"submission_id": "nope"})).submission_id(),
+            None
+        );
+        let test = Event::new(
+            EventKind::EndpointTest,
+            "2026-01-01T00:00:00Z".into(),
+            &json!({"submission_id": sub.as_str()}),
+        );
+        assert_eq!(test.submission_id(), None);
+    }
+
+    #[test]
+    fn data_is_carried_as_the_text_it_was_rendered_to() {
+        let (master, id, endpoint) = ids(16);
+        // Text no serializer here writes (spacing, member order, an escaped character,
+        // a float's spelling): an entry opens and is sealed again with it unchanged.
+        let text = r#"{"type":"intake.submitted","timestamp":"2026-01-01T00:00:00Z","data":{"z": 1.50, "a":"\u00e9"}}"#;
+        let aad = format!("gaprelay.queue.v1|{id}|{endpoint}");
+        let old = seal::seal(
+            &master,
+            aad.as_bytes(),
+            text.as_bytes(),
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        );
+        let event = open_message(&master, &id, &endpoint, &old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(event.data.get(), r#"{"z": 1.50, "a":"\u00e9"}"#);
+        let again = seal_message(
+            &master,
+            &id,
+            &endpoint,
+            &event,
+            &mut rand::rngs::StdRng::seed_from_u64(4),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let reopened =
+            open_message(&master, &id, &endpoint, &again).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reopened.data.get(), event.data.get());
+        assert_eq!(reopened, event);
     }
 
     #[test]
@@ -611,7 +723,7 @@ mod tests {
         let event = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({}),
+            &json!({}),
         );
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let sealed = seal_message(&master, &id, &endpoint, &event, &mut rng)

@@ -13,6 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::message::{Event, EventKind};
+use serde::Serialize;
 
 /// Formats a time as RFC 3339 in UTC with second precision.
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -73,7 +74,7 @@ pub fn intake_event(
     if let (Some(source), Some(fields)) = (&submission.source, data.as_object_mut()) {
         fields.insert("source".to_owned(), json!(source));
     }
-    Event::new(EventKind::IntakeSubmitted, at, data).of_submission(submission_id)
+    Event::new(EventKind::IntakeSubmitted, at, &data).of_submission(submission_id)
 }
 
 /// Renders the `endpoint.test` event: a fixed sample, no patient data.
@@ -81,7 +82,7 @@ pub fn test_event(practitioner: &PractitionerId, at: OffsetDateTime) -> Event {
     Event::new(
         EventKind::EndpointTest,
         rfc3339(at),
-        json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
+        &json!({"practitioner": {"id": practitioner}, "message": "This is a test event from gaprelay."}),
     )
 }
 
@@ -96,7 +97,7 @@ pub fn delivery_expired_event(
     Event::new(
         EventKind::DeliveryExpired,
         at.clone(),
-        json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
+        &json!({"message_id": message, "endpoint_id": endpoint, "submission_id": submission, "expired_at": at}),
     )
 }
 
@@ -118,7 +119,7 @@ pub fn endpoint_failing_event(alert: &crate::notify::FailingAlert) -> Event {
     Event::new(
         EventKind::EndpointFailing,
         at.clone(),
-        json!({
+        &json!({
             "endpoint_id": alert.endpoint_id,
             "reason": alert.trigger.as_str(),
             "consecutive_failures": alert.consecutive_failures,
@@ -156,20 +157,36 @@ pub fn sign_request(
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<SignedRequest, serde_json::Error> {
     // Only the envelope's three members: the event's other fields are the relay's own.
-    let envelope = |data: &serde_json::Value| {
-        serde_json::to_vec(&json!({"type": event.kind, "timestamp": event.timestamp, "data": data}))
+    // `data` is written as the text it was rendered to (or its JWE), never re-parsed.
+    #[derive(Serialize)]
+    struct Envelope<'a, D> {
+        #[serde(rename = "type")]
+        kind: EventKind,
+        timestamp: &'a str,
+        data: D,
+    }
+    let envelope = |data| {
+        serde_json::to_vec(&Envelope {
+            kind: event.kind,
+            timestamp: &event.timestamp,
+            data,
+        })
     };
     let body = match encryption {
-        Encryption::None => envelope(&event.data)?,
-        Encryption::JweReceiver if event.receiver_sealed => envelope(&event.data)?,
+        Encryption::None => envelope(&*event.data)?,
+        Encryption::JweReceiver if event.receiver_sealed => envelope(&*event.data)?,
         Encryption::JweReceiver => {
             return Err(<serde_json::Error as serde::ser::Error>::custom(
                 "data is not encrypted to the receiver's keys",
             ))
         }
         Encryption::Jwe => {
-            let plaintext = serde_json::to_vec(&event.data)?;
-            envelope(&serde_json::to_value(jwe::encrypt(key, &plaintext, rng))?)?
+            let jwe = jwe::encrypt(key, event.data.get().as_bytes(), rng);
+            serde_json::to_vec(&Envelope {
+                kind: event.kind,
+                timestamp: &event.timestamp,
+                data: &jwe,
+            })?
         }
     };
     let ts = now.unix_timestamp();
@@ -211,7 +228,7 @@ mod tests {
         let event = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({"hello": "world"}),
+            &json!({"hello": "world"}),
         );
         let now = datetime!(2026-01-01 00:00:05 UTC);
         let req = sign_request(
@@ -264,7 +281,7 @@ mod tests {
         let event = Event::new(
             EventKind::IntakeSubmitted,
             "2026-01-01T00:00:00Z".into(),
-            json!({"hello": "world"}),
+            &json!({"hello": "world"}),
         );
         let now = datetime!(2026-01-01 00:00:05 UTC);
         let sign = |event: &Event, rng: &mut rand::rngs::StdRng| {
@@ -288,7 +305,8 @@ mod tests {
         let req = sign(&sealed, &mut rng).unwrap_or_else(|e| panic!("{e}"));
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
         assert_eq!(
-            body["data"], sealed.data,
+            body["data"],
+            serde_json::from_str::<serde_json::Value>(sealed.data.get()).unwrap_or_default(),
             "sent as it is, not encrypted again"
         );
         assert_eq!(body.as_object().map(|o| o.len()), Some(3));
@@ -327,16 +345,17 @@ mod tests {
             let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
             let report = crate::domain::report::build(&s, &[]);
             let sub = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(8));
-            intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report)
+            let event = intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report);
+            serde_json::from_str::<serde_json::Value>(event.data.get()).unwrap_or_default()
         };
         // `printf '%s' "I agree to share my results with Dr Lee." | sha256sum`
         assert_eq!(
-            event(true).data["consent"],
+            event(true)["consent"],
             json!({"given": true, "at": "1970-01-01T00:00:00Z", "version": 3,
                    "text_sha256": "c9c68f67ae73e79743779bd1f84a491eedb486e225b57a0de19289c8c0044888"})
         );
         assert_eq!(
-            event(false).data["consent"],
+            event(false)["consent"],
             json!({"given": false, "at": null, "version": null, "text_sha256": null})
         );
     }

@@ -15,7 +15,7 @@ use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::MasterKey;
 use crate::crypto::webhook::WebhookSecret;
 use crate::domain::endpoint::Encryption;
-use crate::domain::ids::{EndpointId, SubmissionId};
+use crate::domain::ids::EndpointId;
 use crate::store::form_cache::FormCache;
 use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Settlement, Store, StoreError};
 use anyhow::Context;
@@ -636,13 +636,8 @@ impl Worker {
                 return Ok((settled.outcome, None));
             }
         };
-        // Named in an expiry notice; `data` may be encrypted or a Bundle by now, so it is
-        // read from the message's own field (from `data` in entries queued before it).
-        let submission = event.submission.clone().or_else(|| {
-            event.data["submission_id"]
-                .as_str()
-                .and_then(|s| SubmissionId::parse(s).ok())
-        });
+        // Named in an expiry notice.
+        let submission = event.submission_id();
         let event = self.for_endpoint(event, &endpoint.record)?;
         let now = self.inner.clock.now();
         let request = payload::sign_request(

@@ -186,7 +186,7 @@ async fn a_queued_submission_opens_with_the_receivers_keys_and_not_with_redis_an
                 "the master key reveals {canary} in {key}"
             );
         }
-        serde_json::from_value::<GeneralJwe>(event.data).expect("data is a JWE");
+        serde_json::from_str::<GeneralJwe>(event.data.get()).expect("data is a JWE");
         opened += 1;
     }
     assert_eq!(opened, 1, "one queue entry for the one endpoint");

@@ -569,7 +569,7 @@ pub fn intake_event(
     crate::delivery::message::Event::new(
         crate::delivery::message::EventKind::IntakeSubmitted,
         rfc3339(submitted_at),
-        data,
+        &data,
     )
     .of_submission(submission_id)
 }
