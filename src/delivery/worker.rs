@@ -5,20 +5,18 @@
 use super::breaker::{Admission, Breakers, Health};
 use super::concurrency::{Bounds, Limits, Permit, Signal, FAST_ANSWER};
 use super::message::{self, Event, Routing};
+use super::opened::{OpenedEndpoint, OpenedEndpoints};
 use super::payload;
 pub use super::policy::AttemptOutcome;
 use super::policy::{self, AttemptResult, EndpointChange, OutcomeCounter, Response};
 use super::sender::Sender;
 use super::settings::DeliverySettings;
 use crate::clock::Clock;
-use crate::crypto::jwe::ContentKey;
 use crate::crypto::seal::MasterKey;
-use crate::crypto::webhook::WebhookSecret;
 use crate::domain::endpoint::Encryption;
 use crate::domain::ids::EndpointId;
 use crate::store::form_cache::FormCache;
 use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Settlement, Store, StoreError};
-use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
@@ -54,6 +52,8 @@ struct Inner {
     woken: Arc<tokio::sync::Notify>,
     /// When this worker last looked for a queue left in an earlier layout (Unix ms).
     adopted_at: std::sync::Mutex<Option<i64>>,
+    /// The endpoints' secrets and URLs as opened, per record.
+    opened: OpenedEndpoints,
 }
 
 impl Inner {
@@ -90,24 +90,6 @@ fn capacity_signal(response: Option<&Response>, took: Duration) -> Signal {
 #[derive(Clone)]
 pub struct Worker {
     inner: Arc<Inner>,
-}
-
-/// The secrets of an endpoint, opened from their sealed form.
-struct OpenedEndpoint {
-    record: EndpointRecord,
-    secret: WebhookSecret,
-    previous: Option<WebhookSecret>,
-    key: ContentKey,
-}
-
-/// Opens an endpoint's sealed secret and content key.
-pub fn open_endpoint_secrets(
-    master_key: &MasterKey,
-    record: &EndpointRecord,
-) -> anyhow::Result<(WebhookSecret, ContentKey)> {
-    let secret = message::open_endpoint_secret(master_key, &record.id, &record.sealed_secret)?;
-    let key = message::open_content_key(master_key, &record.id, &record.sealed_key)?;
-    Ok((secret, key))
 }
 
 impl Worker {
@@ -155,6 +137,7 @@ impl Worker {
                 alerts,
                 woken,
                 adopted_at: std::sync::Mutex::new(None),
+                opened: OpenedEndpoints::default(),
             }),
         }
     }
@@ -356,8 +339,22 @@ impl Worker {
         Ok(messages.len())
     }
 
-    async fn load_endpoint(&self, msg: &ClaimedMessage) -> anyhow::Result<Option<OpenedEndpoint>> {
-        let record = match &self.inner.forms {
+    async fn load_endpoint(
+        &self,
+        msg: &ClaimedMessage,
+    ) -> anyhow::Result<Option<Arc<OpenedEndpoint>>> {
+        let open = |record: &EndpointRecord| -> anyhow::Result<Option<Arc<OpenedEndpoint>>> {
+            if !record.enabled {
+                return Ok(None);
+            }
+            let now = self.inner.clock.now();
+            Ok(Some(self.inner.opened.open(
+                &self.inner.master_key,
+                record,
+                now,
+            )?))
+        };
+        match &self.inner.forms {
             // A steady stream of deliveries reads a practice's endpoints once per cache
             // lifetime, not once per message.
             Some(cache) => {
@@ -371,36 +368,21 @@ impl Worker {
                         records
                     }
                 };
-                records.iter().find(|e| e.id == msg.endpoint_id).cloned()
+                match records.iter().find(|e| e.id == msg.endpoint_id) {
+                    Some(record) => open(record),
+                    None => Ok(None),
+                }
             }
-            None => {
-                self.inner
-                    .store
-                    .endpoint(&msg.practitioner_id, &msg.endpoint_id)
-                    .await?
-            }
-        };
-        let Some(record) = record else {
-            return Ok(None);
-        };
-        if !record.enabled {
-            return Ok(None);
+            None => match self
+                .inner
+                .store
+                .endpoint(&msg.practitioner_id, &msg.endpoint_id)
+                .await?
+            {
+                Some(record) => open(&record),
+                None => Ok(None),
+            },
         }
-        let (secret, key) = open_endpoint_secrets(&self.inner.master_key, &record)?;
-        // During the 24 h after a rotation the previous secret signs alongside.
-        let previous = match (&record.previous_sealed_secret, record.previous_secret_until) {
-            (Some(sealed), Some(until)) if self.inner.clock.now() < until => Some(
-                message::open_endpoint_secret(&self.inner.master_key, &record.id, sealed)
-                    .context("cannot open the endpoint's previous secret")?,
-            ),
-            _ => None,
-        };
-        Ok(Some(OpenedEndpoint {
-            record,
-            secret,
-            previous,
-            key,
-        }))
     }
 
     /// One delivery attempt of one message, counted.
@@ -645,16 +627,12 @@ impl Worker {
             &msg.id,
             endpoint.record.encryption,
             &endpoint.key,
-            &std::iter::once(&endpoint.secret)
-                .chain(endpoint.previous.as_ref())
-                .collect::<Vec<_>>(),
+            &endpoint.signing_secrets(now),
             now,
             // The thread's CSPRNG: a JWE's key and IV without a system call each.
             &mut rand::thread_rng(),
         )?;
-        let url =
-            url::Url::parse(&endpoint.record.url).context("stored endpoint URL is invalid")?;
-        let response = self.inner.sender.send(&url, &request).await;
+        let response = self.inner.sender.send(&endpoint.url, request).await;
         let settled = policy::settle(
             &AttemptResult {
                 response: &response,
