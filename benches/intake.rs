@@ -67,12 +67,14 @@ fn bench(c: &mut Criterion) {
     let sid = SubmissionId::generate(&mut rng);
     c.bench_function("intake: render event + seal for the queue", |b| {
         b.iter(|| {
-            let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep);
+            let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep)
+                .expect("json");
             black_box(message::seal_message(&master, &msg, &ep, &event, &mut rng).expect("json"))
         })
     });
 
-    let event = payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep);
+    let event =
+        payload::intake_event(&sid, OffsetDateTime::UNIX_EPOCH, &p, &sub, &rep).expect("json");
     let sealed = message::seal_message(&master, &msg, &ep, &event, &mut rng).expect("json");
     c.bench_function(
         "queue entry: seal an intake's event (JSON + DEFLATE + AES-256-GCM)",

@@ -143,6 +143,22 @@ impl Event {
         }
     }
 
+    /// An event whose `data` is `data` written as JSON, with no tree in between.
+    pub fn rendered(
+        kind: EventKind,
+        timestamp: String,
+        data: &impl Serialize,
+    ) -> Result<Event, serde_json::Error> {
+        Ok(Event {
+            kind,
+            timestamp,
+            data: serde_json::value::to_raw_value(data)?,
+            renderings: BTreeMap::new(),
+            receiver_sealed: false,
+            submission: None,
+        })
+    }
+
     /// Names the submission it carries (for the relay's own use, see
     /// [`Event::submission`]).
     pub fn of_submission(mut self, id: &SubmissionId) -> Event {

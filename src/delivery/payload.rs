@@ -3,11 +3,14 @@
 
 use crate::crypto::jwe::{self, ContentKey};
 use crate::crypto::webhook::{self, WebhookSecret};
+use crate::domain::catalog::Sex;
 use crate::domain::endpoint::Encryption;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::domain::practitioner::{consent_text_sha256, Practitioner};
+use crate::domain::lead_source::LeadSource;
+use crate::domain::practitioner::{consent_text_sha256, Practitioner, Slug};
+use crate::domain::problems::Redacted;
 use crate::domain::report::Report;
-use crate::domain::submission::Submission;
+use crate::domain::submission::{Engagement, Submission};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -34,47 +37,80 @@ pub fn rfc3339_millis(t: OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-/// Renders the `gaprelay.v1` event of a submission.
+/// Renders the `gaprelay.v1` event of a submission, written straight from the
+/// submission and its report (no intermediate JSON tree). The members come in
+/// alphabetical order at every level this function writes, as they always have.
 pub fn intake_event(
     submission_id: &SubmissionId,
     submitted_at: OffsetDateTime,
     practitioner: &Practitioner,
     submission: &Submission,
     report: &Report,
-) -> Event {
+) -> Result<Event, serde_json::Error> {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        consent: Consent,
+        engagement: &'a Engagement,
+        patient: Patient<'a>,
+        practitioner: PractitionerRef<'a>,
+        report: &'a Report,
+        // Where the form was filled in, only when the form said (never logged: it is
+        // only ever rendered into this payload, which is sealed or encrypted).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        source: Option<&'a LeadSource>,
+        submission_id: &'a SubmissionId,
+        submitted_at: String,
+    }
+    #[derive(Serialize)]
+    struct Consent {
+        at: Option<String>,
+        given: bool,
+        // The hash of the exact wording agreed to, as listed by
+        // `GET /v1/practitioner/consent-versions`.
+        text_sha256: Option<String>,
+        version: Option<u32>,
+    }
+    #[derive(Serialize)]
+    struct Patient<'a> {
+        age: Option<u8>,
+        email: Option<&'a Redacted<String>>,
+        name: Option<&'a Redacted<String>>,
+        phone: Option<&'a Redacted<String>>,
+        sex: Option<Sex>,
+    }
+    #[derive(Serialize)]
+    struct PractitionerRef<'a> {
+        id: &'a PractitionerId,
+        slug: &'a Slug,
+    }
     let at = rfc3339(submitted_at);
     let c = &submission.contact;
-    let data = json!({
-        "submission_id": submission_id,
-        "submitted_at": rfc3339_millis(submitted_at),
-        "practitioner": {"id": practitioner.id, "slug": practitioner.slug},
-        "patient": {
-            "name": c.name,
-            "email": c.email,
-            "phone": c.phone,
-            "sex": submission.sex,
-            "age": submission.age,
+    let consent = submission.consent;
+    let data = Data {
+        consent: Consent {
+            at: consent.then(|| at.clone()),
+            given: consent,
+            text_sha256: consent.then(|| consent_text_sha256(&practitioner.settings.consent_text)),
+            version: consent.then_some(practitioner.settings.consent_version),
         },
-        "consent": {
-            "given": submission.consent,
-            "at": submission.consent.then(|| at.clone()),
-            "version": submission.consent.then_some(practitioner.settings.consent_version),
-            // The hash of the exact wording agreed to, as listed by
-            // `GET /v1/practitioner/consent-versions`.
-            "text_sha256": submission
-                .consent
-                .then(|| consent_text_sha256(&practitioner.settings.consent_text)),
+        engagement: &submission.engagement,
+        patient: Patient {
+            age: submission.age,
+            email: c.email.as_ref(),
+            name: c.name.as_ref(),
+            phone: c.phone.as_ref(),
+            sex: submission.sex,
         },
-        "report": report,
-        "engagement": submission.engagement,
-    });
-    let mut data = data;
-    // Where the form was filled in, only when the form said (never logged: it is only
-    // ever rendered into this payload, which is sealed or encrypted).
-    if let (Some(source), Some(fields)) = (&submission.source, data.as_object_mut()) {
-        fields.insert("source".to_owned(), json!(source));
-    }
-    Event::new(EventKind::IntakeSubmitted, at, &data).of_submission(submission_id)
+        practitioner: PractitionerRef {
+            id: &practitioner.id,
+            slug: &practitioner.slug,
+        },
+        report,
+        source: submission.source.as_ref(),
+        submission_id,
+        submitted_at: rfc3339_millis(submitted_at),
+    };
+    Ok(Event::rendered(EventKind::IntakeSubmitted, at, &data)?.of_submission(submission_id))
 }
 
 /// Renders the `endpoint.test` event: a fixed sample, no patient data.
@@ -345,7 +381,8 @@ mod tests {
             let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
             let report = crate::domain::report::build(&s, &[]);
             let sub = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(8));
-            let event = intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report);
+            let event = intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report)
+                .unwrap_or_else(|e| panic!("{e}"));
             serde_json::from_str::<serde_json::Value>(event.data.get()).unwrap_or_default()
         };
         // `printf '%s' "I agree to share my results with Dr Lee." | sha256sum`
@@ -358,6 +395,91 @@ mod tests {
             event(false)["consent"],
             json!({"given": false, "at": null, "version": null, "text_sha256": null})
         );
+    }
+
+    #[test]
+    fn the_intake_event_has_exactly_the_members_its_tree_rendering_had() {
+        use crate::domain::ids::PractitionerId;
+        use crate::domain::practitioner::NewPractitioner;
+        use crate::domain::submission::IntakeDraft;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let p = Practitioner::create(
+            NewPractitioner {
+                practice_name: "Lee Clinic".into(),
+                doctor_name: "Dr Lee".into(),
+                email: "lee@example.com".into(),
+                website_url: "https://lee.example.com".into(),
+                slug: None,
+                phone_region: None,
+            },
+            PractitionerId::generate(&mut rng),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let at = datetime!(2026-03-04 05:06:07.890 UTC);
+        let sub = SubmissionId::generate(&mut rng);
+        for (consent, source, phone) in [(true, true, true), (false, false, false)] {
+            let mut draft = json!({
+                "contact": {"name": "Ada \"A\" Lovelace", "email": "ada@example.com"},
+                "sex": "female", "age": 36,
+                "labs": [{"marker": "tsh", "value": "2,5", "unit": "mIU/L"}],
+                "symptoms": ["fatigue"],
+                "consent": consent,
+                "engagement": {"time_on_tool_s": 95}
+            });
+            if source {
+                draft["source"] = json!({"page_url": "https://lee.example.com/intake?x=1",
+                                         "utm": {"source": "news", "campaign": "spring"}});
+            }
+            if phone {
+                draft["contact"]["phone"] = json!("+14155550100");
+            }
+            let req = IntakeDraft::from_json(draft).unwrap_or_else(|e| panic!("{e:?}"));
+            let mut form = p.settings.clone();
+            form.consent_required = false;
+            let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+            let report = crate::domain::report::build(&s, &[]);
+            let event = intake_event(&sub, at, &p, &s, &report).unwrap_or_else(|e| panic!("{e}"));
+            // What the event was rendered as before, through a `serde_json::Value`.
+            let c = &s.contact;
+            let stamp = rfc3339(at);
+            let mut tree = json!({
+                "submission_id": sub,
+                "submitted_at": rfc3339_millis(at),
+                "practitioner": {"id": p.id, "slug": p.slug},
+                "patient": {"name": c.name, "email": c.email, "phone": c.phone,
+                            "sex": s.sex, "age": s.age},
+                "consent": {
+                    "given": s.consent,
+                    "at": s.consent.then(|| stamp.clone()),
+                    "version": s.consent.then_some(p.settings.consent_version),
+                    "text_sha256": s.consent.then(|| consent_text_sha256(&p.settings.consent_text)),
+                },
+                "report": report,
+                "engagement": s.engagement,
+            });
+            if let Some(source) = &s.source {
+                tree["source"] = json!(source);
+            }
+            let rendered: serde_json::Value =
+                serde_json::from_str(event.data.get()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(rendered, tree, "consent {consent}, source {source}");
+            assert_eq!(rendered.get("source").is_some(), source);
+            assert_eq!(event.timestamp, stamp);
+            assert_eq!(event.submission.as_ref(), Some(&sub));
+            // The members this function writes come in alphabetical order, as a tree
+            // wrote them.
+            let text = event.data.get();
+            let order = [
+                "\"consent\"",
+                "\"engagement\"",
+                "\"patient\"",
+                "\"practitioner\"",
+                "\"report\"",
+            ];
+            let places: Vec<usize> = order.iter().filter_map(|k| text.find(k)).collect();
+            assert!(places.windows(2).all(|w| w[0] < w[1]), "{places:?}");
+        }
     }
 
     #[test]

@@ -590,7 +590,8 @@ impl Services {
         // rendering of that endpoint's format, so a held message carries every one).
         let held = enabled.is_empty();
         let wants = |format: Format| held || enabled.iter().any(|e| e.format == format);
-        let json = payload::intake_event(&submission_id, now, practitioner, &submission, &report);
+        let json = payload::intake_event(&submission_id, now, practitioner, &submission, &report)
+            .map_err(anyhow::Error::new)?;
         let fhir = wants(Format::FhirR4).then(|| {
             crate::delivery::fhir::intake_event(
                 &self.public_url,
