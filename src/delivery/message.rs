@@ -133,14 +133,7 @@ pub fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
 impl Event {
     /// An event whose `data` is rendered for one format.
     pub fn new(kind: EventKind, timestamp: String, data: &serde_json::Value) -> Event {
-        Event {
-            kind,
-            timestamp,
-            data: raw_json(data),
-            renderings: BTreeMap::new(),
-            receiver_sealed: false,
-            submission: None,
-        }
+        Event::of_text(kind, timestamp, raw_json(data))
     }
 
     /// An event whose `data` is `data` written as JSON, with no tree in between.
@@ -149,14 +142,19 @@ impl Event {
         timestamp: String,
         data: &impl Serialize,
     ) -> Result<Event, serde_json::Error> {
-        Ok(Event {
+        let data = serde_json::value::to_raw_value(data)?;
+        Ok(Event::of_text(kind, timestamp, data))
+    }
+
+    fn of_text(kind: EventKind, timestamp: String, data: Box<RawValue>) -> Event {
+        Event {
             kind,
             timestamp,
-            data: serde_json::value::to_raw_value(data)?,
+            data,
             renderings: BTreeMap::new(),
             receiver_sealed: false,
             submission: None,
-        })
+        }
     }
 
     /// Names the submission it carries (for the relay's own use, see
@@ -188,17 +186,16 @@ impl Event {
     /// then; `data` may by now be a JWE or a Bundle, which has none).
     pub fn submission_id(&self) -> Option<SubmissionId> {
         #[derive(Deserialize)]
-        struct Legacy<'a> {
-            #[serde(borrow)]
-            submission_id: Option<&'a str>,
+        struct Legacy {
+            submission_id: Option<String>,
         }
         if self.submission.is_some() || self.kind != EventKind::IntakeSubmitted {
             return self.submission.clone();
         }
-        serde_json::from_str::<Legacy<'_>>(self.data.get())
+        serde_json::from_str::<Legacy>(self.data.get())
             .ok()
             .and_then(|l| l.submission_id)
-            .and_then(|s| SubmissionId::parse(s).ok())
+            .and_then(|s| SubmissionId::parse(&s).ok())
     }
 }
 
