@@ -349,13 +349,10 @@ mod tests {
         assert!(!String::from_utf8_lossy(&req.body).contains("world"));
     }
 
-    #[test]
-    fn the_consent_block_names_the_version_and_the_hash_of_the_text_agreed_to() {
+    fn lee_clinic() -> Practitioner {
         use crate::domain::ids::PractitionerId;
         use crate::domain::practitioner::NewPractitioner;
-        use crate::domain::submission::IntakeDraft;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut p = Practitioner::create(
+        Practitioner::create(
             NewPractitioner {
                 practice_name: "Lee Clinic".into(),
                 doctor_name: "Dr Lee".into(),
@@ -364,22 +361,36 @@ mod tests {
                 slug: None,
                 phone_region: None,
             },
-            PractitionerId::generate(&mut rng),
+            PractitionerId::generate(&mut rand::rngs::StdRng::seed_from_u64(7)),
             OffsetDateTime::UNIX_EPOCH,
         )
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// `draft` as `p`'s form takes it (consent not required), and its report.
+    fn submitted(p: &Practitioner, draft: serde_json::Value) -> (Submission, Report) {
+        let req = crate::domain::submission::IntakeDraft::from_json(draft)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut form = p.settings.clone();
+        form.consent_required = false;
+        let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+        let report = crate::domain::report::build(&s, &[]);
+        (s, report)
+    }
+
+    #[test]
+    fn the_consent_block_names_the_version_and_the_hash_of_the_text_agreed_to() {
+        let mut p = lee_clinic();
         p.settings.consent_text = "I agree to share my results with Dr Lee.".into();
         p.settings.consent_version = 3;
         let event = |consent: bool| {
-            let req = IntakeDraft::from_json(json!({
-                "contact": {"name": "A", "email": "a@b.co"}, "symptoms": ["fatigue"],
-                "consent": consent
-            }))
-            .unwrap_or_else(|e| panic!("{e:?}"));
-            let mut form = p.settings.clone();
-            form.consent_required = false;
-            let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
-            let report = crate::domain::report::build(&s, &[]);
+            let (s, report) = submitted(
+                &p,
+                json!({
+                    "contact": {"name": "A", "email": "a@b.co"}, "symptoms": ["fatigue"],
+                    "consent": consent
+                }),
+            );
             let sub = SubmissionId::generate(&mut rand::rngs::StdRng::seed_from_u64(8));
             let event = intake_event(&sub, OffsetDateTime::UNIX_EPOCH, &p, &s, &report)
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -399,23 +410,8 @@ mod tests {
 
     #[test]
     fn the_intake_event_has_exactly_the_members_its_tree_rendering_had() {
-        use crate::domain::ids::PractitionerId;
-        use crate::domain::practitioner::NewPractitioner;
-        use crate::domain::submission::IntakeDraft;
+        let p = lee_clinic();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let p = Practitioner::create(
-            NewPractitioner {
-                practice_name: "Lee Clinic".into(),
-                doctor_name: "Dr Lee".into(),
-                email: "lee@example.com".into(),
-                website_url: "https://lee.example.com".into(),
-                slug: None,
-                phone_region: None,
-            },
-            PractitionerId::generate(&mut rng),
-            OffsetDateTime::UNIX_EPOCH,
-        )
-        .unwrap_or_else(|e| panic!("{e:?}"));
         let at = datetime!(2026-03-04 05:06:07.890 UTC);
         let sub = SubmissionId::generate(&mut rng);
         for (consent, source, phone) in [(true, true, true), (false, false, false)] {
@@ -434,11 +430,7 @@ mod tests {
             if phone {
                 draft["contact"]["phone"] = json!("+14155550100");
             }
-            let req = IntakeDraft::from_json(draft).unwrap_or_else(|e| panic!("{e:?}"));
-            let mut form = p.settings.clone();
-            form.consent_required = false;
-            let s = Submission::parse(req, &form, &[]).unwrap_or_else(|e| panic!("{e:?}"));
-            let report = crate::domain::report::build(&s, &[]);
+            let (s, report) = submitted(&p, draft);
             let event = intake_event(&sub, at, &p, &s, &report).unwrap_or_else(|e| panic!("{e}"));
             // What the event was rendered as before, through a `serde_json::Value`.
             let c = &s.contact;
