@@ -7,8 +7,9 @@
 //! `{"type", "timestamp", "data"}`, either as it is (entries queued before compression,
 //! whose first byte is `{`) or, since, as the byte `0x01` followed by its raw DEFLATE
 //! (RFC 1951) at the fastest level: an intake's event shrinks to about two fifths, and
-//! with it the memory each queued message takes in Redis. The event is rendered once,
-//! at intake. For a
+//! with it the memory each queued message takes in Redis. Any other first byte below
+//! 0x20 is reserved for encodings to come: such an entry is left queued, not taken for
+//! damage. The event is rendered once, at intake. For a
 //! `jwe-receiver` endpoint `data` is already a JWE to the receiver's public keys, marked
 //! by `"receiver_sealed": true` (absent otherwise, so older entries read as before).
 
@@ -257,6 +258,11 @@ pub enum OpenError {
     /// entry should stay queued.
     #[error("cannot open a queued message: {0}")]
     NotHere(#[source] seal::OpenError),
+    /// The entry opened but names an encoding of its event this relay does not know
+    /// (its first byte, a marker below 0x20 other than DEFLATE's): written by a newer
+    /// relay, it stays queued for one that knows it, as `NotHere` does.
+    #[error("a queued message is in an encoding this relay does not know ({0:#04x})")]
+    UnknownEncoding(u8),
     /// The entry itself is bad (truncated, tampered, not an event): it never will
     /// open, whoever tries. The reason is a fixed word, never the payload.
     #[error("a queued message is damaged: {0}")]
@@ -311,10 +317,19 @@ fn deflate(json: &[u8]) -> Vec<u8> {
     })
 }
 
-/// The event's JSON from an entry's plaintext, inflating a compressed one.
+/// The event's JSON from an entry's plaintext, inflating a compressed one. The first
+/// byte says how the event is encoded: `{`, the JSON itself (the first format); below
+/// 0x20, a marker (no JSON text starts with one: only whitespace could, and none is
+/// written), of which only [`DEFLATED`] is known so far. An entry with another marker
+/// was written by a newer relay: it is left for one that can read it, never taken for
+/// damage, so that a later release can add an encoding once every relay runs this one.
 fn event_json(plaintext: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, OpenError> {
-    let Some((&DEFLATED, deflated)) = plaintext.split_first() else {
-        return Ok(std::borrow::Cow::Borrowed(plaintext));
+    let deflated = match plaintext.split_first() {
+        Some((&DEFLATED, deflated)) => deflated,
+        Some((&marker, _)) if marker < 0x20 && !matches!(marker, b'\t' | b'\n' | b'\r') => {
+            return Err(OpenError::UnknownEncoding(marker))
+        }
+        _ => return Ok(std::borrow::Cow::Borrowed(plaintext)),
     };
     let damaged = OpenError::Damaged("not_an_event");
     DEFLATE.with_borrow_mut(|(_, decompress)| {
@@ -764,6 +779,33 @@ mod tests {
         let err = open_message(&master, &id, &endpoint, &sealed).err();
         assert!(matches!(err, Some(OpenError::Damaged("not_an_event"))));
         assert!(!format!("{err:?}").contains("patient"));
+    }
+
+    #[test]
+    fn an_entry_in_an_encoding_not_known_here_waits_rather_than_being_damaged() {
+        let (master, id, endpoint) = ids(17);
+        let aad = format!("gaprelay.queue.v1|{id}|{endpoint}");
+        let entry = |plaintext: &[u8]| {
+            seal::seal(
+                &master,
+                aad.as_bytes(),
+                plaintext,
+                &mut rand::rngs::StdRng::seed_from_u64(2),
+            )
+        };
+        for marker in [0x00, 0x02, 0x1f] {
+            assert!(matches!(
+                open_message(&master, &id, &endpoint, &entry(&[marker, 0x40, 0x41])),
+                Err(OpenError::UnknownEncoding(m)) if m == marker
+            ));
+        }
+        // Anything else is read as JSON, and is damage when it is not an event.
+        for not_json in [&b"\x7fxyz"[..], b" {}", b""] {
+            assert!(matches!(
+                open_message(&master, &id, &endpoint, &entry(not_json)),
+                Err(OpenError::Damaged("not_an_event"))
+            ));
+        }
     }
 
     #[test]

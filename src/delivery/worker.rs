@@ -699,7 +699,9 @@ impl Worker {
         ) {
             Ok(event) => Ok(Ok(event)),
             Err(message::OpenError::Damaged(reason)) => Ok(Err(reason)),
-            Err(e @ message::OpenError::NotHere(_)) => Err(anyhow::Error::new(e)),
+            Err(e @ (message::OpenError::NotHere(_) | message::OpenError::UnknownEncoding(_))) => {
+                Err(anyhow::Error::new(e))
+            }
         }
     }
 

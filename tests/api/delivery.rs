@@ -900,6 +900,30 @@ async fn an_entry_that_opens_but_is_no_event_is_moved_aside_and_one_under_an_abs
     .await;
     assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
     assert_eq!(app.store.queue_len().await.expect("queue"), 1);
+
+    assert!(crm.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_entry_in_an_encoding_only_a_newer_relay_knows_waits_for_one() {
+    use gaprelay::crypto::seal;
+    use gaprelay::delivery::message::queue_aad;
+    let app = spawn_app().await;
+    let (p, _, crm) = app.practitioner_with_crm("newer-encoding", "none").await;
+    app.post_intake(&p.slug, &canary_intake()).await;
+    // Under this relay's key, in an encoding marked by a byte other than DEFLATE's: a
+    // newer relay's entry during a rolling upgrade, left queued, not moved aside.
+    replace_the_sealed_event(&app, |id, ep| {
+        seal::seal(
+            &app.master_key,
+            &queue_aad(id, ep),
+            b"\x02a newer encoding",
+            &mut rand::rngs::OsRng,
+        )
+    })
+    .await;
+    assert_eq!(app.deliver_pending().await, vec![AttemptOutcome::Retrying]);
+    assert_eq!(app.store.queue_len().await.expect("queue"), 1);
     assert!(crm.requests().is_empty());
 }
 
