@@ -127,7 +127,7 @@ impl PartialEq for Event {
 
 /// `value` as JSON text. Writing a `serde_json::Value` out cannot fail (its keys are
 /// strings and the text goes to memory), so there is no error to pass on.
-pub fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
+fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 

@@ -11,12 +11,12 @@ use crate::domain::practitioner::{consent_text_sha256, Practitioner, Slug};
 use crate::domain::problems::Redacted;
 use crate::domain::report::Report;
 use crate::domain::submission::{Engagement, Submission};
+use serde::Serialize;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::message::{Event, EventKind};
-use serde::Serialize;
 
 /// Formats a time as RFC 3339 in UTC with second precision.
 pub fn rfc3339(t: OffsetDateTime) -> String {
