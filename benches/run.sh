@@ -113,6 +113,8 @@ wait_for redis-server rcli ping
 # Commands executed, summed over INFO commandstats: scripts' inner commands count too;
 # the harness's own INFO and CONFIG calls do not.
 redis_calls() { rcli info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ && $1 !~ /^cmdstat_(info|config)/ {s += $3} END {print s + 0}'; }
+# A /metrics page on stdin -> one `outcome count` line per delivery attempt outcome.
+attempt_counts() { sed -n 's/^gaprelay_delivery_attempts_total{outcome="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p'; }
 redis_memory() { rcli info memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
 
 # --- request bodies and wrk scripts --------------------------------------------------
@@ -295,8 +297,7 @@ while [ "$(sink_count)" -lt "$(get backlog)" ] && [ "$(date +%s)" -lt "$deadline
 sink_stats >"$work/sink-drain.json"
 rcli info commandstats | tr -d '\r' >"$work/commandstats-delivery.txt"
 drain_calls="$(redis_calls)"
-curl -fs -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$worker_port/metrics" \
-  | sed -n 's/^gaprelay_delivery_attempts_total{outcome="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' >"$work/attempts-drain.txt"
+curl -fs -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$worker_port/metrics" | attempt_counts >"$work/attempts-drain.txt"
 stop "$worker_pid"
 put drain_delivered "$(json "$work/sink-drain.json" 'd["count"]')"
 put drain_seconds "$(json "$work/sink-drain.json" 'd["span_s"]')"
@@ -313,12 +314,18 @@ start_serve
 setup_practice
 check_one_delivery
 sink_reset
+rcli config resetstat >/dev/null
+attempts_before="$(curl -fs -H "Authorization: Bearer $metrics_token" "$base/metrics" | attempt_counts)"
 "$EX/bench_load" --url "$base/v1/intake/load" --body "$work/intake.json" --rate "$rate" --seconds "$BENCH_SECONDS" \
   | tee "$work/open-loop.json"
 sent_ok="$(json "$work/open-loop.json" 'd["ok"]')"
 deadline=$(( $(date +%s) + BENCH_DRAIN_SECONDS ))
 while [ "$(sink_count)" -lt "$sent_ok" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
 sink_stats >"$work/sink-open-loop.json"
+rcli info commandstats | tr -d '\r' >"$work/commandstats-open-loop.txt"
+put open_redis_calls "$(redis_calls)"
+curl -fs -H "Authorization: Bearer $metrics_token" "$base/metrics" | attempt_counts >"$work/attempts-open-loop.txt"
+put open_attempts "$(echo "$attempts_before" | awk 'NR == FNR {b[$1] = $2; next} {print $1, $2 - b[$1]}' - "$work/attempts-open-loop.txt" | tr '\n' ' ')"
 put rss_after_kib "$(rss_kib "$serve_pid")"
 stop "$serve_pid"
 sink_ticks="$(cpu_ticks "$sink_pid")"
@@ -336,6 +343,7 @@ put open_intake_p99_ms "$(json "$work/open-loop.json" 'd["p99_ms"]')"
 put open_delivered "$(json "$work/sink-open-loop.json" 'd["count"]')"
 put open_p50_ms "$(json "$work/sink-open-loop.json" 'd["p50_ms"]')"
 put open_p99_ms "$(json "$work/sink-open-loop.json" 'd["p99_ms"]')"
+put open_p90_ms "$(json "$work/sink-open-loop.json" 'd["p90_ms"]')"
 put open_max_ms "$(json "$work/sink-open-loop.json" 'd["max_ms"]')"
 put sink_rejected "$(calc "$(json "$work/sink-drain.json" 'd["rejected"]') + $(json "$work/sink-open-loop.json" 'd["rejected"]')")"
 

@@ -82,6 +82,13 @@ def yes(ok):
     return "yes" if ok else "**no**"
 
 
+def outcomes(r, key):
+    """`outcome count ...` as recorded under `key` -> "delivered 1,234, deferred 5"."""
+    words = r.get(key, "").split()
+    pairs = [f"{k} {n0(float(v))}" for k, v in zip(words[::2], words[1::2]) if float(v) != 0]
+    return ", ".join(pairs) or "none"
+
+
 def main():
     results_path, work, doc, record = sys.argv[1:5]
     # "auto": a full-length run that nothing else on the machine disturbed.
@@ -216,14 +223,23 @@ def main():
         + breakdown(commandstats(work / "commandstats-delivery.txt"), drained)
         + "."
     )
-    attempts = r.get("drain_attempts", "").split()
-    attempts = [f"{k} {n0(float(v))}" for k, v in zip(attempts[::2], attempts[1::2]) if v != "0"]
     lines.append("")
     lines.append(
-        "Delivery attempts during the drain, by outcome: "
-        + (", ".join(attempts) or "none")
-        + "."
+        "Delivery attempts during the drain, by outcome: " + outcomes(r, "drain_attempts") + "."
     )
+    if "open_redis_calls" in r:
+        open_calls = commandstats(work / "commandstats-open-loop.txt")
+        lines.append("")
+        lines.append(
+            "The open loop: create → delivery p90 "
+            f"{ms(num(r, 'open_p90_ms'))}, max {ms(num(r, 'open_max_ms'))}; delivery "
+            "attempts by outcome: " + outcomes(r, "open_attempts") + "; Redis commands "
+            "per message, its intake and its delivery together: "
+            + f"{sum(open_calls.values()) / max(open_ok, 1):.1f} ("
+            + breakdown(open_calls, max(open_ok, 1))
+            + ")"
+            + "."
+        )
     problems = []
     for key, what in [
         ("baseline_status_errors", "baseline answers ≥ 400"),

@@ -15,6 +15,9 @@
 //!   `other` (events other than `intake.submitted`), `per_s` (deliveries per second
 //!   between the first and the last), `window_per_s` (over the last S seconds, default
 //!   1), and the latency percentiles `p50_ms`, `p90_ms`, `p99_ms`, `max_ms`.
+//! - `GET /timeline?bucket_ms=N`: the deliveries in buckets of N ms of arrival (default
+//!   100): `[start_s, count, max_ms]` each, to tell a tail spread over the run from a few
+//!   stalls.
 //! - `GET /count`: `count` alone, as plain text: cheap enough to poll (`/stats` copies
 //!   and sorts every latency).
 //! - `POST /reset`: clears the counters.
@@ -164,6 +167,34 @@ async fn stats(query: web::Query<StatsQuery>, sink: web::Data<Sink>) -> HttpResp
     }))
 }
 
+#[derive(Deserialize)]
+struct TimelineQuery {
+    bucket_ms: Option<u64>,
+}
+
+/// The deliveries since the last reset in buckets of arrival time: where a tail of
+/// slow deliveries sits (spread out, or a few stalls).
+async fn timeline(query: web::Query<TimelineQuery>, sink: web::Data<Sink>) -> HttpResponse {
+    let bucket = Duration::from_millis(query.bucket_ms.unwrap_or(100).clamp(1, 60_000));
+    let recorded = sink.recorded();
+    let Some((start, _)) = recorded.deliveries.first().copied() else {
+        return HttpResponse::Ok().json(serde_json::json!([]));
+    };
+    // [bucket start in s, deliveries, slowest in ms]
+    let mut buckets: Vec<(f64, u64, f64)> = Vec::new();
+    for (at, latency) in &recorded.deliveries {
+        let index = (at.duration_since(start).as_nanos() / bucket.as_nanos()) as usize;
+        while buckets.len() <= index {
+            buckets.push((buckets.len() as f64 * bucket.as_secs_f64(), 0, 0.0));
+        }
+        let b = &mut buckets[index];
+        b.1 += 1;
+        b.2 = f64::max(b.2, *latency as f64 / 1_000.0);
+    }
+    drop(recorded);
+    HttpResponse::Ok().json(buckets)
+}
+
 async fn count(sink: web::Data<Sink>) -> HttpResponse {
     let count = sink.recorded().deliveries.len();
     HttpResponse::Ok().body(count.to_string())
@@ -196,6 +227,7 @@ async fn main() -> std::io::Result<()> {
             .route("/hook", web::post().to(hook))
             .route("/stats", web::get().to(stats))
             .route("/count", web::get().to(count))
+            .route("/timeline", web::get().to(timeline))
             .route("/reset", web::post().to(reset))
     })
     .backlog(4096)
