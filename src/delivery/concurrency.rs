@@ -1,7 +1,9 @@
 //! Per-endpoint concurrency that adapts to how each endpoint answers (AIMD, as TCP's
 //! congestion window): a process starts every endpoint at `initial` deliveries in
-//! flight, adds about one for every window of fast answers, and halves the limit on
-//! an overload (a timeout, a connection error, 429, 5xx). A fast endpoint soon takes
+//! flight and, like TCP, starts slow: until the endpoint's first overload each fast
+//! answer adds one (the limit doubles with every window of fast answers), after it
+//! about one for every window; an overload (a timeout, a connection error, 429, 5xx)
+//! halves the limit. A fast endpoint soon takes
 //! as many slots as it can use: every slot while no other endpoint has a delivery in
 //! flight in this process, else up to `ceiling` (a quarter of the slots stay for the
 //! others); a slow one stays where it started and a failing one drops to one.
@@ -58,6 +60,10 @@ impl Bounds {
 struct State {
     /// The limit, fractional so that additive increase can add `1/limit` per answer.
     limit: f64,
+    /// Until its first overload an endpoint's limit grows by one per fast answer (slow
+    /// start): a burst at a fast endpoint is not handed back, a window at a time, while
+    /// the limit creeps up from where every endpoint starts.
+    slow_start: bool,
     in_flight: usize,
     /// Bumped on each decrease: answers to requests sent before it do not decrease the
     /// limit again (one halving per overload, not one per request then in flight).
@@ -100,6 +106,7 @@ impl Limits {
         let mut states = self.states();
         let state = states.entry(endpoint.clone()).or_insert_with(|| State {
             limit: self.bounds.initial as f64,
+            slow_start: true,
             in_flight: 0,
             epoch: 0,
         });
@@ -140,17 +147,23 @@ impl Limits {
         state.in_flight = state.in_flight.saturating_sub(1);
         match signal {
             Signal::Fast => {
-                state.limit = (state.limit + 1.0 / state.limit).min(self.bounds.slots as f64);
+                let step = if state.slow_start {
+                    1.0
+                } else {
+                    1.0 / state.limit
+                };
+                state.limit = (state.limit + step).min(self.bounds.slots as f64);
             }
             Signal::Overloaded if epoch == state.epoch => {
                 state.limit = (state.limit / 2.0).max(1.0);
+                state.slow_start = false;
                 state.epoch += 1;
             }
             Signal::Overloaded | Signal::Neutral => {}
         }
-        // An idle endpoint back at its start is forgotten: the map holds only endpoints
-        // with something in flight or a limit learnt.
-        if state.in_flight == 0 && state.limit == self.bounds.initial as f64 {
+        // An idle endpoint back at its start, never overloaded, is forgotten: the map
+        // holds only endpoints with something in flight or something learnt.
+        if state.in_flight == 0 && state.slow_start && state.limit == self.bounds.initial as f64 {
             states.remove(endpoint);
         }
     }
@@ -214,13 +227,34 @@ mod tests {
     }
 
     #[test]
-    fn fast_answers_raise_the_limit_by_about_one_per_round_up_to_the_ceiling() {
+    fn fast_answers_double_the_limit_each_round_until_the_first_overload() {
         let limits = Limits::new(Bounds::new(4, 32));
         let ep = endpoint(1);
-        // Each fast answer adds 1/limit: a little under one per round of answers.
+        // Slow start: each fast answer adds one, so each round of answers doubles it.
         let sent: Vec<usize> = (0..4).map(|_| round(&limits, &ep, Signal::Fast)).collect();
-        assert_eq!(sent, [4, 4, 5, 6]);
-        for _ in 0..100 {
+        assert_eq!(sent, [4, 8, 16, 32], "alone, it may take every slot");
+        assert_eq!(limits.limit(&ep), 32);
+        // One overload ends the slow start: halved, then each fast answer adds 1/limit,
+        // a little under one per round.
+        round(&limits, &ep, Signal::Overloaded);
+        assert_eq!(limits.limit(&ep), 16);
+        let sent: Vec<usize> = (0..4).map(|_| round(&limits, &ep, Signal::Fast)).collect();
+        assert_eq!(sent, [16, 16, 17, 18]);
+        // Halved back to its start, idle, it is not forgotten: the overload is learnt.
+        let limits = Limits::new(Bounds::new(4, 32));
+        round(&limits, &ep, Signal::Fast);
+        round(&limits, &ep, Signal::Overloaded);
+        assert_eq!(limits.limit(&ep), 4);
+        assert_eq!(round(&limits, &ep, Signal::Fast), 4);
+        assert_eq!(round(&limits, &ep, Signal::Fast), 4);
+        assert_eq!(limits.limit(&ep), 5, "additive now, not doubling again");
+    }
+
+    #[test]
+    fn fast_answers_raise_the_limit_up_to_the_ceiling() {
+        let limits = Limits::new(Bounds::new(4, 32));
+        let ep = endpoint(1);
+        for _ in 0..10 {
             round(&limits, &ep, Signal::Fast);
         }
         assert_eq!(limits.limit(&ep), 32, "alone, it may take every slot");
