@@ -287,8 +287,9 @@ const ANNOUNCE_EVERY: Duration = Duration::from_millis(5);
 async fn announce_queued(services: Services, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         tokio::select! {
-            _ = services.queued.notified() => {
-                if let Err(e) = services.store.announce_queued().await {
+            _ = services.queued.rung() => {
+                let partitions = services.queued.take();
+                if let Err(e) = services.store.announce_queued(partitions).await {
                     tracing::debug!(error = %e, "could not announce queued messages; workers find them at their next poll");
                 }
                 tokio::time::sleep(ANNOUNCE_EVERY).await;

@@ -16,7 +16,10 @@ use crate::crypto::seal::MasterKey;
 use crate::domain::endpoint::Encryption;
 use crate::domain::ids::EndpointId;
 use crate::store::form_cache::FormCache;
-use crate::store::{ClaimedMessage, EndpointRecord, ExpiredNotice, Settlement, Store, StoreError};
+use crate::store::{
+    ClaimedMessage, EndpointRecord, ExpiredNotice, Partitions, QueueBell, Settlement, Store,
+    StoreError,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
@@ -25,6 +28,12 @@ use tracing::Instrument;
 
 /// How long a message deferred for a busy endpoint waits before it is claimed again.
 const DEFER_MS: i64 = 250;
+
+/// The least time between the starts of two claims prompted by rings: at a few
+/// thousand intakes a second a claim per ring would read one partition for one message
+/// each time, where one claim a millisecond reads those rung meanwhile together. A
+/// ring after a quieter spell is answered at once.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// How often a message awaiting an endpoint is looked at again, on the app's clock
 /// (creating or re-enabling an endpoint makes it due at once).
@@ -48,8 +57,9 @@ struct Inner {
     breakers: Arc<Breakers>,
     /// Tells a practice when one of its endpoints keeps failing.
     alerts: super::alerts::Alerts,
-    /// Rung when this process queues something: an idle worker claims at once.
-    woken: Arc<tokio::sync::Notify>,
+    /// Rung when this process queues something, with where: an idle worker claims
+    /// from there at once.
+    woken: Arc<QueueBell>,
     /// When this worker last looked for a queue left in an earlier layout (Unix ms).
     adopted_at: std::sync::Mutex<Option<i64>>,
     /// The endpoints' secrets and URLs as opened, per record.
@@ -110,7 +120,7 @@ impl Worker {
         metrics: Arc<dyn OutcomeCounter>,
         breakers: Arc<Breakers>,
         notifier: Arc<dyn crate::notify::Notifier>,
-        woken: Arc<tokio::sync::Notify>,
+        woken: Arc<QueueBell>,
     ) -> Worker {
         let alerts = super::alerts::Alerts::new(
             store.clone(),
@@ -179,14 +189,24 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true: keeps up to `concurrency` attempts in
-    /// flight, polls when idle (and wakes at once when `woken` is rung), backs off while
-    /// the store is unavailable, and on shutdown lets in-flight attempts finish (their
-    /// leases protect the rest).
+    /// flight, backs off while the store is unavailable, and on shutdown lets in-flight
+    /// attempts finish (their leases protect the rest).
+    ///
+    /// Where it looks: every partition once per poll interval (retries coming due,
+    /// messages other processes queued unannounced), and in between only the partitions
+    /// `woken` was rung for, at once. A claim that took everything due where it looked
+    /// waits for the next ring or the next look everywhere; one that filled every free
+    /// slot claims again as soon as a slot frees, where it looked and where rung since.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let s = &self.inner.settings;
         let permits = Arc::new(Semaphore::new(s.concurrency));
         let mut in_flight = JoinSet::new();
         let mut backoff = s.poll_interval;
+        // When to look in every partition next; and where to look again (a full batch
+        // may have left more behind where it looked).
+        let mut look_everywhere_at = tokio::time::Instant::now();
+        let mut again = Partitions::NONE;
+        let mut last_claim = tokio::time::Instant::now();
         loop {
             while in_flight.try_join_next().is_some() {}
             // Wait for a free slot (not a poll interval): a busy worker claims again the
@@ -203,63 +223,102 @@ impl Worker {
             }
             self.adopt_earlier_queue().await;
             let free = permits.available_permits() + 1;
-            let now = self.inner.clock.now_ms();
-            let claimed = self
-                .inner
-                .store
-                .claim_due(now, s.lease, free, policy::NOTICED_ON_EXPIRY)
-                .await;
+            let rung = self.inner.woken.take();
+            let from = if tokio::time::Instant::now() >= look_everywhere_at {
+                look_everywhere_at = tokio::time::Instant::now() + s.poll_interval;
+                Partitions::ALL
+            } else {
+                again.union(rung)
+            };
+            again = Partitions::NONE;
+            if !from.is_empty() {
+                last_claim = tokio::time::Instant::now();
+            }
+            let claimed = if from.is_empty() {
+                Ok(crate::store::Claim::default())
+            } else {
+                let now = self.inner.clock.now_ms();
+                self.inner
+                    .store
+                    .claim_due_from(now, s.lease, free, policy::NOTICED_ON_EXPIRY, from)
+                    .await
+            };
             if let Ok(claim) = &claimed {
-                if let Err(e) = self.notify_expired(&claim.expired).await {
+                match self.notify_expired(&claim.expired).await {
+                    // Queued by this worker, which looks for them at once.
+                    Ok(queued) if queued > 0 => again = Partitions::ALL,
+                    Ok(_) => {}
                     // The expired messages' records say so; only the other endpoints'
                     // notice is missed.
-                    tracing::warn!(error = %e, "could not queue expiry notices");
+                    Err(e) => tracing::warn!(error = %e, "could not queue expiry notices"),
                 }
             }
             let idle_wait = match claimed.map(|claim| claim.messages) {
-                Ok(batch) if batch.is_empty() => {
+                Ok(batch) if batch.len() < free && again.is_empty() => {
+                    // Everything due where it looked is taken: nothing to do until a ring
+                    // or the next look everywhere.
                     backoff = s.poll_interval;
-                    Some(s.poll_interval)
+                    self.spawn_attempts(batch, first, &permits, &mut in_flight)
+                        .await;
+                    Some(look_everywhere_at.saturating_duration_since(tokio::time::Instant::now()))
                 }
                 Ok(batch) => {
                     backoff = s.poll_interval;
-                    let mut first = Some(first);
-                    for msg in batch {
-                        // The first message uses the slot waited for; the rest fit in the
-                        // slots counted free, so these acquisitions do not wait.
-                        let permit = match first.take() {
-                            Some(p) => p,
-                            None => match permits.clone().acquire_owned().await {
-                                Ok(p) => p,
-                                Err(_) => break,
-                            },
-                        };
-                        let me = self.clone();
-                        in_flight.spawn(async move {
-                            me.attempt(msg).await;
-                            drop(permit);
-                        });
+                    if batch.len() >= free {
+                        again = again.union(from);
                     }
+                    self.spawn_attempts(batch, first, &permits, &mut in_flight)
+                        .await;
                     None
                 }
                 Err(e) => {
+                    again = Partitions::ALL;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; worker backing off");
                     Some(backoff)
                 }
             };
             if let Some(wait) = idle_wait {
-                // Until the next poll, or at once when this process queues something (a
-                // ring while claiming is kept, so none is missed). Other processes'
-                // messages are found at the next poll.
+                // Until the next look everywhere, or at once when this process queues
+                // something (a ring while claiming is kept, so none is missed) or hears
+                // another process announce it.
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = self.inner.woken.notified() => {}
+                    _ = self.inner.woken.rung() => {
+                        tokio::time::sleep_until(last_claim + GATHER).await;
+                    }
                     _ = shutdown.changed() => {}
                 }
             }
         }
         while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Starts an attempt of each message of `batch`: the first in the slot `first`
+    /// waited for, the rest in slots counted free before the claim (so these
+    /// acquisitions do not wait).
+    async fn spawn_attempts(
+        &self,
+        batch: Vec<ClaimedMessage>,
+        first: tokio::sync::OwnedSemaphorePermit,
+        permits: &Arc<Semaphore>,
+        in_flight: &mut JoinSet<()>,
+    ) {
+        let mut first = Some(first);
+        for msg in batch {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match permits.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let me = self.clone();
+            in_flight.spawn(async move {
+                me.attempt(msg).await;
+                drop(permit);
+            });
+        }
     }
 
     /// At start and every [`ADOPT_EVERY_MS`] after, moves what a relay of an earlier

@@ -19,7 +19,9 @@ use crate::domain::practitioner::{AccountStatus, ConsentVersion, NewPractitioner
 use crate::domain::problems::FieldProblem;
 use crate::domain::ranges::{Bounds, BoundsDraft, RangeDraft, RangeOverride};
 use crate::domain::settings::PractitionerPatch;
-use crate::store::{ApiKeyRecord, AuditEntry, EndpointRecord, Page, Replaced, Revocation};
+use crate::store::{
+    ApiKeyRecord, AuditEntry, EndpointRecord, Page, Partitions, Replaced, Revocation,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -720,7 +722,8 @@ impl Services {
             .enqueue(&queued)
             .await
             .map_err(ServiceError::Unavailable)?;
-        self.queued.notify_one();
+        self.queued
+            .ring(Partitions::of(queued.iter().map(|m| &m.id)));
         self.audit_ok(who, "endpoint.tested", id, vec![msg.to_string()])
             .await?;
         Ok(msg)
@@ -744,7 +747,8 @@ impl Services {
             .await
             .map_err(ServiceError::Unavailable)?;
         if scheduled > 0 {
-            self.queued.notify_one();
+            // The endpoint's messages may be in any partition.
+            self.queued.ring(Partitions::ALL);
         }
         self.audit_ok(
             who,

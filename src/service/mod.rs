@@ -24,7 +24,7 @@ use crate::domain::report::{self, Report};
 use crate::domain::screening;
 use crate::domain::submission::{IntakeDraft, Submission};
 use crate::metrics::IntakeOutcome;
-use crate::store::{ApiKeyRecord, EndpointRecord, Store, StoreError};
+use crate::store::{ApiKeyRecord, EndpointRecord, Partitions, QueueBell, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,9 +143,9 @@ pub struct Services {
     pub breakers: Arc<crate::delivery::breaker::Breakers>,
     /// The relay's public address, named in FHIR payloads (`GAPRELAY_PUBLIC_URL`).
     pub public_url: crate::delivery::fhir::RelayBase,
-    /// Rung whenever something is queued or made due now, so that this process's idle
-    /// delivery worker starts at once instead of at its next poll.
-    pub queued: Arc<tokio::sync::Notify>,
+    /// Rung whenever something is queued or made due now, with where, so that this
+    /// process's idle delivery worker starts at once instead of at its next poll.
+    pub queued: Arc<QueueBell>,
 }
 
 /// How often a key's "last used" time is written.
@@ -430,7 +430,7 @@ impl Services {
         let now_ms = self.clock.now_ms();
         match self.store.retry_now(&EndpointId::awaiting(), now_ms).await {
             Ok(0) => {}
-            Ok(_) => self.queued.notify_one(),
+            Ok(_) => self.queued.ring(Partitions::ALL),
             Err(e) => {
                 tracing::warn!(error = %e, "could not wake held messages; the worker looks at them again within seconds");
             }
@@ -671,7 +671,8 @@ impl Services {
             .enqueue(&messages)
             .await
             .map_err(ServiceError::Unavailable)?;
-        self.queued.notify_one();
+        self.queued
+            .ring(Partitions::of(messages.iter().map(|m| &m.id)));
         tracing::info!(
             practitioner.id = %practitioner.id,
             submission.id = %submission_id,

@@ -5,6 +5,7 @@
 //! configuration shares its id's tag; each partition of the delivery queue has a tag of
 //! its own ([`Partition`]).
 
+pub use super::partition::{Partition, Partitions, PARTITIONS};
 use crate::domain::ids::{MessageId, PractitionerId};
 
 /// Prefix of every key, so gaprelay can share a Redis with other applications.
@@ -73,11 +74,6 @@ pub fn api_key(hash_hex: &str) -> String {
     format!("{PREFIX}:apikey:{hash_hex}")
 }
 
-/// How many partitions the delivery queue is split into. Each partition is one hash tag,
-/// so on Redis Cluster the queue spreads over as many slots (and the masters serving
-/// them); on a single Redis it changes nothing but the key names.
-pub const PARTITIONS: usize = 16;
-
 /// The partitions' hash tags. Tag `i` hashes to a slot in the `i`-th sixteenth of the
 /// 16,384 cluster slots (checked against a real cluster's `CLUSTER KEYSLOT` in the
 /// tests), so any even split of the slots over masters gives each master an even share
@@ -87,37 +83,11 @@ const PARTITION_TAGS: [&str; PARTITIONS] = [
     "q10.1", "q11.2", "q12.61", "q13.62", "q14.23", "q15",
 ];
 
-/// One partition of the delivery queue: its schedule and its messages share one hash
-/// tag, so every script and transaction on a message stays in one slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Partition(usize);
-
+/// Where each partition's keys are.
 impl Partition {
-    /// The partition a message lives in: its id's [bucket](MessageId::bucket). The
-    /// messages of one event are given ids in the same bucket
-    /// ([`MessageId::generate_beside`]), so they are queued together, atomically.
-    pub fn of(id: &MessageId) -> Partition {
-        Partition(id.bucket(PARTITIONS))
-    }
-
-    /// The partition at `index`, counted round the ring (so any number names one).
-    pub fn wrapping(index: usize) -> Partition {
-        Partition(index % PARTITIONS)
-    }
-
-    /// Every partition, in order.
-    pub fn all() -> impl Iterator<Item = Partition> {
-        (0..PARTITIONS).map(Partition)
-    }
-
-    /// Its position, `0..PARTITIONS`.
-    pub fn index(self) -> usize {
-        self.0
-    }
-
     /// Its hash tag, without the braces.
     pub fn tag(self) -> &'static str {
-        PARTITION_TAGS[self.0]
+        PARTITION_TAGS[self.index()]
     }
 
     /// Its schedule (sorted set: message id → due time in Unix ms). Holds only ids;
@@ -158,6 +128,22 @@ pub fn deliveries(id: &PractitionerId) -> String {
 /// The pub/sub channel on which an API-only process announces that something was
 /// queued, so that idle `gaprelay worker` processes claim at once (no key: a channel).
 pub const QUEUED_CHANNEL: &str = "gr:queued";
+
+/// An announcement on [`QUEUED_CHANNEL`] of messages queued in `partitions`: `p:` and the
+/// set's bits in hex.
+pub fn announcement(partitions: Partitions) -> String {
+    format!("p:{:x}", partitions.bits())
+}
+
+/// The partitions an announcement names; every partition when it names none in this
+/// form (a relay before partitions were announced sends `1`).
+pub fn announced(payload: &[u8]) -> Partitions {
+    std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| text.strip_prefix("p:"))
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+        .map_or(Partitions::ALL, Partitions::from_bits)
+}
 
 /// Keys of the queue as relays before partitioning kept it, all under the `{q}` tag: a
 /// relay started on a Redis that still has them moves what they hold into the
@@ -203,4 +189,24 @@ pub fn alerted(subject: &super::AlertSubject) -> String {
 /// Field name of a range override in [`ranges`].
 pub fn range_field(marker: &str, sex: Option<crate::domain::catalog::Sex>) -> String {
     format!("{marker}|{}", sex.map(|s| s.as_str()).unwrap_or("all"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announcement_names_its_partitions_and_an_older_one_means_all() {
+        let set = Partition::all()
+            .step_by(5)
+            .fold(Partitions::NONE, Partitions::with);
+        assert_eq!(announced(announcement(set).as_bytes()), set);
+        assert_eq!(
+            announced(announcement(Partitions::ALL).as_bytes()),
+            Partitions::ALL
+        );
+        for older in ["1", "", "p:", "p:zz", "\u{ff}"] {
+            assert_eq!(announced(older.as_bytes()), Partitions::ALL, "{older:?}");
+        }
+    }
 }

@@ -13,14 +13,16 @@ pub mod config;
 pub mod form_cache;
 pub mod keys;
 pub mod memory;
+pub mod partition;
 pub mod queue;
 pub mod redis;
 
 pub use audit::{AuditEntry, AuditStore};
 pub use config::{ApiKeyRecord, ConfigStore, EndpointRecord, FormContext, Replaced, Revocation};
+pub use partition::Partitions;
 pub use queue::{
     AlertSubject, Claim, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice, NewMessage,
-    QueueStore, Settlement, DELIVERY_LOG_TTL_MS,
+    QueueBell, QueueStore, Settlement, DELIVERY_LOG_TTL_MS,
 };
 
 /// The storage traits, for callers that hold an `Arc<dyn Store>` and call its methods.

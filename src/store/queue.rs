@@ -1,11 +1,41 @@
 //! Queue storage: the delivery queue (sealed messages, their schedule, leases and expiry),
 //! the delivery log that follows each message, and alert claims.
 
+use super::partition::Partitions;
 use super::{Page, StoreError};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// Rung whenever something is queued or made due now, with the partitions it is in: an
+/// idle worker claims at once, and only from the partitions rung since its last claim.
+/// One per process, shared by the use cases (which ring it) and the worker.
+#[derive(Debug, Default)]
+pub struct QueueBell {
+    notify: tokio::sync::Notify,
+    rung: std::sync::atomic::AtomicU32,
+}
+
+impl QueueBell {
+    /// Something was queued, or made due now, in `partitions`.
+    pub fn ring(&self, partitions: Partitions) {
+        self.rung
+            .fetch_or(partitions.bits(), std::sync::atomic::Ordering::AcqRel);
+        self.notify.notify_one();
+    }
+
+    /// Waits for a ring. A ring while nobody waits is kept for the next wait, so none
+    /// is missed; several such rings wake one wait.
+    pub async fn rung(&self) {
+        self.notify.notified().await;
+    }
+
+    /// The partitions rung since the last call, forgotten now.
+    pub fn take(&self) -> Partitions {
+        Partitions::from_bits(self.rung.swap(0, std::sync::atomic::Ordering::AcqRel))
+    }
+}
 
 /// A message to enqueue.
 #[derive(Clone, PartialEq)]
@@ -211,6 +241,19 @@ pub trait QueueStore: Send + Sync {
         limit: usize,
         noticed: &[&str],
     ) -> Result<Claim, StoreError>;
+    /// As [`QueueStore::claim_due`], looking only in `partitions` (where a wake-up said
+    /// something was queued). A store that is not partitioned looks everywhere.
+    async fn claim_due_from(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+        noticed: &[&str],
+        partitions: Partitions,
+    ) -> Result<Claim, StoreError> {
+        let _ = partitions;
+        self.claim_due(now_ms, lease, limit, noticed).await
+    }
     /// Settles a claimed message after an attempt and records the attempt in its
     /// delivery-log record in the same atomic step, so that the log never contradicts
     /// the queue (a crash or a Redis restart between two separate writes could leave a
@@ -271,18 +314,20 @@ pub trait QueueStore: Send + Sync {
     async fn adopt_earlier_queue(&self) -> Result<Vec<ExpiredNotice>, StoreError> {
         Ok(Vec::new())
     }
-    /// Tells other processes' idle workers that something was queued (an API-only
-    /// process has no worker of its own to wake). The in-memory store has no other
-    /// processes: nothing to do.
-    async fn announce_queued(&self) -> Result<(), StoreError> {
+    /// Tells other processes' idle workers that something was queued in `partitions`
+    /// (an API-only process has no worker of its own to wake). The in-memory store has
+    /// no other processes: nothing to do.
+    async fn announce_queued(&self, partitions: Partitions) -> Result<(), StoreError> {
+        let _ = partitions;
         Ok(())
     }
-    /// Rings `bell` whenever another process announces something queued, until
+    /// Rings `bell` whenever another process announces something queued (with the
+    /// partitions announced, or all of them when an announcement does not say), until
     /// `shutdown` turns true, reconnecting after failures. Returns at once where there
     /// are no other processes (the in-memory store).
     async fn listen_for_queued(
         &self,
-        bell: std::sync::Arc<tokio::sync::Notify>,
+        bell: std::sync::Arc<QueueBell>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         let _ = (bell, shutdown);

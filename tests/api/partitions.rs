@@ -4,7 +4,9 @@
 //! each doing part of the work.
 
 use crate::helpers::{canary_intake, is_message_key};
-use crate::support::{practice_with_endpoint, scrape_metrics, FakeCrm, Relay, TestCluster};
+use crate::support::{
+    practice_with_endpoint, scrape_metrics, FakeCrm, Relay, TestCluster, TestRedis,
+};
 use gaprelay::domain::ids::{EndpointId, MessageId, PractitionerId};
 use gaprelay::store::keys::{Partition, PARTITIONS};
 use gaprelay::store::redis::RedisStore;
@@ -200,6 +202,54 @@ async fn two_worker_processes_on_a_cluster_deliver_everything_once_and_share_it(
         assert!(worker.terminate(WAIT).await.success());
     }
     assert!(api.terminate(WAIT).await.success());
+}
+
+/// A worker woken by its own process's intake claims from the partition the intake was
+/// queued in, not from every partition: one schedule read per delivery, where a wake-up
+/// used to read all sixteen. Its look everywhere comes once per poll interval (a minute
+/// here), so every delivery below was claimed after a wake-up, at once.
+#[tokio::test]
+async fn a_woken_worker_claims_only_where_the_intake_was_queued() {
+    let redis = TestRedis::start();
+    let relay = Relay::new(&redis.url(), false, &[("GAPRELAY_POLL_INTERVAL", "60s")]);
+    let (mut serve, base) = relay.start_serve(&[], WAIT).await;
+    let crm = FakeCrm::start().await;
+    practice_with_endpoint(&base, "woken", &crm.url()).await;
+    let mut conn = redis.client().await;
+    let _: () = ::redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .expect("reset the command counts");
+    const INTAKES: usize = 10;
+    let client = reqwest::Client::new();
+    for n in 1..=INTAKES {
+        let res = client
+            .post(format!("{base}/v1/intake/woken"))
+            .json(&canary_intake())
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(res.status(), 202);
+        // Delivered within seconds: claimed on the wake-up, not at the next poll.
+        crm.wait_for_requests(n, Duration::from_secs(10)).await;
+    }
+    // Each claim reads one schedule per partition it looks in (`claim.lua`).
+    let info: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("info");
+    let reads: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_zrangebyscore:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().expect("a count"));
+    assert!(
+        (INTAKES..=2 * INTAKES).contains(&reads),
+        "{reads} schedule reads for {INTAKES} deliveries"
+    );
+    assert!(serve.terminate(WAIT).await.success());
 }
 
 /// The delivered attempts a process's metrics count.

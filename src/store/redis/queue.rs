@@ -5,10 +5,10 @@
 use super::{unavailable, RedisStore};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::{EndpointId, MessageId, PractitionerId, SubmissionId};
-use crate::store::keys::Partition;
+use crate::store::keys::{Partition, Partitions};
 use crate::store::{
     keys, AlertSubject, Claim, ClaimedMessage, DeliveryRecord, DeliveryUpdate, ExpiredNotice,
-    NewMessage, Page, QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
+    NewMessage, Page, QueueBell, QueueStore, Settlement, StoreError, DELIVERY_LOG_TTL_MS,
 };
 use redis::AsyncCommands;
 use std::collections::HashMap;
@@ -66,6 +66,18 @@ impl QueueStore for RedisStore {
         limit: usize,
         noticed: &[&str],
     ) -> Result<Claim, StoreError> {
+        self.claim_due_from(now_ms, lease, limit, noticed, Partitions::ALL)
+            .await
+    }
+
+    async fn claim_due_from(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+        noticed: &[&str],
+        partitions: Partitions,
+    ) -> Result<Claim, StoreError> {
         // Partitions in turn, from the next one along each call, so that every partition
         // is served as often as the others; the batch is filled from as many as it takes.
         let start = self.next_partition.fetch_add(1, Ordering::Relaxed);
@@ -76,6 +88,9 @@ impl QueueStore for RedisStore {
                 break;
             }
             let partition = Partition::wrapping(start + k);
+            if !partitions.contains(partition) {
+                continue;
+            }
             let (messages, notices): (Vec<redis::Value>, Vec<String>) = self
                 .claim
                 .key(partition.due())
@@ -259,10 +274,10 @@ impl QueueStore for RedisStore {
         self.migrate().await
     }
 
-    async fn announce_queued(&self) -> Result<(), StoreError> {
+    async fn announce_queued(&self, partitions: Partitions) -> Result<(), StoreError> {
         let _: i64 = self
             .conn()
-            .publish(keys::QUEUED_CHANNEL, "1")
+            .publish(keys::QUEUED_CHANNEL, keys::announcement(partitions))
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -270,7 +285,7 @@ impl QueueStore for RedisStore {
 
     async fn listen_for_queued(
         &self,
-        bell: std::sync::Arc<tokio::sync::Notify>,
+        bell: std::sync::Arc<QueueBell>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         use futures_util::StreamExt as _;
@@ -295,7 +310,7 @@ impl QueueStore for RedisStore {
             loop {
                 tokio::select! {
                     heard = announcements.next() => match heard {
-                        Some(_) => bell.notify_one(),
+                        Some(heard) => bell.ring(keys::announced(heard.get_payload_bytes())),
                         // The connection dropped: subscribe again.
                         None => break,
                     },
