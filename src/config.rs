@@ -354,7 +354,7 @@ settings! {
     poll_interval: Duration {
         var: "GAPRELAY_POLL_INTERVAL", toml: Text, default: "250ms",
         parse: duration,
-        doc: "how often an idle worker looks for due messages",
+        doc: "how often a worker looks in every queue partition for due messages (retries, expired leases, what other `serve` processes queued); what its own process queues, or an API-only process announces, wakes it at once",
     },
     lease: Option<Duration> {
         var: "GAPRELAY_LEASE", toml: Text, default: unset,
