@@ -413,6 +413,15 @@ pub async fn payload_keys(redis: &mut ::redis::aio::MultiplexedConnection) -> Ve
 
 /// How many reads (`GET`, `HGET`, `HGETALL`) this Redis has served so far.
 pub async fn read_commands(redis: &mut ::redis::aio::MultiplexedConnection) -> u64 {
+    command_calls(redis, &["get", "hgetall", "hget"]).await
+}
+
+/// How many times this Redis has run `commands` (lower case, as `INFO commandstats`
+/// names them) so far, scripts' inner calls included.
+pub async fn command_calls(
+    redis: &mut ::redis::aio::MultiplexedConnection,
+    commands: &[&str],
+) -> u64 {
     let info: String = ::redis::cmd("INFO")
         .arg("commandstats")
         .query_async(redis)
@@ -420,9 +429,11 @@ pub async fn read_commands(redis: &mut ::redis::aio::MultiplexedConnection) -> u
         .expect("info");
     info.lines()
         .filter(|l| {
-            ["cmdstat_get:", "cmdstat_hgetall:", "cmdstat_hget:"]
-                .iter()
-                .any(|p| l.starts_with(p))
+            commands.iter().any(|c| {
+                l.strip_prefix("cmdstat_")
+                    .and_then(|l| l.strip_prefix(c))
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
         })
         .filter_map(|l| {
             l.split("calls=")

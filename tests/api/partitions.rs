@@ -235,18 +235,9 @@ async fn a_woken_worker_claims_only_where_the_intake_was_queued() {
         crm.wait_for_requests(n, Duration::from_secs(10)).await;
     }
     // Each claim reads one schedule per partition it looks in (`claim.lua`).
-    let info: String = ::redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut conn)
-        .await
-        .expect("info");
-    let reads: usize = info
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_zrangebyscore:calls="))
-        .and_then(|rest| rest.split(',').next())
-        .map_or(0, |n| n.parse().expect("a count"));
+    let reads = crate::helpers::command_calls(&mut conn, &["zrangebyscore"]).await;
     assert!(
-        (INTAKES..=2 * INTAKES).contains(&reads),
+        (INTAKES as u64..=2 * INTAKES as u64).contains(&reads),
         "{reads} schedule reads for {INTAKES} deliveries"
     );
     assert!(serve.terminate(WAIT).await.success());
