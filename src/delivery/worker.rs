@@ -224,19 +224,18 @@ impl Worker {
             self.adopt_earlier_queue().await;
             let free = permits.available_permits() + 1;
             let rung = self.inner.woken.take();
-            let from = if tokio::time::Instant::now() >= look_everywhere_at {
-                look_everywhere_at = tokio::time::Instant::now() + s.poll_interval;
+            let started = tokio::time::Instant::now();
+            let from = if started >= look_everywhere_at {
+                look_everywhere_at = started + s.poll_interval;
                 Partitions::ALL
             } else {
                 again.union(rung)
             };
             again = Partitions::NONE;
-            if !from.is_empty() {
-                last_claim = tokio::time::Instant::now();
-            }
             let claimed = if from.is_empty() {
                 Ok(crate::store::Claim::default())
             } else {
+                last_claim = started;
                 let now = self.inner.clock.now_ms();
                 self.inner
                     .store
