@@ -61,6 +61,10 @@ pub struct Settings {
     /// delivers with, are cached in-process (`form_cache_ttl`; zero disables).
     /// Configuration changed through another instance reaches this one within this time.
     pub form_cache_ttl: Duration,
+    /// How many nice steps the HTTP threads of a `serve` process that also delivers
+    /// run below its delivery workers (`http_nice`; 0: equal): on a saturated machine the
+    /// relay delivers what it accepted before accepting more (`crate::precedence`).
+    pub http_nice: u8,
     /// How long audit-log entries are kept (`audit_retention`).
     pub audit_retention: Duration,
     /// Log output format (`log_format`).
@@ -361,6 +365,11 @@ settings! {
         parse: duration,
         doc: "how long a claimed message is reserved for its worker; unset: 60s or 3x delivery_timeout",
     },
+    http_nice: u8 {
+        var: "GAPRELAY_HTTP_NICE", toml: Integer, default: "5",
+        parse: nice,
+        doc: "nice steps the HTTP threads of a `serve` that also delivers run below its delivery workers, so a saturated machine delivers what it accepted before accepting more (0 to 19; 0: equal)",
+    },
     form_cache_ttl: Duration {
         var: "GAPRELAY_FORM_CACHE_TTL", toml: Text, default: "2s",
         parse: form_cache_ttl,
@@ -619,6 +628,14 @@ fn worker_slots(s: &str) -> Result<usize, String> {
         .ok_or_else(|| "must be a whole number from 0 (no deliveries) to 1024".to_owned())
 }
 
+fn nice(s: &str) -> Result<u8, String> {
+    s.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|n| *n <= 19)
+        .ok_or_else(|| "must be a whole number from 0 (no precedence) to 19".to_owned())
+}
+
 fn log_format(s: &str) -> Result<LogFormat, String> {
     match s {
         "pretty" => Ok(LogFormat::Pretty),
@@ -830,6 +847,7 @@ impl Values {
                 breaker: self.circuit_breaker,
             },
             form_cache_ttl: self.form_cache_ttl,
+            http_nice: self.http_nice,
             audit_retention: self.audit_retention,
             log_format: self.log_format,
             public: PublicLimits {

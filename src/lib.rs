@@ -14,6 +14,7 @@ pub mod http;
 pub mod listen;
 pub mod metrics;
 pub mod notify;
+pub mod precedence;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -7,6 +7,7 @@ use crate::crypto::seal::MasterKey;
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::Worker;
 use crate::http::{self, error::ApiError, ratelimit::PublicLimiter, AppState};
+use crate::precedence::HttpThreadPriority;
 use crate::service::rotation::ResealReport;
 use crate::service::Services;
 use crate::store::form_cache::FormCache;
@@ -140,7 +141,12 @@ impl Application {
         let tls = tls_config.is_some();
         // A connection between requests longer than this is closed (`slow_clients`).
         let between_requests = settings.http.keep_alive + settings.http.request_head;
+        let api_only = settings.delivery.concurrency == 0;
+        // The factory runs on each HTTP worker thread as it starts.
+        let priority =
+            HttpThreadPriority::for_process(options.run_workers && !api_only, settings.http_nice);
         let server = HttpServer::new(move || {
+            priority.apply_to_current_thread();
             App::new()
                 .app_data(state.clone())
                 .app_data(
@@ -185,7 +191,6 @@ impl Application {
         .disable_signals()
         .run();
 
-        let api_only = settings.delivery.concurrency == 0;
         let worker_task = options.run_workers.then(|| {
             let (tx, rx) = watch::channel(false);
             tokio::spawn(housekeeping(services.clone(), limiter, rx.clone()));

@@ -25,6 +25,7 @@ mod listen;
 mod openapi;
 mod partitions;
 mod practitioners;
+mod precedence;
 mod ranges;
 mod receiver_crate;
 mod receiver_keys;

@@ -128,6 +128,11 @@ impl Gaprelay {
         u16::try_from(port).expect("a port")
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM (a clean stop) and waits up to `timeout` for the exit status.
     pub async fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
