@@ -366,7 +366,7 @@ settings! {
         doc: "how long a claimed message is reserved for its worker; unset: 60s or 3x delivery_timeout",
     },
     http_nice: u8 {
-        var: "GAPRELAY_HTTP_NICE", toml: Integer, default: "5",
+        var: "GAPRELAY_HTTP_NICE", toml: Integer, default: "10",
         parse: nice,
         doc: "nice steps the HTTP threads of a `serve` that also delivers run below its delivery workers, so a saturated machine delivers what it accepted before accepting more (0 to 19; 0: equal)",
     },

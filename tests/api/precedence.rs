@@ -84,7 +84,7 @@ async fn settled(pid: u32, want: impl Fn(i32) -> bool) -> Vec<Thread> {
 #[tokio::test]
 async fn a_serve_that_delivers_runs_its_http_threads_below_its_delivery_workers() {
     let redis = TestRedis::start();
-    for (extra, step) in [(vec![], 5), (vec![("GAPRELAY_HTTP_NICE", "12")], 12)] {
+    for (extra, step) in [(vec![], 10), (vec![("GAPRELAY_HTTP_NICE", "3")], 3)] {
         let relay = serve(&redis, &extra).await;
         let pid = relay.pid();
         let base = main_thread_nice(pid);
