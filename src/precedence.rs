@@ -5,7 +5,7 @@
 //! When the machine has CPU to spare this changes nothing. When it has not, the
 //! scheduler gives the delivery workers the larger share, so what the relay has accepted
 //! leaves before it accepts more: the intake answers more slowly instead of the queue
-//! growing until its messages expire (docs/decisions.md, "Delivery before intake").
+//! growing until its messages expire (docs/decisions.md, "Delivery before intake when the CPU is short").
 //!
 //! Linux keeps a nice value per thread; raising one's own needs no privilege. Hand-written
 //! around `rustix` (a safe wrapper of `setpriority(2)`, already in the dependency tree)
