@@ -5,11 +5,13 @@
 //! When the machine has CPU to spare this changes nothing. When it has not, the
 //! scheduler gives the delivery workers the larger share, so what the relay has accepted
 //! leaves before it accepts more: the intake answers more slowly instead of the queue
-//! growing until its messages expire (docs/decisions.md, "Delivery before intake when the CPU is short").
+//! growing until its messages expire (docs/decisions.md, "Delivery before intake when
+//! the CPU is short").
 //!
-//! Linux keeps a nice value per thread; raising one's own needs no privilege. Hand-written
-//! around `rustix` (a safe wrapper of `setpriority(2)`, already in the dependency tree)
-//! because the whole of it is two system calls.
+//! Linux keeps a nice value per thread (elsewhere this leaves every thread alone), and
+//! raising one's own needs no privilege. Hand-written around `rustix` (a safe wrapper of
+//! `setpriority(2)`, already in the dependency tree) because the whole of it is two
+//! system calls.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,9 +36,10 @@ impl HttpThreadPriority {
 
     /// HTTP threads `increment` nice steps below the calling thread (the one building
     /// the server, whose value every other thread of the process inherited), when this
-    /// process also `delivers`.
+    /// process also `delivers`. Only on Linux: elsewhere `setpriority` on the calling
+    /// "process" would lower the whole process, delivery included.
     pub fn for_process(delivers: bool, increment: u8) -> HttpThreadPriority {
-        if !delivers || increment == 0 {
+        if !cfg!(target_os = "linux") || !delivers || increment == 0 {
             return HttpThreadPriority::UNCHANGED;
         }
         let base = current_nice().unwrap_or(0);
