@@ -54,8 +54,10 @@ fn is_http_worker(thread: &Thread) -> bool {
     thread.name.starts_with("actix-server wo")
 }
 
-/// Starts `serve` on `redis` with `extra` settings and waits until it answers; its HTTP
-/// worker threads have then built their applications.
+/// Starts `serve` on `redis` with `extra` settings and waits until it answers. actix-server
+/// starts every worker thread, each building its application (where it sets its
+/// priority), before it accepts the first connection: once `/healthz` answers, every HTTP
+/// worker thread has its final nice value.
 async fn serve(redis: &TestRedis, extra: &[(&str, &str)]) -> Gaprelay {
     let relay = Relay::new(&redis.url(), false, &[]);
     let (process, base) = relay.start_serve(extra, WAIT).await;
@@ -66,21 +68,6 @@ async fn serve(redis: &TestRedis, extra: &[(&str, &str)]) -> Gaprelay {
     process
 }
 
-/// The process's threads once every HTTP worker thread has a nice value `want` accepts,
-/// or after `WAIT` whatever they have.
-async fn settled(pid: u32, want: impl Fn(i32) -> bool) -> Vec<Thread> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let now = threads(pid);
-        let workers: Vec<&Thread> = now.iter().filter(|t| is_http_worker(t)).collect();
-        let done = !workers.is_empty() && workers.iter().all(|t| want(t.nice));
-        if done || tokio::time::Instant::now() > deadline {
-            return now;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_serve_that_delivers_runs_its_http_threads_below_its_delivery_workers() {
     let redis = TestRedis::start();
@@ -89,7 +76,7 @@ async fn a_serve_that_delivers_runs_its_http_threads_below_its_delivery_workers(
         let pid = relay.pid();
         let base = main_thread_nice(pid);
         let want = (base + step).min(19);
-        let threads = settled(pid, |nice| nice == want).await;
+        let threads = threads(pid);
         let http: Vec<&Thread> = threads.iter().filter(|t| is_http_worker(t)).collect();
         assert!(!http.is_empty(), "no HTTP worker threads in {threads:?}");
         assert!(
@@ -119,9 +106,7 @@ async fn an_api_only_serve_or_http_nice_0_leaves_every_thread_as_it_was() {
         let relay = serve(&redis, &extra).await;
         let pid = relay.pid();
         let base = main_thread_nice(pid);
-        // Given the time the lowering takes in the test above, and then some.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let threads = settled(pid, |nice| nice == base).await;
+        let threads = threads(pid);
         assert!(
             threads.iter().any(is_http_worker),
             "no HTTP worker threads in {threads:?}"
