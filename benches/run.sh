@@ -8,6 +8,8 @@
 #
 # Phases (each BENCH_SECONDS long, default 15; BENCH_SECONDS=3 for a quick try):
 #   1. baseline: wrk on the hello world's 1 KB JSON POST          -> req/s, CPU per request
+#      and on the forwarding hello world (each POST handed on over HTTP to the first:
+#      the ceiling of any relay that delivers over HTTP)          -> req/s, CPU per request
 #   2. serve with workers delivering to the sink: wrk on intake   -> intake req/s and p99,
 #      deliveries/s meanwhile, queue growth, RSS idle and after load
 #   3. serve with GAPRELAY_WORKER_CONCURRENCY=0 (API only): wrk   -> intake req/s without
@@ -185,6 +187,18 @@ t0="$(cpu_ticks "$base_pid")"
 run_wrk baseline "$work/baseline.lua" "http://127.0.0.1:$base_port/"
 t1="$(cpu_ticks "$base_pid")"
 put baseline_cpu_us "$(calc "($t1 - $t0) * $TICK_US / max(1, $(get baseline_ok))")"
+# The forwarding hello world: each POST handed on over HTTP to the hello world above,
+# two HTTP exchanges and nothing else, the ceiling of a relay that delivers what it takes.
+section "1/5 baseline: the hello world's POST forwarded over HTTP to that hello world (wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_SECONDS}s)"
+forward_port="$(free_port)"
+"$EX/bench_baseline" "127.0.0.1:$forward_port" "http://127.0.0.1:$base_port/" >"$work/forward.log" 2>&1 &
+forward_pid=$!
+wait_for "the forwarding baseline" curl -fs -X POST -H 'Content-Type: application/json' --data-binary "@$work/baseline.json" "http://127.0.0.1:$forward_port/"
+t0="$(( $(cpu_ticks "$base_pid") + $(cpu_ticks "$forward_pid") ))"
+run_wrk forward "$work/baseline.lua" "http://127.0.0.1:$forward_port/"
+t1="$(( $(cpu_ticks "$base_pid") + $(cpu_ticks "$forward_pid") ))"
+put forward_cpu_us "$(calc "($t1 - $t0) * $TICK_US / max(1, $(get forward_ok))")"
+stop "$forward_pid"
 stop "$base_pid"
 
 # --- gaprelay -------------------------------------------------------------------------

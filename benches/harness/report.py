@@ -18,8 +18,11 @@ SECTION_INTRO = """\
 `make bench` (`benches/run.sh`) measures gaprelay next to an actix-web hello world in
 the same run, on the same machine, and adds its table here, newest first. The hello
 world (`benches/harness/baseline.rs`) parses a 1 KB JSON POST as
-`web::Json<serde_json::Value>` and answers 200 with it; the intake is the 3 labs and
-2 symptoms of `benches/run.sh`. gaprelay runs as a release build with its own
+`web::Json<serde_json::Value>` and answers 200 with it; the forwarding hello world (the
+same program given a URL) parses it the same way and hands it on over HTTP to the hello
+world, answering 202 once that answered: two HTTP exchanges per request and nothing
+else, the ceiling of any relay that delivers each message over HTTP on this machine.
+The intake is the 3 labs and 2 symptoms of `benches/run.sh`. gaprelay runs as a release build with its own
 `redis-server`, one practice and one JWE endpoint at a Rust sink
 (`benches/harness/sink.rs`) that verifies, decrypts and answers 204 at once, and takes
 create → delivery latency from each payload's `submitted_at`. Maxima are closed loop
@@ -96,6 +99,7 @@ def main():
     work = pathlib.Path(work)
 
     base_rps = num(r, "baseline_ok_rps")
+    fwd_rps = num(r, "forward_ok_rps")
     deliv_rps = num(r, "delivering_ok_rps")
     api_rps = num(r, "api_ok_rps")
     deliv_p99 = num(r, "delivering_p99_ms")
@@ -129,6 +133,16 @@ def main():
             yes(deliv_rps >= 0.5 * base_rps and deliv_p99 <= 5),
         ),
         (
+            "forwarding hello world: its POST handed on over HTTP to the hello world (two "
+            "HTTP exchanges per request and nothing else, the most a relay that delivers "
+            "over HTTP can take here)",
+            f"intake with delivery: {deliv_rps / fwd_rps:.2f}× of it",
+            f"{n0(fwd_rps)} (p99 {ms(num(r, 'forward_p99_ms'))}); "
+            f"{fwd_rps / base_rps:.2f}× the hello world",
+            "—",
+            "",
+        ),
+        (
             "intake req/s, API only (`GAPRELAY_WORKER_CONCURRENCY=0`)",
             f"{n0(api_rps)}, p99 {ms(num(r, 'api_p99_ms'))}",
             f"{api_rps / base_rps:.2f}×",
@@ -138,7 +152,8 @@ def main():
         (
             "CPU per intake (API only)",
             f"{n0(num(r, 'api_relay_cpu_us'))} µs in gaprelay + {n0(num(r, 'api_redis_cpu_us'))} µs in Redis",
-            f"hello world: {n0(num(r, 'baseline_cpu_us'))} µs per request",
+            f"hello world: {n0(num(r, 'baseline_cpu_us'))} µs per request; forwarding "
+            f"hello world: {n0(num(r, 'forward_cpu_us'))} µs in the two",
             "—",
             "",
         ),
@@ -243,6 +258,7 @@ def main():
     problems = []
     for key, what in [
         ("baseline_status_errors", "baseline answers ≥ 400"),
+        ("forward_status_errors", "forwarding baseline answers ≥ 400"),
         ("delivering_status_errors", "intake answers ≥ 400 (workers delivering)"),
         ("api_status_errors", "intake answers ≥ 400 (API only)"),
         ("open_not_ok", "open-loop requests not answered 2xx or skipped"),
@@ -251,7 +267,7 @@ def main():
     ]:
         if float(r.get(key, "0") or 0) > 0:
             problems.append(f"{n0(float(r[key]))} {what}")
-    for key in ["baseline", "delivering", "api"]:
+    for key in ["baseline", "forward", "delivering", "api"]:
         if float(r.get(f"{key}_socket_errors", "0")) > 0:
             problems.append(f"{n0(float(r[key + '_socket_errors']))} wrk socket errors ({key})")
     if problems:
