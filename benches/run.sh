@@ -269,7 +269,14 @@ sleep 1
 put rss_idle_kib "$(rss_kib "$serve_pid")"
 queue0="$(metric "$base" gaprelay_queue_messages)"
 sink_reset
+# Where a message's CPU goes with delivery running: gaprelay, Redis and the sink (wrk's
+# own is not counted here, as it is not for the baselines).
+relay0="$(cpu_ticks "$serve_pid")"; redis0="$(cpu_ticks "$redis_pid")"; sink0="$(cpu_ticks "$sink_pid")"
 run_wrk delivering "$work/intake.lua" "$base/v1/intake/load"
+relay1="$(cpu_ticks "$serve_pid")"; redis1="$(cpu_ticks "$redis_pid")"; sink1="$(cpu_ticks "$sink_pid")"
+put delivering_relay_cpu_us "$(calc "($relay1 - $relay0) * $TICK_US / max(1, $(get delivering_ok))")"
+put delivering_redis_cpu_us "$(calc "($redis1 - $redis0) * $TICK_US / max(1, $(get delivering_ok))")"
+put delivering_sink_cpu_us "$(calc "($sink1 - $sink0) * $TICK_US / max(1, $(get delivering_ok))")"
 sink_stats "$(get delivering_seconds)" >"$work/sink-delivering.json"
 queue1="$(metric "$base" gaprelay_queue_messages)"
 put rss_load_kib "$(rss_kib "$serve_pid")"

@@ -152,8 +152,16 @@ def main():
         (
             "CPU per intake (API only)",
             f"{n0(num(r, 'api_relay_cpu_us'))} µs in gaprelay + {n0(num(r, 'api_redis_cpu_us'))} µs in Redis",
-            f"hello world: {n0(num(r, 'baseline_cpu_us'))} µs per request; forwarding "
-            f"hello world: {n0(num(r, 'forward_cpu_us'))} µs in the two",
+            f"hello world: {n0(num(r, 'baseline_cpu_us'))} µs per request",
+            "—",
+            "",
+        ),
+        (
+            "CPU per message with delivery running (the first row)",
+            f"{n0(num(r, 'delivering_relay_cpu_us'))} µs in gaprelay + "
+            f"{n0(num(r, 'delivering_redis_cpu_us'))} µs in Redis + "
+            f"{n0(num(r, 'delivering_sink_cpu_us'))} µs in the sink",
+            f"forwarding hello world: {n0(num(r, 'forward_cpu_us'))} µs in the two",
             "—",
             "",
         ),
