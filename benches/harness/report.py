@@ -22,8 +22,8 @@ world (`benches/harness/baseline.rs`) parses a 1 KB JSON POST as
 same program given a URL) parses it the same way and hands it on over HTTP to the hello
 world, answering 202 once that answered: two HTTP exchanges per request and nothing
 else, the ceiling of any relay that delivers each message over HTTP on this machine.
-The intake is the 3 labs and 2 symptoms of `benches/run.sh`. gaprelay runs as a release build with its own
-`redis-server`, one practice and one JWE endpoint at a Rust sink
+The intake is the 3 labs and 2 symptoms of `benches/run.sh`. gaprelay runs as a release
+build with its own `redis-server`, one practice and one JWE endpoint at a Rust sink
 (`benches/harness/sink.rs`) that verifies, decrypts and answers 204 at once, and takes
 create → delivery latency from each payload's `submitted_at`. Maxima are closed loop
 (`wrk`); the latency at half the maximum intake rate is open loop
